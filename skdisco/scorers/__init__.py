@@ -1,0 +1,11 @@
+"""Transferability scorers: scikit-learn estimators with ``fit`` and ``score``.
+
+Each scorer wraps one function of :mod:`skdisco.transferability`; it adds input
+validation and scikit-learn plumbing (``clone``, ``Pipeline``, ``GridSearchCV``),
+never maths. ``score`` is higher-is-better for every scorer.
+"""
+
+from ._base import BaseScorer
+from ._logme import LogMEScorer
+
+__all__ = ["BaseScorer", "LogMEScorer"]

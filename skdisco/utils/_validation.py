@@ -1,0 +1,294 @@
+"""Input validation shared by every transferability function and scorer.
+
+Every check raises a plain :class:`ValueError` whose sentence names the problem and,
+where possible, what to do about it. Nothing here computes a score.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.utils import check_array, column_or_1d
+from sklearn.utils.multiclass import type_of_target
+
+TASKS = ("classification", "regression")
+
+
+def check_features(X, *, name="features", min_samples=2, dtype=None):
+    """Validate a feature matrix and return it as a float ndarray.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Feature matrix. float32 input stays float32 (no copy); anything else
+        numeric becomes float64.
+    name : str, default="features"
+        Name used in error messages.
+    min_samples : int, default=2
+        Fewest rows accepted.
+    dtype : dtype or list of dtypes, default=None
+        Accepted dtypes; ``None`` means ``[np.float64, np.float32]``.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        Validated array, float64 or float32.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is not 2-D, is empty, is not numeric, or holds NaN or inf.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdisco.utils import check_features
+    >>> check_features(np.ones((3, 2), dtype=np.float32)).dtype
+    dtype('float32')
+    """
+    if dtype is None:
+        dtype = [np.float64, np.float32]
+    if hasattr(X, "dtype") and getattr(X.dtype, "kind", None) in "OSUV":
+        _reject_non_numeric(X, name)
+    try:
+        X = check_array(
+            X,
+            dtype=dtype,
+            ensure_2d=True,
+            ensure_all_finite=True,
+            ensure_min_samples=min_samples,
+            ensure_min_features=1,
+            input_name=name,
+        )
+    except ValueError as exc:
+        msg = str(exc)
+        if "could not convert" in msg or "Unable to convert" in msg:
+            raise ValueError(
+                f"{name} must be a numeric matrix; got values that are not numbers "
+                f"({msg})."
+            ) from exc
+        raise
+    return X
+
+
+def _reject_non_numeric(X, name):
+    try:
+        np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must be a numeric matrix; got dtype {X.dtype} with values that "
+            "are not numbers."
+        ) from exc
+
+
+def check_consistent_samples(X, y, *, names=("features", "y")):
+    """Raise a ValueError unless ``X`` and ``y`` have the same number of rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdisco.utils import check_consistent_samples
+    >>> check_consistent_samples(np.ones((3, 2)), np.zeros(3))
+    """
+    n_x, n_y = _num_rows(X), _num_rows(y)
+    if n_x != n_y:
+        raise ValueError(
+            f"{names[0]} has {n_x} samples but {names[1]} has {n_y}: they must "
+            "describe the same samples, one row each."
+        )
+
+
+def _num_rows(a):
+    shape = getattr(a, "shape", None)
+    if shape is not None and len(shape) > 0:
+        return int(shape[0])
+    return len(a)
+
+
+def infer_task(y, task="auto"):
+    """Decide whether ``y`` is a classification or a regression target.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        Target.
+    task : {"auto", "classification", "regression"}, default="auto"
+        ``"auto"`` uses :func:`sklearn.utils.multiclass.type_of_target`: binary
+        and multiclass labels are classification; continuous values and
+        multi-label indicator matrices are regression (a multi-label matrix is
+        scored as one binary regression target per column, as LogME advises).
+
+    Returns
+    -------
+    task : {"classification", "regression"}
+
+    Examples
+    --------
+    >>> from skdisco.utils import infer_task
+    >>> infer_task(["cat", "dog", "cat"])
+    'classification'
+    >>> infer_task([0.5, 1.25, 3.0])
+    'regression'
+    """
+    if task in TASKS:
+        return task
+    if task != "auto":
+        raise ValueError(
+            f"task must be 'auto', 'classification' or 'regression'; got {task!r}."
+        )
+    y_arr = np.asarray(y)
+    if y_arr.dtype.kind == "f" and not np.all(np.isfinite(y_arr)):
+        raise ValueError("y contains NaN or infinity; every target must be finite.")
+    kind = type_of_target(y_arr, input_name="y")
+    if kind in ("binary", "multiclass"):
+        return "classification"
+    if kind in ("continuous", "continuous-multioutput", "multilabel-indicator"):
+        return "regression"
+    if kind == "multiclass-multioutput":
+        raise ValueError(
+            "y is a matrix of multi-class labels (multiclass-multioutput), which no "
+            "transferability score here defines; score each column separately, or "
+            "pass task='regression' to treat the columns as real-valued targets."
+        )
+    raise ValueError(
+        f"Unknown label type: cannot tell what kind of target y is (type_of_target "
+        f"says {kind!r}); pass "
+        "a 1-D label vector for classification or a numeric array for regression."
+    )
+
+
+def check_classification_target(y, n_samples=None, *, min_samples_per_class=1):
+    """Validate class labels and encode them as ``0 .. n_classes - 1``.
+
+    Labels may be strings or any integers (gaps and offsets included); they are
+    remapped in sorted order, never read as "number of classes = max label + 1".
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Class labels.
+    n_samples : int, default=None
+        Expected number of samples (checked when given).
+    min_samples_per_class : int, default=1
+        Fewest samples any class may have.
+
+    Returns
+    -------
+    y_encoded : ndarray of shape (n_samples,), dtype int64
+        Labels in ``0 .. n_classes - 1``.
+    classes : ndarray of shape (n_classes,)
+        Original labels in sorted order; ``classes[y_encoded]`` recovers ``y``.
+
+    Raises
+    ------
+    ValueError
+        On a length mismatch, missing or non-finite labels, a single class, or a
+        class with fewer than ``min_samples_per_class`` samples.
+
+    Examples
+    --------
+    >>> from skdisco.utils import check_classification_target
+    >>> check_classification_target([42, 3, 42, 3])
+    (array([1, 0, 1, 0]), array([ 3, 42]))
+    """
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(
+            f"Classification labels must be a 1-D vector; got an array of shape "
+            f"{y.shape}."
+        )
+    y = column_or_1d(y)
+    if n_samples is not None and y.shape[0] != n_samples:
+        raise ValueError(
+            f"features has {n_samples} samples but y has {y.shape[0]}: they must "
+            "describe the same samples, one row each."
+        )
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        raise ValueError("y contains NaN or infinity; every label must be finite.")
+    if y.dtype.kind == "O" and any(v is None for v in y):
+        raise ValueError("y contains missing labels (None); every sample needs one.")
+    classes, y_encoded = np.unique(y, return_inverse=True)
+    if classes.shape[0] < 2:
+        raise ValueError(
+            f"y has a single class ({classes[0]!r}); a transferability score needs "
+            "at least two classes."
+        )
+    if min_samples_per_class > 1:
+        counts = np.bincount(y_encoded, minlength=classes.shape[0])
+        small = np.flatnonzero(counts < min_samples_per_class)
+        if small.size:
+            shown = ", ".join(f"{classes[i]!r} ({counts[i]})" for i in small[:5])
+            raise ValueError(
+                f"Every class needs at least {min_samples_per_class} samples; these "
+                f"have fewer: {shown}. Remove them or collect more samples."
+            )
+    return y_encoded.astype(np.int64, copy=False), classes
+
+
+def check_regression_target(y, n_samples=None):
+    """Validate a regression target and return it as float64 of shape (N, K).
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        Real-valued target(s); a multi-label indicator matrix is accepted as
+        ``n_targets`` binary targets.
+    n_samples : int, default=None
+        Expected number of samples (checked when given).
+
+    Returns
+    -------
+    Y : ndarray of shape (n_samples, n_targets), dtype float64
+
+    Examples
+    --------
+    >>> from skdisco.utils import check_regression_target
+    >>> check_regression_target([1.0, 2.5]).shape
+    (2, 1)
+    """
+    y_arr = np.asarray(y)
+    if y_arr.dtype.kind not in "biuf":
+        try:
+            y_arr = y_arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                "A regression target must be numeric; got values that are not "
+                "numbers."
+            ) from exc
+    if y_arr.ndim == 1:
+        y_arr = y_arr[:, None]
+    if y_arr.ndim != 2:
+        raise ValueError(
+            f"A regression target must have shape (n_samples,) or (n_samples, "
+            f"n_targets); got {y_arr.shape}."
+        )
+    if n_samples is not None and y_arr.shape[0] != n_samples:
+        raise ValueError(
+            f"features has {n_samples} samples but y has {y_arr.shape[0]}: they "
+            "must describe the same samples, one row each."
+        )
+    if y_arr.shape[1] == 0:
+        raise ValueError("y has no target columns.")
+    Y = np.asarray(y_arr, dtype=np.float64)
+    if not np.all(np.isfinite(Y)):
+        raise ValueError("y contains NaN or infinity; every target must be finite.")
+    return Y
+
+
+def check_scalar_positive_int(value, name, *, min_value=1):
+    """Validate an integer parameter and return it as ``int``.
+
+    Examples
+    --------
+    >>> from skdisco.utils import check_scalar_positive_int
+    >>> check_scalar_positive_int(3, "n_groups")
+    3
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer; got {value!r}.")
+    if value < min_value:
+        raise ValueError(f"{name} must be at least {min_value}; got {value}.")
+    return int(value)
