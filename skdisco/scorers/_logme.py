@@ -94,7 +94,7 @@ class LogMEScorer(BaseScorer):
     >>> X, y = load_digits(return_X_y=True)
     >>> scorer = LogMEScorer().fit(X / 16.0, y)
     >>> round(scorer.score_, 4)
-    0.6149
+    0.2703
     >>> scorer.evidence_.shape
     (10,)
     """
@@ -109,8 +109,9 @@ class LogMEScorer(BaseScorer):
         "epsilon": [Interval(Real, 0, None, closed="left")],
     }
 
-    def __init__(self, *, task="auto", method="fixed_point", max_iter=11, tol=None,
-                 epsilon=1e-5):
+    def __init__(
+        self, *, task="auto", method="fixed_point", max_iter=11, tol=None, epsilon=1e-5
+    ):
         self.task = task
         self.method = method
         self.max_iter = max_iter
@@ -118,8 +119,12 @@ class LogMEScorer(BaseScorer):
         self.epsilon = epsilon
 
     def _solver_kwargs(self):
-        return dict(method=self.method, max_iter=self.max_iter, tol=self.tol,
-                    epsilon=self.epsilon)
+        return dict(
+            method=self.method,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            epsilon=self.epsilon,
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -171,8 +176,14 @@ class LogMEScorer(BaseScorer):
         """
         first = getattr(self, "_stats", None) is None
         X, y = validate_data(
-            self, X, y, reset=first, dtype=[np.float64, np.float32],
-            multi_output=True, y_numeric=False, ensure_min_samples=1,
+            self,
+            X,
+            y,
+            reset=first,
+            dtype=[np.float64, np.float32],
+            multi_output=True,
+            y_numeric=False,
+            ensure_min_samples=1,
         )
         if first:
             task = "classification" if classes is not None else infer_task(y, self.task)

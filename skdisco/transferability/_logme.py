@@ -8,8 +8,8 @@ Pre-trained Models: A New Paradigm for Exploiting Model Hubs", JMLR 2022.
 from __future__ import annotations
 
 import warnings
-from numbers import Integral, Real
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -144,9 +144,11 @@ class _EvidenceProblem:
 
     def coef(self, shifts):
         """Posterior means ``m_k`` of shape (K, D) at the given shifts."""
-        sol = np.column_stack(
-            [self.system.solve(k, t) for k, t in enumerate(shifts)]
-        ) if len(shifts) else np.zeros((self.system.C.shape[0], 0))
+        sol = (
+            np.column_stack([self.system.solve(k, t) for k, t in enumerate(shifts)])
+            if len(shifts)
+            else np.zeros((self.system.C.shape[0], 0))
+        )
         M = self.system.apply_q(sol)
         if self.dual:
             M = self.features.T @ M
@@ -209,8 +211,9 @@ def _maximize_evidence(problem, method, tol, max_iter, epsilon):
     return evidence, alpha, beta, n_iter, converged, shift
 
 
-def logme_from_problem(problem, *, method="fixed_point", tol=None, max_iter=11,
-                       epsilon=1e-5):
+def logme_from_problem(
+    problem, *, method="fixed_point", tol=None, max_iter=11, epsilon=1e-5
+):
     """Maximise the evidence of a prepared problem and return a LogMEResult."""
     if tol is None:
         tol = DEFAULT_TOL[method]
@@ -268,8 +271,16 @@ def prepare_logme_target(y, n_samples, task):
     },
     prefer_skip_nested_validation=True,
 )
-def logme(features, y, *, task="auto", method="fixed_point", max_iter=11, tol=None,
-          epsilon=1e-5):
+def logme(
+    features,
+    y,
+    *,
+    task="auto",
+    method="fixed_point",
+    max_iter=11,
+    tol=None,
+    epsilon=1e-5,
+):
     r"""LogME transferability score: the maximum log evidence per sample.
 
     Fits a Bayesian linear model :math:`y = F w + \varepsilon` with prior
@@ -354,19 +365,21 @@ def logme(features, y, *, task="auto", method="fixed_point", max_iter=11, tol=No
     >>> from skdisco.transferability import logme
     >>> X, y = load_digits(return_X_y=True)
     >>> round(logme(X / 16.0, y), 4)
-    0.6149
+    0.2703
     """
     F = check_features(features)
     task, Y, _ = prepare_logme_target(y, F.shape[0], task)
-    return logme_result(F, Y, method=method, max_iter=max_iter, tol=tol,
-                        epsilon=epsilon).score
+    return logme_result(
+        F, Y, method=method, max_iter=max_iter, tol=tol, epsilon=epsilon
+    ).score
 
 
 def logme_result(F, Y, *, method="fixed_point", max_iter=11, tol=None, epsilon=1e-5):
     """LogME on validated features ``F`` and target matrix ``Y`` (no validation)."""
     problem = _EvidenceProblem.from_features(F, Y)
-    return logme_from_problem(problem, method=method, tol=tol, max_iter=max_iter,
-                              epsilon=epsilon)
+    return logme_from_problem(
+        problem, method=method, tol=tol, max_iter=max_iter, epsilon=epsilon
+    )
 
 
 __all__ = ["logme", "LogMEResult", "LogMEStatistics", "iter_float64_chunks"]

@@ -255,8 +255,7 @@ def check_regression_target(y, n_samples=None):
             y_arr = y_arr.astype(np.float64)
         except (TypeError, ValueError) as exc:
             raise ValueError(
-                "A regression target must be numeric; got values that are not "
-                "numbers."
+                "A regression target must be numeric; got values that are not numbers."
             ) from exc
     if y_arr.ndim == 1:
         y_arr = y_arr[:, None]

@@ -30,8 +30,15 @@ __all__ = [
 ]
 
 
-def make_scorer_data(task="classification", input_kind="features", *,
-                     n_samples=240, n_features=12, n_classes=4, random_state=0):
+def make_scorer_data(
+    task="classification",
+    input_kind="features",
+    *,
+    n_samples=240,
+    n_features=12,
+    n_classes=4,
+    random_state=0,
+):
     """Informative data and an uninformative twin for the scorer checks.
 
     Parameters
@@ -158,18 +165,19 @@ def yield_scorer_checks(scorer, X, y, X_noise, task):
     name = type(scorer).__name__
     yield "finite", lambda: check_scorer_finite(name, scorer, X, y)
     yield "deterministic", lambda: check_scorer_deterministic(name, scorer, X, y)
-    yield "sample_order", lambda: check_scorer_sample_order_invariance(
-        name, scorer, X, y
+    yield (
+        "sample_order",
+        lambda: check_scorer_sample_order_invariance(name, scorer, X, y),
     )
     if task == "classification":
-        yield "label_renaming", lambda: check_scorer_label_renaming_invariance(
-            name, scorer, X, y
+        yield (
+            "label_renaming",
+            lambda: check_scorer_label_renaming_invariance(name, scorer, X, y),
         )
-    yield "matches_function", lambda: check_scorer_matches_function(
-        name, scorer, X, y
-    )
-    yield "informative_beats_noise", lambda: check_scorer_informative_beats_noise(
-        name, scorer, X, y, X_noise
+    yield "matches_function", lambda: check_scorer_matches_function(name, scorer, X, y)
+    yield (
+        "informative_beats_noise",
+        lambda: check_scorer_informative_beats_noise(name, scorer, X, y, X_noise),
     )
 
 
