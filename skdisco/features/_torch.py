@@ -1,0 +1,173 @@
+"""TorchFeatureExtractor: any ``torch.nn.Module`` as a scikit-learn transformer."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+
+import torch
+from sklearn.utils._param_validation import StrOptions
+from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, create_transform
+from torchvision import transforms as T
+
+from ._base import BaseFeatureExtractor, pool_tensor, to_tensor
+from ._timm import _hooked_output
+
+
+class TorchFeatureExtractor(BaseFeatureExtractor):
+    """Any ``torch.nn.Module`` as a stateless transformer from images to features.
+
+    ``fit`` copies the module (so the one passed in is never moved or changed),
+    puts the copy in eval mode on the device; ``transform`` streams the images
+    through it like :class:`TimmFeatureExtractor` does and returns the module's
+    output, or a named submodule's output, pooled to one vector per image.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The model. Its forward takes a float batch (N, 3, H, W).
+    layer : str, default=None
+        Name of a submodule (``module.named_modules()``) whose output is returned
+        (forward hook); ``None`` returns the module's own output.
+    pooling : {"avg", "cls"}, default="avg"
+        How an output with more than two dimensions becomes one vector:
+        ``"avg"`` averages spatial positions (N, C, H, W) or tokens (N, L, D),
+        ``"cls"`` takes the first token.
+    softmax : bool, default=False
+        Return the softmax of the output (the probabilities LEEP and NCE take,
+        when the module outputs logits).
+    image_size : int, default=None
+        With the default transform, resize (shorter side, bicubic) and
+        center-crop to this size; ``None`` keeps the images' size (a batch
+        then needs images of one size).
+    preprocessing : callable or "passthrough", default=None
+        Preprocessing of one image (a RGB PIL image, or a float (3, H, W) tensor
+        in [0, 1] for float arrays). ``None``: conversion to a tensor, the
+        optional resize and crop, and ImageNet mean/std normalisation;
+        ``"passthrough"``: only conversion to a float tensor.
+    batch_size : int, default=64
+        Images per forward pass.
+    device : str or torch.device, default="auto"
+        ``"auto"``: CUDA when available, else CPU.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        ``"auto"``: bf16 autocast on CUDA, float32 on CPU. Output is float32.
+    num_workers : int, default=0
+        ``DataLoader`` worker processes decoding images.
+    channels_last : bool or "auto", default="auto"
+        Channels-last memory format; ``"auto"`` for modules with 2-D convolutions.
+    cache : bool, str or path-like, default=None
+        On-disk feature cache (see :class:`TimmFeatureExtractor`); the module is
+        identified by the class name and a hash of its parameters and buffers.
+    progress : bool, default=False
+        Show a progress bar.
+
+    Attributes
+    ----------
+    model_ : torch.nn.Module
+        The fitted copy of ``module``, in eval mode.
+    transform_ : callable
+        The preprocessing applied to each image.
+    device_ : torch.device
+        Device the model is on.
+    channels_last_ : bool
+        Whether the channels-last memory format is used.
+    n_features_out_ : int or None
+        Width of the output, known after the first ``transform``.
+
+    See Also
+    --------
+    TimmFeatureExtractor : The same for timm models, with their data config.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from skdisco.features import TorchFeatureExtractor
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU())
+    >>> images = np.zeros((5, 16, 16, 3), dtype=np.uint8)
+    >>> TorchFeatureExtractor(net).fit_transform(images).shape
+    (5, 8)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseFeatureExtractor._parameter_constraints,
+        "module": [torch.nn.Module],
+        "layer": [str, None],
+        "pooling": [StrOptions({"avg", "cls"})],
+        "softmax": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        module,
+        *,
+        layer=None,
+        pooling="avg",
+        softmax=False,
+        image_size=None,
+        preprocessing=None,
+        batch_size=64,
+        device="auto",
+        precision="auto",
+        num_workers=0,
+        channels_last="auto",
+        cache=None,
+        progress=False,
+    ):
+        self.module = module
+        self.layer = layer
+        self.pooling = pooling
+        self.softmax = softmax
+        self.image_size = image_size
+        self.preprocessing = preprocessing
+        self.batch_size = batch_size
+        self.device = device
+        self.precision = precision
+        self.num_workers = num_workers
+        self.channels_last = channels_last
+        self.cache = cache
+        self.progress = progress
+
+    def _build_model(self):
+        model = copy.deepcopy(self.module)
+        if self.layer is not None:
+            names = [name for name, _ in model.named_modules() if name]
+            if self.layer not in names:
+                close = difflib.get_close_matches(self.layer, names, n=5)
+                raise ValueError(
+                    f"The module has no submodule named {self.layer!r}."
+                    + (f" Close names: {close}." if close else "")
+                )
+        return model
+
+    def _default_transform(self, model):
+        if self.image_size is not None:
+            return create_transform(
+                input_size=(3, self.image_size, self.image_size),
+                interpolation="bicubic",
+                crop_pct=1.0,
+                mean=IMAGENET_DEFAULT_MEAN,
+                std=IMAGENET_DEFAULT_STD,
+                is_training=False,
+            )
+        normalize = T.Normalize(IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD)
+        return T.Compose([T.Lambda(to_tensor), normalize])
+
+    def _forward(self, model, x):
+        if self.layer is None:
+            out = model(x)
+        else:
+            module = dict(model.named_modules())[self.layer]
+            out = _hooked_output(model, module, x)
+        out = pool_tensor(out, self.pooling)
+        return out.float().softmax(dim=-1) if self.softmax else out
+
+    def _model_identity(self):
+        return {
+            "module": type(self.module).__qualname__,
+            "weights": "state:" + self._state_digest(),
+            "layer": self.layer,
+            "pooling": self.pooling,
+            "softmax": self.softmax,
+            "image_size": self.image_size,
+        }
