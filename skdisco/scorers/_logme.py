@@ -271,7 +271,7 @@ class LogMEScorer(BaseScorer):
 
     def _compute_score(self, X, y):
         _, Y, _ = prepare_logme_target(y, X.shape[0], self.task_)
-        return logme_result(X, Y, **self._solver_kwargs()).score
+        return logme_result(X, Y, **self._solver_kwargs(), compute_coef=False).score
 
     def _function_kwargs(self):
         return dict(task=self.task, **self._solver_kwargs())

@@ -62,7 +62,7 @@ def _cross(block_t, Y_block):
     return block_t @ Y_block
 
 
-def gram_statistics(X, Y=None, *, chunk_bytes=_CHUNK_BYTES):
+def gram_statistics(X, Y=None, *, chunk_bytes=_CHUNK_BYTES, lower_only=False):
     """Accumulate ``G = XᵀX`` (d × d) and ``B = XᵀY`` (d × K) in float64.
 
     Parameters
@@ -71,11 +71,14 @@ def gram_statistics(X, Y=None, *, chunk_bytes=_CHUNK_BYTES):
         Features, any float dtype; converted chunk by chunk.
     Y : ndarray or sparse matrix of shape (n_samples, K), default=None
         Targets (dense, or a sparse one-hot matrix from :func:`onehot`).
+    lower_only : bool, default=False
+        Return ``G`` Fortran-ordered with only its lower triangle filled -- what
+        LAPACK's symmetric routines read -- saving a d × d copy.
 
     Returns
     -------
     G : ndarray of shape (d, d)
-        Symmetric Gram matrix (both triangles filled).
+        Symmetric Gram matrix (both triangles filled unless ``lower_only``).
     B : ndarray of shape (d, K) or None
         Cross products with the targets.
     """
@@ -83,11 +86,14 @@ def gram_statistics(X, Y=None, *, chunk_bytes=_CHUNK_BYTES):
     G = np.zeros((d, d), dtype=np.float64, order="F")
     B = None if Y is None else np.zeros((d, Y.shape[1]), dtype=np.float64)
     for start, stop, block in iter_float64_chunks(X, chunk_bytes):
-        # block.T is F-contiguous: syrk reads it in place and updates G's upper part.
-        G = dsyrk(1.0, block.T, beta=1.0, c=G, trans=0, lower=0, overwrite_c=1)
+        # block.T is F-contiguous: syrk reads it in place and updates G's lower part.
+        G = dsyrk(1.0, block.T, beta=1.0, c=G, trans=0, lower=1, overwrite_c=1)
         if B is not None:
             B += _cross(block.T, Y[start:stop])
-    return symmetrize_upper(G), B
+    if lower_only:
+        return G, B
+    # G's lower triangle, read as its transpose, is an upper triangle.
+    return symmetrize_upper(G.T), B
 
 
 def kernel_matrix(X):
@@ -143,9 +149,11 @@ class TridiagonalSystem:
         Symmetric positive semi-definite matrix (both triangles filled).
     R : ndarray of shape (n, K)
         Right-hand sides.
+    overwrite_a : bool, default=False
+        Let LAPACK overwrite ``A`` (saves a copy when ``A`` is Fortran-ordered).
     """
 
-    def __init__(self, A, R):
+    def __init__(self, A, R, *, overwrite_a=False):
         n = A.shape[0]
         if n == 1:
             self.diag = np.array([A[0, 0]], dtype=np.float64)
@@ -155,8 +163,10 @@ class TridiagonalSystem:
             self._reflectors = None
             return
         lwork, info = lapack.dsytrd_lwork(n, lower=1)
+        # Only the lower triangle of A is read; with overwrite_a and a Fortran-
+        # ordered A (as gram_statistics(lower_only=True) returns) no copy is made.
         c, d, e, tau, info = lapack.dsytrd(
-            np.asfortranarray(A), lower=1, lwork=int(lwork)
+            np.asfortranarray(A), lower=1, lwork=int(lwork), overwrite_a=overwrite_a
         )
         if info != 0:  # pragma: no cover - LAPACK argument error
             raise np.linalg.LinAlgError(f"LAPACK dsytrd failed (info={info}).")

@@ -51,8 +51,9 @@ class LogMEResult:
         Iterations used per target.
     converged : ndarray of shape (n_targets,), dtype bool
         Whether each target met the tolerance within ``max_iter``.
-    coef : ndarray of shape (n_targets, n_features)
-        Posterior mean of the weights, ``(FᵀF + (α/β)·I)⁻¹ Fᵀy``.
+    coef : ndarray of shape (n_targets, n_features) or None
+        Posterior mean of the weights, ``(FᵀF + (α/β)·I)⁻¹ Fᵀy``; ``None`` when
+        not requested (``compute_coef=False``, as :func:`logme` does).
     """
 
     score: float
@@ -61,7 +62,7 @@ class LogMEResult:
     beta: np.ndarray
     n_iter: np.ndarray
     converged: np.ndarray
-    coef: np.ndarray
+    coef: np.ndarray | None
 
 
 class LogMEStatistics:
@@ -123,8 +124,8 @@ class _EvidenceProblem:
         n, d = F.shape
         target_sq = _column_sq_sums(Y)
         if n > d:
-            G, B = gram_statistics(F, Y)
-            return cls(TridiagonalSystem(G, B), target_sq, n, d)
+            G, B = gram_statistics(F, Y, lower_only=True)
+            return cls(TridiagonalSystem(G, B, overwrite_a=True), target_sq, n, d)
         Fd = np.ascontiguousarray(F, dtype=np.float64)
         Yd = Y.toarray() if hasattr(Y, "toarray") else Y
         system = TridiagonalSystem(kernel_matrix(Fd), Yd)
@@ -212,7 +213,13 @@ def _maximize_evidence(problem, method, tol, max_iter, epsilon):
 
 
 def logme_from_problem(
-    problem, *, method="fixed_point", tol=None, max_iter=11, epsilon=1e-5
+    problem,
+    *,
+    method="fixed_point",
+    tol=None,
+    max_iter=11,
+    epsilon=1e-5,
+    compute_coef=True,
 ):
     """Maximise the evidence of a prepared problem and return a LogMEResult."""
     if tol is None:
@@ -240,7 +247,7 @@ def logme_from_problem(
         beta=beta,
         n_iter=n_iter,
         converged=converged,
-        coef=problem.coef(shift),
+        coef=problem.coef(shift) if compute_coef else None,
     )
 
 
@@ -370,15 +377,35 @@ def logme(
     F = check_features(features)
     task, Y, _ = prepare_logme_target(y, F.shape[0], task)
     return logme_result(
-        F, Y, method=method, max_iter=max_iter, tol=tol, epsilon=epsilon
+        F,
+        Y,
+        method=method,
+        max_iter=max_iter,
+        tol=tol,
+        epsilon=epsilon,
+        compute_coef=False,
     ).score
 
 
-def logme_result(F, Y, *, method="fixed_point", max_iter=11, tol=None, epsilon=1e-5):
+def logme_result(
+    F,
+    Y,
+    *,
+    method="fixed_point",
+    max_iter=11,
+    tol=None,
+    epsilon=1e-5,
+    compute_coef=True,
+):
     """LogME on validated features ``F`` and target matrix ``Y`` (no validation)."""
     problem = _EvidenceProblem.from_features(F, Y)
     return logme_from_problem(
-        problem, method=method, tol=tol, max_iter=max_iter, epsilon=epsilon
+        problem,
+        method=method,
+        tol=tol,
+        max_iter=max_iter,
+        epsilon=epsilon,
+        compute_coef=compute_coef,
     )
 
 
