@@ -208,21 +208,24 @@ def stratified_folds(key, y, n_classes, n_folds, random_state=None):
     feature row) and labels only, never on their order in the array, so the
     cross-validated score is invariant to sample order and to rotations of the
     feature space. ``random_state`` permutes the fold labels within each block of
-    ``n_folds`` consecutive ranks. A class with ``n_c ≥ 2`` samples keeps at
-    least one of them in the training part of every fold.
+    ``n_folds`` consecutive ranks (the same permutation for every class). A class
+    with ``n_c ≥ 2`` samples keeps at least one of them in the training part of
+    every fold.
     """
-    rng = None if random_state is None else check_random_state(random_state)
+    counts = np.bincount(y, minlength=n_classes)
+    n_blocks = -(-int(counts.max()) // n_folds)
+    if random_state is None:
+        perms = np.tile(np.arange(n_folds), (n_blocks, 1))
+    else:
+        # One permutation per block of ranks, shared by all classes, so the
+        # assignment does not depend on how the classes are named or ordered.
+        rng = check_random_state(random_state)
+        perms = np.array([rng.permutation(n_folds) for _ in range(n_blocks)])
     fold = np.empty(y.shape[0], dtype=np.int64)
     for c in range(n_classes):
         members = np.flatnonzero(y == c)
         ranked = members[np.argsort(key[members], kind="stable")]
-        labels = np.arange(ranked.shape[0]) % n_folds
-        if rng is not None:
-            for start in range(0, ranked.shape[0], n_folds):
-                block = labels[start : start + n_folds]
-                labels[start : start + n_folds] = rng.permutation(n_folds)[
-                    : block.shape[0]
-                ]
+        labels = perms.ravel()[: ranked.shape[0]]
         fold[ranked] = labels
     return fold
 

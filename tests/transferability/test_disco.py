@@ -1,0 +1,454 @@
+"""DISCO: naive-oracle agreement, properties, hard examples, detection, bad input."""
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+from scipy.special import softmax
+from scipy.stats import ortho_group
+from sklearn.covariance import OAS
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+from skdisco.transferability import (
+    disco,
+    disco_components,
+    disco_detection,
+)
+from skdisco.transferability._disco import hard_example_indices
+
+ATOL = 1e-8
+
+
+# --------------------------------------------------------------------------- #
+# an independent, naive DISCO: explicit SVD, loops over groups, folds, samples
+# --------------------------------------------------------------------------- #
+def naive_groups(r, n_groups, group_size):
+    if group_size is not None:
+        return [list(range(i, min(i + group_size, r))) for i in range(0, r, group_size)]
+    n_groups = min(n_groups, r)
+    base, extra = divmod(r, n_groups)
+    out, start = [], 0
+    for g in range(n_groups):
+        size = base + (1 if g < extra else 0)
+        out.append(list(range(start, start + size)))
+        start += size
+    return out
+
+
+def naive_shrink(S, residuals, shrinkage):
+    if shrinkage == "oas":
+        return OAS(assume_centered=True).fit(residuals).covariance_
+    p = S.shape[0]
+    return (1 - shrinkage) * S + shrinkage * np.trace(S) / p * np.eye(p)
+
+
+def naive_folds(Z, y, n_folds):
+    key = (Z**2).sum(axis=1)
+    fold = np.empty(len(y), dtype=int)
+    for c in np.unique(y):
+        members = [i for i in range(len(y)) if y[i] == c]
+        members.sort(key=lambda i: (key[i], i))
+        for rank, i in enumerate(members):
+            fold[i] = rank % n_folds
+    return [np.flatnonzero(fold == k) for k in range(n_folds) if np.any(fold == k)]
+
+
+def naive_disco(
+    F,
+    y,
+    *,
+    n_groups=4,
+    group_size=None,
+    centering=True,
+    covariance="shared",
+    shrinkage="oas",
+    posterior="cross_validated",
+    n_folds=5,
+    task="classification",
+):
+    F = np.asarray(F, dtype=np.float64)
+    N, d = F.shape
+    Z = F - F.mean(axis=0) if centering else F.copy()
+    U, s, Vt = np.linalg.svd(Z, full_matrices=False)
+    r = int(np.sum(s**2 > s[0] ** 2 * max(N, d) * np.finfo(float).eps))
+    s = s[:r]
+    P = U[:, :r] * s
+    groups = naive_groups(r, n_groups, group_size)
+    ratios = np.array([s[g].sum() for g in groups]) / s.sum()
+    if task == "regression":
+        Y = np.asarray(y, dtype=float).reshape(N, -1)
+        Y = (Y - Y.mean(0)) / Y.std(0)
+        scores = []
+        for g in groups:
+            Zg = U[:, g] @ np.diag(s[g]) @ Vt[g]
+            coef = np.linalg.lstsq(Zg, Y, rcond=None)[0]
+            scores.append(-np.mean((Y - Zg @ coef) ** 2))
+        return ratios @ np.array(scores), ratios, np.array(scores)
+    classes, yi = np.unique(y, return_inverse=True)
+    C = len(classes)
+    folds = [np.arange(N)] if posterior == "in_sample" else naive_folds(Z, yi, n_folds)
+    scores = []
+    for g in groups:
+        Pg = P[:, g]
+        k = len(g)
+        if covariance == "shared":
+            all_means = np.array([Pg[yi == c].mean(0) for c in range(C)])
+            R = Pg - all_means[yi]
+            S_shared = naive_shrink(R.T @ R / N, R, shrinkage)
+        total = 0.0
+        for rows in folds:
+            train = np.setdiff1d(np.arange(N), rows) if len(rows) < N else rows
+            mus, covs, priors = [], [], []
+            for c in range(C):
+                Xc = Pg[train][yi[train] == c]
+                mus.append(Xc.mean(0))
+                priors.append(len(Xc) / len(train))
+                if covariance == "class":
+                    Rc = Xc - Xc.mean(0)
+                    covs.append(naive_shrink(Rc.T @ Rc / len(Xc), Rc, shrinkage))
+                elif covariance == "shared":
+                    covs.append(S_shared)
+                else:
+                    covs.append(np.eye(k))
+            for i in rows:
+                logits = np.empty(C)
+                for c in range(C):
+                    diff = Pg[i] - mus[c]
+                    logits[c] = -0.5 * diff @ np.linalg.inv(covs[c]) @ diff
+                    logits[c] += np.log(priors[c])
+                    if covariance == "class":
+                        logits[c] -= 0.5 * np.linalg.slogdet(covs[c])[1]
+                total += softmax(logits)[yi[i]]
+        scores.append(total / N)
+    scores = np.array(scores)
+    return ratios @ scores, ratios, scores
+
+
+def blobs(n=60, d=12, C=3, sep=2.0, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % C
+    rng.shuffle(y)
+    centres = sep * rng.standard_normal((C, d))
+    X = centres[y] + rng.standard_normal((n, d)) * rng.uniform(0.5, 2.0, d)
+    return X + 1.5, y
+
+
+COMBOS = list(
+    itertools.product(
+        ["shared", "class", "identity"],
+        ["cross_validated", "in_sample"],
+        [True, False],
+        [0.3, "oas"],
+        [(3, None), (4, 5)],
+        [(60, 12), (24, 40)],
+    )
+)
+
+
+@pytest.mark.parametrize(
+    "covariance, posterior, centering, shrinkage, grouping, shape", COMBOS
+)
+def test_disco_matches_naive_oracle_classification(
+    covariance, posterior, centering, shrinkage, grouping, shape
+):
+    n, d = shape
+    X, y = blobs(n=n, d=d, seed=n + d)
+    n_groups, group_size = grouping
+    kw = dict(
+        n_groups=n_groups,
+        group_size=group_size,
+        centering=centering,
+        covariance=covariance,
+        shrinkage=shrinkage,
+        posterior=posterior,
+    )
+    res = disco_components(X, y, hard_examples=None, **kw)
+    expected, ratios, scores = naive_disco(X, y, **kw)
+    np.testing.assert_allclose(res.ratios, ratios, rtol=0, atol=ATOL)
+    np.testing.assert_allclose(res.group_scores, scores, rtol=0, atol=ATOL)
+    assert res.score == pytest.approx(expected, abs=ATOL)
+
+
+@pytest.mark.parametrize("centering", [True, False])
+@pytest.mark.parametrize("grouping", [(3, None), (2, 7)])
+@pytest.mark.parametrize("shape, k", [((80, 10), 1), ((80, 10), 3), ((30, 50), 2)])
+def test_disco_matches_naive_oracle_regression(centering, grouping, shape, k):
+    rng = np.random.default_rng(k)
+    X = rng.standard_normal(shape) @ rng.standard_normal((shape[1], shape[1]))
+    Y = X[:, :k] @ rng.standard_normal((k, k)) + rng.standard_normal((shape[0], k))
+    n_groups, group_size = grouping
+    kw = dict(n_groups=n_groups, group_size=group_size, centering=centering)
+    res = disco_components(X, Y if k > 1 else Y[:, 0], task="regression", **kw)
+    expected, ratios, scores = naive_disco(X, Y, task="regression", **kw)
+    np.testing.assert_allclose(res.group_scores, scores, rtol=0, atol=ATOL)
+    assert res.score == pytest.approx(expected, abs=ATOL)
+    assert -1.0 - ATOL <= res.score <= 0.0
+
+
+@pytest.mark.parametrize("shrinkage", [0.0, 0.25])
+def test_disco_in_sample_shared_matches_sklearn_lda(shrinkage):
+    X, y = blobs(n=90, d=9, seed=3)
+    res = disco_components(
+        X, y, n_groups=3, posterior="in_sample", shrinkage=shrinkage, hard_examples=None
+    )
+    Z = X - X.mean(0)
+    U, s, _ = np.linalg.svd(Z, full_matrices=False)
+    P = U * s
+    for g, score in zip(res.groups, res.group_scores):
+        lda = LinearDiscriminantAnalysis(solver="lsqr", shrinkage=shrinkage)
+        proba = lda.fit(P[:, g], y).predict_proba(P[:, g])
+        assert score == pytest.approx(proba[np.arange(len(y)), y].mean(), abs=ATOL)
+
+
+def test_disco_oas_coefficients_match_sklearn_oas():
+    X, y = blobs(n=70, d=8, seed=5)
+    res = disco_components(X, y, n_groups=2, hard_examples=None)
+    P = np.linalg.svd(X - X.mean(0), full_matrices=False)
+    P = P[0] * P[1]
+    for g, coef in zip(res.groups, res.shrinkage):
+        Pg = P[:, g]
+        means = np.array([Pg[y == c].mean(0) for c in range(3)])
+        assert coef == pytest.approx(
+            OAS(assume_centered=True).fit(Pg - means[y]).shrinkage_, abs=1e-10
+        )
+
+
+def test_disco_linear_and_coordinate_paths_agree():
+    # G·C < r uses Z W (no coordinates); G·C ≥ r forms P: same numbers.
+    X, y = blobs(n=200, d=30, C=3, seed=1)
+    a = disco_components(X, y, n_groups=3, hard_examples=None)  # 9 < 30: linear
+    b = disco_components(X, y, group_size=1, hard_examples=None)  # 90 ≥ 30
+    Xw = np.hstack([X, np.zeros((200, 0))])
+    c = disco_components(Xw[:, :9], y, n_groups=3, hard_examples=None)  # 9 ≥ 9
+    e = naive_disco(X[:, :9], y, n_groups=3)[0]
+    assert c.score == pytest.approx(e, abs=ATOL)
+    assert a.score == pytest.approx(naive_disco(X, y, n_groups=3)[0], abs=ATOL)
+    assert b.score == pytest.approx(naive_disco(X, y, group_size=1)[0], abs=ATOL)
+
+
+# --------------------------------------------------------------------------- #
+# properties
+# --------------------------------------------------------------------------- #
+def test_disco_ratios_sum_to_one_and_contributions_sum_to_score():
+    X, y = blobs(n=120, d=20)
+    for kw in ({"n_groups": 4}, {"group_size": 3}, {"n_groups": 20}):
+        res = disco_components(X, y, **kw)
+        assert res.ratios.sum() == pytest.approx(1.0, abs=1e-12)
+        assert res.contributions.sum() == pytest.approx(res.score, abs=1e-12)
+        np.testing.assert_array_equal(np.concatenate(res.groups), np.arange(20))
+
+
+@pytest.mark.parametrize("covariance", ["shared", "class", "identity"])
+@pytest.mark.parametrize("posterior", ["cross_validated", "in_sample"])
+def test_disco_classification_score_within_unit_interval(covariance, posterior):
+    for seed in range(3):
+        X, y = blobs(n=60, d=10, sep=seed * 3.0, seed=seed)
+        res = disco_components(X, y, covariance=covariance, posterior=posterior)
+        assert np.all((res.group_scores >= 0) & (res.group_scores <= 1))
+        assert 0.0 <= res.score <= 1.0
+
+
+def test_disco_invariant_to_sample_order_and_label_renaming():
+    X, y = blobs(n=150, d=16)
+    base = disco(X, y, random_state=3)
+    perm = np.random.default_rng(0).permutation(150)
+    assert disco(X[perm], y[perm], random_state=3) == pytest.approx(base, rel=1e-9)
+    names = np.array(["zeta", "alpha", "mid"])[y]
+    assert disco(X, names, random_state=3) == pytest.approx(base, rel=1e-9)
+    assert disco(X, 10 * y + 7, random_state=3) == pytest.approx(base, rel=1e-9)
+
+
+@pytest.mark.parametrize("covariance", ["shared", "class", "identity"])
+@pytest.mark.parametrize("shape", [(90, 12), (30, 45)])
+def test_disco_invariant_to_orthogonal_rotation(covariance, shape):
+    X, y = blobs(n=shape[0], d=shape[1], seed=7)
+    Q = ortho_group.rvs(shape[1], random_state=0)
+    a = disco(X, y, covariance=covariance)
+    b = disco(X @ Q, y, covariance=covariance)
+    assert a == pytest.approx(b, abs=1e-9)
+
+
+def test_disco_informative_beats_noise():
+    X, y = blobs(n=200, d=16, sep=2.0)
+    noise = np.random.default_rng(1).standard_normal(X.shape) * X.std(0)
+    for post in ("cross_validated", "in_sample"):
+        assert disco(X, y, posterior=post) > disco(noise, y, posterior=post) + 0.1
+
+
+@pytest.mark.parametrize("covariance", ["shared", "identity"])
+def test_disco_more_separation_never_lowers_score(covariance):
+    # Classes differ along 3 of 12 equal-variance directions; scaling the class
+    # offsets up must not lower the score (same noise, same labels).
+    rng = np.random.default_rng(0)
+    n, C = 240, 4
+    y = np.arange(n) % C
+    offsets = np.zeros((C, 12))
+    offsets[:, :3] = rng.standard_normal((C, 3))
+    noise = rng.standard_normal((n, 12))
+    scores = [
+        disco(noise + t * offsets[y], y, covariance=covariance, n_groups=3)
+        for t in (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
+    ]
+    assert np.all(np.diff(scores) >= -1e-12), scores
+
+
+def test_disco_cross_validated_below_in_sample_on_noise():
+    # Held-out posteriors of pure noise sit at chance; in-sample ones above it.
+    X = np.random.default_rng(0).standard_normal((100, 40))
+    y = np.arange(100) % 4
+    cv = disco(X, y, n_groups=2)
+    ins = disco(X, y, n_groups=2, posterior="in_sample")
+    assert cv < ins
+    assert cv == pytest.approx(0.25, abs=0.03)
+
+
+def test_disco_random_state_changes_folds_deterministically():
+    X, y = blobs(n=100, d=10)
+    a = disco(X, y, random_state=0)
+    assert disco(X, y, random_state=0) == a
+    assert disco(X, y, random_state=np.random.RandomState(0)) == a
+    assert disco(X, y, random_state=1) != disco(X, y)
+
+
+def test_disco_float32_matches_float64():
+    X, y = blobs(n=120, d=10)
+    X32 = X.astype(np.float32)
+    assert disco(X32, y) == pytest.approx(disco(X32.astype(np.float64), y), abs=1e-12)
+
+
+# --------------------------------------------------------------------------- #
+# hard examples
+# --------------------------------------------------------------------------- #
+def test_hard_examples_match_sklearn_lda_ranking():
+    X, y = blobs(n=200, d=8, C=4, sep=1.5, seed=2)
+    keep = hard_example_indices(X, y, 4, 50, shrinkage=0.2)
+    lda = LinearDiscriminantAnalysis(solver="lsqr", shrinkage=0.2).fit(X, y)
+    q = lda.predict_proba(X)[np.arange(200), y]
+    expected = np.sort(np.argsort(q, kind="stable")[:50])
+    np.testing.assert_array_equal(keep, expected)
+    res = disco_components(X, y, hard_examples=50, shrinkage=0.2)
+    np.testing.assert_array_equal(res.sample_indices, expected)
+    assert res.score == pytest.approx(
+        naive_disco(X[expected], y[expected], shrinkage=0.2)[0], abs=ATOL
+    )
+
+
+def test_hard_examples_keep_two_per_class_and_are_deterministic():
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], [100, 100, 10])
+    X = rng.standard_normal((210, 5))
+    X[y == 2] += 50.0  # class 2 is trivially easy: never among the hardest
+    res = disco_components(X, y, hard_examples=0.1)
+    kept = np.bincount(y[res.sample_indices], minlength=3)
+    assert kept.min() >= 2
+    assert kept[2] == 2
+    again = disco_components(X, y, hard_examples=0.1)
+    np.testing.assert_array_equal(res.sample_indices, again.sample_indices)
+    assert res.score == again.score
+
+
+def test_hard_examples_auto_off_below_threshold_on_above():
+    X, y = blobs(n=120, d=6)
+    assert disco_components(X, y).sample_indices is None
+    res = disco_components(X, y, hard_examples_threshold=60)
+    # 60 hardest, plus the two hardest of any class left with fewer than two
+    assert 60 <= res.sample_indices.shape[0] <= 60 + 2 * 3
+    assert np.bincount(y[res.sample_indices]).min() >= 2
+    assert (
+        disco_components(
+            X, y, hard_examples=None, hard_examples_threshold=60
+        ).sample_indices
+        is None
+    )
+
+
+# --------------------------------------------------------------------------- #
+# detection
+# --------------------------------------------------------------------------- #
+def test_disco_detection_minmax_sum():
+    cls = np.array([0.3, 0.9, 0.5, 0.7])
+    reg = np.array([-0.2, -0.6, -0.1, -0.4])
+    expected = (cls - 0.3) / 0.6 + (reg + 0.6) / 0.5
+    np.testing.assert_allclose(disco_detection(cls, reg), expected, atol=1e-12)
+    np.testing.assert_array_equal(disco_detection([1.0, 1.0], [0.0, 2.0]), [0, 1])
+
+
+@pytest.mark.parametrize(
+    "cls, reg, match",
+    [
+        ([0.1, 0.2], [0.1], "models"),
+        ([np.nan, 0.2], [0.1, 0.2], "NaN"),
+        ([], [], "non-empty"),
+        ([[0.1]], [[0.1]], "1-D"),
+    ],
+)
+def test_disco_detection_bad_input(cls, reg, match):
+    with pytest.raises(ValueError, match=match):
+        disco_detection(cls, reg)
+
+
+# --------------------------------------------------------------------------- #
+# bad input and fall-backs
+# --------------------------------------------------------------------------- #
+def test_disco_bad_features_raise():
+    X, y = blobs(n=30, d=4)
+    Xn = X.copy()
+    Xn[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        disco(Xn, y)
+    with pytest.raises(ValueError, match="2D"):
+        disco(X[:, 0], y)
+    with pytest.raises(ValueError, match="samples"):
+        disco(X, y[:-1])
+    with pytest.raises(ValueError, match="single class"):
+        disco(X, np.zeros(30))
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        disco(X, np.r_[np.zeros(29), 1])
+    with pytest.raises(ValueError, match="constant"):
+        disco(np.ones((30, 4)), y)
+
+
+def test_disco_more_groups_than_components_falls_back_with_warning():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 2)) @ rng.standard_normal((2, 6))  # rank 2
+    y = np.arange(40) % 2
+    with pytest.warns(UserWarning, match="exceeds the 2 non-zero"):
+        res = disco_components(X, y, n_groups=5)
+    assert len(res.groups) == 2 and res.singular_values.shape == (2,)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert disco_components(X, y, group_size=1).score == res.score
+
+
+def test_disco_class_covariance_small_classes_raise():
+    X, y = blobs(n=40, d=6)
+    y = y.copy()
+    y[:2] = 9  # a class of two samples: one per training part in cross-validation
+    y[2:] = np.where(y[2:] == 9, 0, y[2:])
+    with pytest.raises(ValueError, match="covariance='class'"):
+        disco(X, y, covariance="class")
+    # in-sample it has 2 samples; without shrinkage its covariance is singular
+    with pytest.raises(ValueError, match="singular"):
+        disco(
+            X, y, covariance="class", posterior="in_sample", shrinkage=0.0, n_groups=1
+        )
+    assert 0 <= disco(X, y, covariance="shared") <= 1
+
+
+def test_disco_shared_covariance_singular_without_shrinkage_raises():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((8, 12))
+    y = np.arange(8) % 4  # N - C = 4 < 8 dims in one group
+    with pytest.raises(ValueError, match="singular"):
+        disco(X, y, n_groups=1, shrinkage=0.0)
+
+
+def test_disco_regression_bad_input_raises():
+    X = np.random.default_rng(0).standard_normal((30, 4))
+    with pytest.raises(ValueError, match="constant"):
+        disco(X, np.ones(30), task="regression")
+    with pytest.raises(ValueError, match="classification only"):
+        disco(X, np.arange(30.0), task="regression", hard_examples=10)
+    with pytest.raises(ValueError, match="n_groups"):
+        disco(X, np.arange(30.0), n_groups=0)
