@@ -55,7 +55,7 @@ def tensor_digest(module):
     for name, t in module.state_dict().items():
         t = t.detach().to("cpu").contiguous()
         h.update(f"{name}{tuple(t.shape)}{t.dtype}".encode())
-        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
 
 
@@ -306,6 +306,7 @@ class BaseFeatureExtractor(TransformerMixin, BaseEstimator):
             shuffle=False,
             num_workers=self.num_workers,
             pin_memory=device.type == "cuda",
+            generator=torch.Generator(),  # leaves torch's global RNG untouched
         )
         n = len(dataset)
         out = None
