@@ -1,0 +1,133 @@
+"""GBC: Gaussian Bhattacharyya coefficient between the classes' feature clouds.
+
+Pándy, Agostinelli, Uijlings, Ferrari, Mensink, "Transferability Estimation using
+Bhattacharyya Class Separability", CVPR 2022.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+
+from ..utils._validation import check_classification_target, check_features
+from ._linalg import CenteredSpectrum, class_statistics, class_variances
+
+GAUSSIAN_TYPES = ("spherical", "diagonal")
+# The reference floors every per-class variance at this value.
+_MIN_VARIANCE = 1e-4
+
+
+@validate_params(
+    {
+        "features": ["array-like"],
+        "y": ["array-like"],
+        "gaussian_type": [StrOptions(set(GAUSSIAN_TYPES))],
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def gbc(features, y, *, gaussian_type="spherical", n_components=None):
+    r"""GBC: minus the summed Bhattacharyya coefficients between class Gaussians.
+
+    Each class is modelled as a Gaussian with a diagonal or spherical covariance;
+    the more the classes overlap, the lower the score.
+
+    Parameters
+    ----------
+    features : array-like of shape (n_samples, n_features)
+        Features of the target data.
+    y : array-like of shape (n_samples,)
+        Target class labels (any labels).
+    gaussian_type : {"spherical", "diagonal"}, default="spherical"
+        Per-class covariance: one variance per class (the mean of its per-feature
+        variances; the reference's default) or one per class and feature.
+    n_components : int, default=None
+        When given, the features are first projected on their top
+        ``n_components`` principal components (exact PCA), as the reference
+        pipeline's ``pca_reduction(features, 64)``; ``None`` scores the features
+        as they are.
+
+    Returns
+    -------
+    score : float
+        GBC in :math:`[-C(C-1), 0]`; higher is better (0: no two classes overlap).
+
+    See Also
+    --------
+    skdisco.scorers.GBCScorer : The estimator.
+
+    Notes
+    -----
+    With class means :math:`\mu_c`, per-feature variances :math:`\sigma^2_c`
+    (population variance, floored at 1e-4; their mean for ``"spherical"``) and
+    :math:`\bar\sigma^2 = (\sigma^2_c + \sigma^2_{c'})/2`, the Bhattacharyya
+    distance is
+
+    .. math::
+
+        D_B(c, c') = \frac18\sum_d \frac{(\mu_{cd}-\mu_{c'd})^2}{\bar\sigma^2_d}
+        + \frac12\sum_d\Big(\log\bar\sigma^2_d - \tfrac12\log\sigma^2_{cd}
+        - \tfrac12\log\sigma^2_{c'd}\Big)
+
+    and :math:`\mathrm{GBC} = -\sum_{c \ne c'} e^{-D_B(c, c')}` over ordered
+    pairs, as google-research ``stable_transfer/transferability/gbc.py``
+    computes it. Cost: O(N·D) for the class statistics and O(C²·D) for the
+    pairs; memory O(C·D).
+
+    **Deviation from the reference**: labels are remapped; the reference
+    pipeline's PCA output is float32 and its GBC runs in float32 (TensorFlow),
+    ours stays float64, so with ``n_components`` the values agree with those
+    float32 results to about 1e-6 relative (the float32 rounding), not 1e-12.
+
+    References
+    ----------
+    .. [1] M. Pándy, A. Agostinelli, J. Uijlings, V. Ferrari, T. Mensink.
+       "Transferability Estimation using Bhattacharyya Class Separability".
+       CVPR 2022.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skdisco.transferability import gbc
+    >>> X, y = load_iris(return_X_y=True)
+    >>> round(gbc(X, y), 4)
+    -0.3378
+    """
+    F = check_features(features)
+    y_enc, classes = check_classification_target(y, F.shape[0])
+    return gbc_result(
+        F,
+        y_enc,
+        classes.shape[0],
+        gaussian_type=gaussian_type,
+        n_components=n_components,
+    )
+
+
+def gbc_result(F, y, n_classes, *, gaussian_type="spherical", n_components=None):
+    """GBC on validated features and encoded labels."""
+    if n_components is not None:
+        k = min(int(n_components), *F.shape)
+        F = CenteredSpectrum(F).scores(k)
+    _, means = class_statistics(F, y, n_classes)
+    var = np.maximum(class_variances(F, y, n_classes, means), _MIN_VARIANCE)
+    if gaussian_type == "spherical":
+        var = var.mean(axis=1, keepdims=True)
+    log_var = np.log(var)
+    total = 0.0
+    for c in range(n_classes):
+        avg = 0.5 * (var[c] + var)  # (C, D) or (C, 1)
+        first = np.sum((means[c] - means) ** 2 / avg, axis=1) / 8.0
+        # Spherical: the log terms of D identical variances are summed once, as
+        # the reference reduces scalars there.
+        second = np.sum(np.log(avg) - 0.5 * log_var[c] - 0.5 * log_var, axis=1)
+        dist = first + 0.5 * second
+        coeff = np.exp(-dist)
+        coeff[c] = 0.0
+        total += coeff.sum()
+    return float(-total)
+
+
+__all__ = ["gbc"]
