@@ -216,3 +216,324 @@ class TridiagonalSystem:
                 "The shifted Gram matrix is singular to working precision."
             )
         return x[:, 0]
+
+
+def column_mean(X):
+    """Mean of the columns of ``X`` in float64, accumulated chunk by chunk."""
+    total = np.zeros(X.shape[1], dtype=np.float64)
+    for _, _, block in iter_float64_chunks(X):
+        total += block.sum(axis=0)
+    return total / X.shape[0]
+
+
+def centered_gram(X, mean):
+    """Return ``(X - mean)ᵀ (X - mean)`` (d × d, float64), centring each chunk."""
+    d = X.shape[1]
+    G = np.zeros((d, d), dtype=np.float64, order="F")
+    for _, _, block in iter_float64_chunks(X):
+        Bc = block - mean
+        G = dsyrk(1.0, Bc.T, beta=1.0, c=G, trans=0, lower=0, overwrite_c=1)
+    return symmetrize_upper(G)
+
+
+def class_variances(X, y, n_classes, means):
+    """Per-class population variance (ddof=0) of every feature, in float64.
+
+    ``means`` are the class means from :func:`class_statistics`; the squares are
+    taken about them (two passes), so no cancellation as in ``E[x²] - E[x]²``.
+    """
+    sq = np.zeros((n_classes, X.shape[1]), dtype=np.float64)
+    for start, stop, block in iter_float64_chunks(X):
+        yb = y[start:stop]
+        sq += onehot(yb, n_classes).T @ ((block - means[yb]) ** 2)
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    return sq / counts[:, None]
+
+
+class CenteredSpectrum:
+    """One eigendecomposition of the centred features, in the cheaper space.
+
+    With ``Xc = X - mean = U Σ Vᵀ`` this holds the eigenvalues ``λ = σ²`` of the
+    scatter matrix ``XcᵀXc`` (descending, ``min(N, D)`` of them) and the matching
+    directions: ``V`` from the D × D scatter when ``N > D`` (primal), ``U`` from
+    the N × N kernel ``Xc Xcᵀ`` otherwise (dual). Covariance-type metrics (H-score
+    and its shrinkage version, Ledoit-Wolf, PCA scores) need only ``λ`` and the
+    coordinates of a few vectors in the eigenbasis, which either form gives.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Features (float32 or float64; float64 inside).
+    """
+
+    def __init__(self, X):
+        n, d = X.shape
+        self.n_samples, self.n_features = n, d
+        self.mean = column_mean(X)
+        self.dual = n <= d
+        self._X = X
+        if self.dual:
+            Xc = np.asarray(X, dtype=np.float64) - self.mean
+            w, vecs = np.linalg.eigh(kernel_matrix(Xc))
+        else:
+            w, vecs = np.linalg.eigh(centered_gram(X, self.mean))
+        order = np.argsort(w)[::-1]
+        # Round-off negatives of a PSD matrix are zeros.
+        self.eigenvalues = np.clip(w[order], 0.0, None)
+        self.vectors = vecs[:, order]
+
+    def class_mean_coordinates(self, y, n_classes):
+        """Centred class means ``μ_c - μ`` in the eigenbasis, shape (C, r).
+
+        Primal: ``(μ_c - μ) V``. Dual: ``μ_c - μ = Xcᵀ a_c`` with
+        ``a_c = 1[y = c] / n_c``, so the coordinate on ``v_i = Xcᵀ u_i / σ_i`` is
+        ``σ_i u_iᵀ a_c``.
+        """
+        counts, means = class_statistics(self._X, y, n_classes)
+        if not self.dual:
+            return (means - self.mean) @ self.vectors
+        A = onehot(y, n_classes).multiply(1.0 / counts[None, :]).tocsr()
+        Ua = np.asarray(A.T @ self.vectors)
+        return Ua * np.sqrt(self.eigenvalues)[None, :]
+
+    def basis_matmul(self, R):
+        """Return ``V R`` (D × K) for ``R`` of shape (r, K), V the eigenvectors.
+
+        Dual form: ``v_i = Xcᵀ u_i / σ_i``; directions with ``σ_i = 0`` must have
+        zero rows in ``R`` (they are skipped).
+        """
+        R = np.asarray(R, dtype=np.float64)
+        if not self.dual:
+            return self.vectors[:, : R.shape[0]] @ R
+        sigma = np.sqrt(self.eigenvalues[: R.shape[0]])
+        nz = sigma > 0
+        coef = self.vectors[:, : R.shape[0]][:, nz] @ (R[nz] / sigma[nz, None])
+        Xc = np.asarray(self._X, dtype=np.float64) - self.mean
+        return Xc.T @ coef
+
+    def scores(self, n_components):
+        """Principal component scores ``Xc v_i`` (N × k), as ``PCA.transform``.
+
+        Signs of the components are arbitrary (as in any eigensolver).
+        """
+        k = int(n_components)
+        if self.dual:
+            return self.vectors[:, :k] * np.sqrt(self.eigenvalues[:k])[None, :]
+        out = np.empty((self.n_samples, k), dtype=np.float64)
+        V = self.vectors[:, :k]
+        for start, stop, block in iter_float64_chunks(self._X):
+            out[start:stop] = (block - self.mean) @ V
+        return out
+
+
+def ledoit_wolf_shrinkage_from_spectrum(eigenvalues, sum_sq_norms2, n_samples,
+                                        n_features):
+    """Ledoit-Wolf shrinkage of the covariance of centred data, from its spectrum.
+
+    The same number as :func:`sklearn.covariance.ledoit_wolf_shrinkage` without
+    forming any D × D product: with ``G = XcᵀXc`` (eigenvalues ``λ``),
+    ``‖G‖_F² = Σλ²``, ``tr G = Σλ`` and ``Σ_ij (X²ᵀX²)_ij = Σ_n ‖x_n‖⁴``.
+
+    Parameters
+    ----------
+    eigenvalues : ndarray
+        Non-zero eigenvalues of ``XcᵀXc``.
+    sum_sq_norms2 : float
+        ``Σ_n ‖x_n - μ‖⁴``.
+    n_samples, n_features : int
+
+    Returns
+    -------
+    shrinkage : float
+        In [0, 1].
+    """
+    n, p = float(n_samples), float(n_features)
+    if n_features == 1:
+        return 0.0
+    trace = eigenvalues.sum() / n
+    mu = trace / p
+    delta_ = np.sum(eigenvalues**2) / n**2
+    beta = 1.0 / (p * n) * (sum_sq_norms2 / n - delta_)
+    delta = (delta_ - 2.0 * mu * trace + p * mu**2) / p
+    beta = min(beta, delta)
+    return 0.0 if beta == 0 else float(beta / delta)
+
+
+def sum_fourth_powers_of_norms(X, mean):
+    """``Σ_n ‖x_n - mean‖⁴`` in float64, chunk by chunk."""
+    total = 0.0
+    for _, _, block in iter_float64_chunks(X):
+        r2 = np.einsum("ij,ij->i", block - mean, block - mean)
+        total += float(r2 @ r2)
+    return total
+
+
+def oas_shrinkage(S, n_samples):
+    """Oracle Approximating Shrinkage coefficient of a covariance matrix ``S``.
+
+    The formula of :func:`sklearn.covariance.oas` (Chen et al., 2010, as
+    scikit-learn writes it), computed from ``S`` and the number of samples alone,
+    so it applies to covariances assembled from sufficient statistics.
+    """
+    p = S.shape[0]
+    alpha = np.mean(S**2)
+    mu = np.trace(S) / p
+    num = alpha + mu**2
+    den = (n_samples + 1) * (alpha - mu**2 / p)
+    return 1.0 if den <= 0 else float(min(num / den, 1.0))
+
+
+def shrink_covariance(S, shrinkage, n_samples=None):
+    """Shrink ``S`` toward ``tr(S)/p · I``; return ``(S_shrunk, coefficient)``.
+
+    Parameters
+    ----------
+    S : ndarray of shape (p, p)
+        Empirical covariance.
+    shrinkage : float in [0, 1] or "oas"
+        Fixed coefficient, or the OAS coefficient (:func:`oas_shrinkage`).
+    n_samples : int, default=None
+        Samples behind ``S`` (needed by "oas").
+    """
+    p = S.shape[0]
+    a = oas_shrinkage(S, n_samples) if shrinkage == "oas" else float(shrinkage)
+    out = (1.0 - a) * S
+    out.flat[:: p + 1] += a * np.trace(S) / p
+    return out, a
+
+
+# --- Shrunk linear discriminant analysis (SFDA, NCTI, ETran) -----------------
+
+
+def iter_row_blocks(X, row_map=None, chunk_bytes=_CHUNK_BYTES):
+    """Yield ``(start, stop, block)`` float64 row blocks of ``X``, always chunked.
+
+    ``row_map(start, stop, block)``, when given, returns the rows actually used
+    (SFDA's confidence mix), so transformed features are never held whole.
+    """
+    n, d = X.shape
+    rows = max(1, int(chunk_bytes // (8 * max(d, 1))))
+    for start in range(0, n, rows):
+        stop = min(n, start + rows)
+        block = np.asarray(X[start:stop], dtype=np.float64)
+        if row_map is not None:
+            block = row_map(start, stop, block)
+        yield start, stop, block
+
+
+def lda_statistics(X, y, n_classes, *, row_map=None):
+    """Class counts, class means and the pooled within-class covariance.
+
+    The covariance is ``Σ_c (n_c/N) cov_c`` with population (ddof=0) class
+    covariances -- what SFDA, ETran and scikit-learn's LDA call ``Sw`` -- from
+    rows centred on their class mean, in float64, one ``dsyrk`` per chunk (no
+    N × N matrix, no full float64 copy).
+
+    Returns
+    -------
+    counts : ndarray of shape (n_classes,)
+    means : ndarray of shape (n_classes, d)
+    within : ndarray of shape (d, d)
+    """
+    n, d = X.shape
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    sums = np.zeros((n_classes, d), dtype=np.float64)
+    for start, stop, block in iter_row_blocks(X, row_map):
+        sums += onehot(y[start:stop], n_classes).T @ block
+    means = sums / counts[:, None]
+    W = np.zeros((d, d), dtype=np.float64, order="F")
+    for start, stop, block in iter_row_blocks(X, row_map):
+        R = block - means[y[start:stop]]
+        W = dsyrk(1.0, R.T, beta=1.0, c=W, trans=0, lower=0, overwrite_c=1)
+    return counts, means, symmetrize_upper(W) / n
+
+
+def between_covariance(counts, means):
+    """``Σ_c (n_c/N)(μ_c - μ)(μ_c - μ)ᵀ``: the between-class covariance."""
+    priors = counts / counts.sum()
+    diff = (means - priors @ means) * np.sqrt(priors)[:, None]
+    return diff.T @ diff
+
+
+def power_iteration_eigenvalue(A, n_iter=3):
+    """Largest eigenvalue of a symmetric PSD matrix as SFDA estimates it.
+
+    Starts from ``A·1`` and takes ``n_iter`` double steps ``y = Ax/‖Ax‖``,
+    ``x = Ay/‖Ay‖``, returning ``xᵀAy`` (SFDA's ``iterative_A``: a few
+    matrix-vector products instead of an eigendecomposition).
+    """
+    x = A.sum(axis=1)
+    y = x
+    for _ in range(n_iter):
+        t = A @ x
+        y = t / np.linalg.norm(t)
+        t = A @ y
+        x = t / np.linalg.norm(t)
+    return float(x @ A @ y)
+
+
+def sfda_shrinkage(within, n_iter=3):
+    """SFDA's adaptive shrinkage ``max(exp(-5 λ_max(Sw)), 1e-10)``."""
+    lam = power_iteration_eigenvalue(within, n_iter)
+    return max(float(np.exp(-5.0 * lam)), 1e-10)
+
+
+def lda_coefficients(means, priors, covariance=None, center=None):
+    """Linear discriminant ``(coef, intercept)`` for a shared ``covariance``.
+
+    The log posterior up to a constant is ``(x - c) coef_kᵀ + intercept_k`` with
+    ``coef = (μ - c) Σ⁻¹`` and ``intercept = -½ (μ_k - c)ᵀ Σ⁻¹ (μ_k - c) + log π_k``;
+    centring on ``c`` (the data mean) changes nothing mathematically and avoids
+    cancellation. ``covariance=None`` is the identity (nearest class mean).
+    ``Σ⁻¹`` is applied by a Cholesky solve -- equal to the ``V Vᵀ`` that SFDA
+    forms from all generalised eigenvectors of ``(Sb, Σ)`` -- with a
+    pseudo-inverse when ``Σ`` is singular.
+    """
+    from scipy.linalg import LinAlgError, cho_factor, cho_solve, pinvh
+
+    center = np.zeros(means.shape[1]) if center is None else center
+    diff = means - center
+    if covariance is None:
+        coef = diff.copy()
+    else:
+        try:
+            coef = cho_solve(cho_factor(covariance, lower=True), diff.T).T
+        except LinAlgError:
+            coef = diff @ pinvh(covariance)
+    intercept = -0.5 * np.einsum("kd,kd->k", coef, diff) + np.log(priors)
+    return coef, intercept
+
+
+def lda_predict_proba(X, coef, intercept, center, *, row_map=None):
+    """Posterior ``p(k | x)`` (N × K) of the linear discriminant, chunk by chunk."""
+    from scipy.special import softmax
+
+    out = np.empty((X.shape[0], coef.shape[0]), dtype=np.float64)
+    for start, stop, block in iter_row_blocks(X, row_map):
+        out[start:stop] = softmax((block - center) @ coef.T + intercept, axis=1)
+    return out
+
+
+def lda_directions(between, within, n_components):
+    """Leading discriminant directions: generalised eigenvectors of (Sb, Sw).
+
+    Returns the ``n_components`` largest eigenvalues (descending) and their
+    eigenvectors ``V`` normalised as ``Vᵀ Sw V = I`` (``scipy.linalg.eigh``).
+    """
+    from scipy.linalg import eigh
+
+    d = within.shape[0]
+    k = int(min(max(n_components, 1), d))
+    w, V = eigh(between, within, subset_by_index=[d - k, d - 1])
+    return w[::-1], V[:, ::-1]
+
+
+def gram_eigenvalues(X):
+    """Eigenvalues of ``XᵀX`` (descending, ``min(N, D)`` of them, float64).
+
+    Uses the D × D Gram when ``N > D`` and the N × N kernel otherwise: the non-zero
+    eigenvalues are the same, the smaller matrix is cheaper.
+    """
+    n, d = X.shape
+    A = gram_statistics(X)[0] if n > d else kernel_matrix(X)
+    return np.clip(np.linalg.eigvalsh(A)[::-1], 0.0, None)
