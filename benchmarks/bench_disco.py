@@ -1,0 +1,107 @@
+"""Wall time and peak memory of DISCO against LogME on the same features.
+
+The issue's target: at N = 20 000, d = 2048, C = 100, DISCO (default settings:
+cross-validated posterior, shared OAS-shrunk covariance, 4 groups, no hard-example
+sampling at that size) runs within 1.5x the time of our LogME, measured in the same
+run with the same BLAS thread count (one by default), on the same features. Also
+timed: the paper's in-sample reading, and hard-example sampling at 25 %.
+
+Peak memory is Python-level (``tracemalloc``: numpy allocations), so O(d² + N·d)
+can be read off against the size of the features.
+
+Usage::
+
+    python benchmarks/bench_disco.py              # N in {5000, 20000}, d = 2048
+    python benchmarks/bench_disco.py --quick      # N in {2000, 5000}, d = 512
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+import warnings
+
+
+def _parse():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[5000, 20000])
+    p.add_argument("--dim", type=int, default=2048)
+    p.add_argument("--classes", type=int, default=100)
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads")
+    p.add_argument("--repeats", type=int, default=2, help="best of this many runs")
+    p.add_argument("--quick", action="store_true", help="small sizes, seconds")
+    return p.parse_args()
+
+
+def _features(n, d, c, seed=0):
+    """Post-ReLU-like features with class structure in a low-rank subspace."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % c
+    rng.shuffle(y)
+    centres = rng.standard_normal((c, 64)) @ rng.standard_normal((64, d)) / 8.0
+    scales = 1.0 / np.sqrt(np.arange(1, d + 1))
+    X = centres[y] + rng.standard_normal((n, d)) * scales
+    return np.maximum(X, 0.0), y
+
+
+def _time(fn, repeats):
+    best, peak, out = float("inf"), 0, None
+    for _ in range(repeats):
+        tracemalloc.start()
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+        peak = max(peak, tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    return best, peak, out
+
+
+def main():
+    args = _parse()
+    if args.quick:
+        args.sizes, args.dim = [2000, 5000], 512
+    from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_limits
+
+    from skdisco.transferability import disco, logme
+
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    variants = {
+        "disco (default)": {},
+        "disco (paper: in-sample, uncentred)": {
+            "posterior": "in_sample",
+            "centering": False,
+            "hard_examples": None,
+        },
+        "disco (hard examples 25%)": {"hard_examples": 0.25},
+    }
+    print(
+        f"BLAS threads = {args.threads}, d = {args.dim}, C = {args.classes}, "
+        f"best of {args.repeats}"
+    )
+    header = f"{'N':>7} {'method':<38} {'seconds':>8} {'x LogME':>8} {'peak MiB':>9}"
+    print(header)
+    print("-" * len(header))
+    with threadpool_limits(args.threads):
+        for n in args.sizes:
+            X, y = _features(n, args.dim, args.classes)
+            feat_mib = X.nbytes / 2**20
+            t_ref, m_ref, _ = _time(lambda X=X, y=y: logme(X, y), args.repeats)
+            print(f"{n:>7} {'logme':<38} {t_ref:8.2f} {1.0:8.2f} {m_ref / 2**20:9.0f}")
+            for name, kw in variants.items():
+                t, m, s = _time(lambda X=X, y=y, kw=kw: disco(X, y, **kw), args.repeats)
+                print(
+                    f"{n:>7} {name:<38} {t:8.2f} {t / t_ref:8.2f} "
+                    f"{m / 2**20:9.0f}   score={s:.4f}"
+                )
+            print(
+                f"{'':>7} (features: {feat_mib:.0f} MiB; d² float64: "
+                f"{args.dim**2 * 8 / 2**20:.0f} MiB)"
+            )
+
+
+if __name__ == "__main__":
+    main()
