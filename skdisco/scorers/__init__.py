@@ -6,6 +6,7 @@ never maths. ``score`` is higher-is-better for every scorer.
 """
 
 from ._base import BaseScorer
+from ._disco import DiscoScorer
 from ._logme import LogMEScorer
 
-__all__ = ["BaseScorer", "LogMEScorer"]
+__all__ = ["BaseScorer", "DiscoScorer", "LogMEScorer"]
