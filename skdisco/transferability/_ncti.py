@@ -1,0 +1,342 @@
+"""NCTI: Neural Collapse inspired Transferability Index.
+
+Wang, Wang, Chen, Liu, Zhou, Wen, "How Far Pre-trained Models Are from Neural
+Collapse on the Target Dataset Informs their Transferability", ICCV 2023.
+Reference code: BUserName/NCTI ``metrics.py`` (``NCTI_Score``) and
+``evaluate_metric_group1_cpu.py`` (the combination over a set of models).
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+from scipy.linalg import svdvals
+from sklearn.utils._param_validation import Interval, validate_params
+
+from ..utils._validation import check_classification_target, check_features
+from ._linalg import (
+    CenteredSpectrum,
+    between_covariance,
+    lda_coefficients,
+    lda_directions,
+    lda_predict_proba,
+    lda_statistics,
+    shrink_covariance,
+)
+
+#: names of the three components, in the order ``ncti_components`` returns them.
+NCTI_COMPONENTS = (
+    "all_feature_nuclear_norm",
+    "lda_class_score",
+    "log_class_nuclear_norm",
+)
+_FLOOR = 1e-10
+
+
+def _pca_scores(F, n_classes, n_components):
+    """PCA scores as the reference's ``PCA(n_components)``; reduce if needed."""
+    n, d = F.shape
+    k = min(n_components, d, n - n_classes)
+    if k < 1:
+        raise ValueError(
+            f"NCTI needs more samples than classes; got {n} samples and "
+            f"{n_classes} classes."
+        )
+    if k < n_components:
+        warnings.warn(
+            f"NCTI projects on {n_components} principal components, which needs "
+            f"min(n_features, n_samples - n_classes) >= {n_components}; got "
+            f"n_features={d}, n_samples={n}, n_classes={n_classes}. Using {k} "
+            "components instead (the reference raises).",
+            UserWarning,
+            stacklevel=4,
+        )
+    spectrum = CenteredSpectrum(F)
+    explained_variance = spectrum.eigenvalues[:k] / (n - 1)
+    return spectrum.scores(k), explained_variance
+
+
+def _svd_solver_lda(counts, means, within, between, tol=1e-4):
+    """scikit-learn's ``LinearDiscriminantAnalysis(solver="svd")`` from statistics.
+
+    Standardise by the within-class standard deviations, whiten with the
+    pooled population within-class covariance ``Sw`` (scikit-learn >= 1.6 uses
+    ``1/N``, not ``1/(N-C)``) keeping singular values above
+    ``tol``, then rotate onto the between-class directions (singular values
+    above ``tol`` times the largest). Returns the directions ``W`` (columns
+    sorted by between-class variance) and the discriminant ``(coef, intercept)``
+    about the data mean, all from ``(counts, means, Sw, Sb)``.
+    """
+    priors = counts / counts.sum()
+    std = np.sqrt(np.clip(np.diag(within), 0.0, None))
+    std[std == 0] = 1.0
+    scaled = within / np.outer(std, std)
+    evals, U = np.linalg.eigh(scaled)
+    sing = np.sqrt(np.clip(evals, 0.0, None))
+    keep = sing > tol
+    scalings = (U[:, keep] / std[:, None]) / sing[keep]
+    B = scalings.T @ between @ scalings
+    bev, V = np.linalg.eigh(B)
+    order = np.argsort(bev)[::-1]
+    bsing = np.sqrt(np.clip(bev[order], 0.0, None))
+    rank = int(np.sum(bsing > tol * bsing[0]))
+    W = scalings @ V[:, order[:rank]]
+    center = priors @ means
+    disc = (means - center) @ W
+    intercept = -0.5 * np.sum(disc**2, axis=1) + np.log(priors)
+    return W, disc @ W.T, intercept
+
+
+def ncti_result(F, y, n_classes, n_components=64):
+    """The three NCTI components on validated ``F`` and encoded ``y``."""
+    Z, explained_variance = _pca_scores(F, n_classes, n_components)
+    n, k = Z.shape
+    shrinkage = max(np.exp(-explained_variance[: n_components // 2].sum()), _FLOOR)
+    counts, means, within = lda_statistics(Z, y, n_classes)
+    priors = counts / n
+    between = between_covariance(counts, means)
+    n_directions = min(n_classes - 1, k)
+    center = priors @ means
+    if shrinkage == _FLOOR:
+        W, coef, intercept = _svd_solver_lda(counts, means, within, between)
+        W = W[:, :n_directions]
+    else:
+        # scikit-learn's LDA(solver="eigen", shrinkage=s), which is SFDA's LDA.
+        covariance = shrink_covariance(within, shrinkage)[0]
+        total = shrink_covariance(within + between, shrinkage)[0]
+        _, W = lda_directions(total - covariance, covariance, n_directions)
+        coef, intercept = lda_coefficients(means, priors, covariance, center)
+    projected = Z @ W
+    projected -= projected.mean(axis=0)
+    all_nuc = float(svdvals(projected).sum())
+    proba = lda_predict_proba(Z, coef, intercept, center)
+    class_score = float(proba[np.arange(n), y].mean())
+    class_nuc = sum(float(svdvals(proba[y == c]).sum()) for c in range(n_classes))
+    return np.array([all_nuc, class_score, np.log(class_nuc)])
+
+
+_PARAMS = {
+    "features": ["array-like"],
+    "y": ["array-like"],
+    "n_components": [Interval(Integral, 1, None, closed="left")],
+}
+
+
+def _validated(features, y):
+    F = check_features(features)
+    y_enc, classes = check_classification_target(y, F.shape[0], min_samples_per_class=2)
+    return F, y_enc, classes.shape[0]
+
+
+@validate_params(_PARAMS, prefer_skip_nested_validation=True)
+def ncti_components(features, y, *, n_components=64):
+    r"""The three per-model components of NCTI (combine them over models).
+
+    NCTI measures how far a model's target features are from neural collapse.
+    It is defined only relative to a set of models: each component is min-max
+    normalised across the models, then combined by :func:`ncti_combine`.
+
+    Parameters
+    ----------
+    features : array-like of shape (n_samples, n_features)
+        Features of the target data from one pre-trained model.
+    y : array-like of shape (n_samples,)
+        Class labels (any labels); at least two classes, two samples per class.
+    n_components : int, default=64
+        Principal components kept before the LDA (the reference's 64). Reduced
+        to ``min(n_features, n_samples - n_classes)`` with a warning when larger.
+
+    Returns
+    -------
+    components : ndarray of shape (3,)
+        ``[all_feature_nuclear_norm, lda_class_score, log_class_nuclear_norm]``:
+        the nuclear norm of the centred LDA projection (higher: the classes
+        spread -- better), the mean LDA posterior of the true class (in (0, 1],
+        higher is better) and the log of the summed per-class nuclear norms of
+        the posteriors (lower: each class collapses -- better).
+
+    See Also
+    --------
+    ncti_combine : NCTI scores of a set of models from their components.
+    ncti : Components and combination in one call.
+
+    Notes
+    -----
+    The features are projected on their first ``n_components`` principal
+    components (:math:`Z`). With :math:`s = \max(e^{-\sum_{i<32} \lambda_i},
+    10^{-10})` (:math:`\lambda_i` the explained variances), the LDA is
+    scikit-learn's ``solver="svd"`` when :math:`s = 10^{-10}` and
+    ``solver="eigen", shrinkage=s`` otherwise, as in the reference. The
+    components are :math:`\lVert P_{\mathrm{LDA}}(Z) - \bar P\rVert_*`,
+    :math:`\frac1N \sum_i p(y_i \mid z_i)` and
+    :math:`\log \sum_c \lVert [p(k \mid z_i)]_{i : y_i = c}\rVert_*`.
+
+    Both LDA variants are computed from the shared class statistics
+    (:math:`S_w`, :math:`S_b`): the ``svd`` solver is the unshrunk LDA whitened
+    by :math:`S_w` with scikit-learn's rank thresholds, the ``eigen`` solver is
+    the shared shrunk LDA (the one SFDA uses). PCA signs do not matter: the
+    LDA is invariant to them. Cost: one PCA (:math:`O(N D^2 + D^3)`, or the
+    :math:`N \times N` kernel when N < D) and an LDA in ``n_components``
+    dimensions.
+
+    **Deviations from the reference**: labels are encoded to ``0 .. C-1``
+    (the reference indexes posteriors by raw labels); when
+    ``min(n_features, n_samples - n_classes) < n_components`` we use fewer
+    components with a warning instead of raising.
+
+    References
+    ----------
+    .. [1] Z. Wang, Y. Luo, L. Zheng, Z. Huang, M. Baktashmotlagh. "How Far
+       Pre-trained Models Are from Neural Collapse on the Target Dataset Informs
+       their Transferability". ICCV 2023.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skdisco.transferability import ncti_components
+    >>> X, y = load_digits(return_X_y=True)
+    >>> ncti_components(X, y).round(3)
+    array([1.8...e+02, 9.7...e-01, 4.5...e+00])
+    """
+    F, y_enc, n_classes = _validated(features, y)
+    return ncti_result(F, y_enc, n_classes, n_components)
+
+
+@validate_params(_PARAMS, prefer_skip_nested_validation=True)
+def ncti_lda_score(features, y, *, n_components=64):
+    """The single-model part of NCTI: mean LDA posterior of the true class.
+
+    The second of :func:`ncti_components` -- the only component that is
+    meaningful for one model alone (a probability in (0, 1], higher is
+    better; 1/C is about chance). The NCTI scorer reports it as ``score_``.
+
+    Parameters
+    ----------
+    features : array-like of shape (n_samples, n_features)
+        Features of the target data.
+    y : array-like of shape (n_samples,)
+        Class labels.
+    n_components : int, default=64
+        Principal components kept before the LDA.
+
+    Returns
+    -------
+    score : float
+        Mean LDA posterior of the true class in NCTI's PCA space.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skdisco.transferability import ncti_lda_score
+    >>> X, y = load_digits(return_X_y=True)
+    >>> round(ncti_lda_score(X, y), 3)
+    0.97...
+    """
+    return float(ncti_components(features, y, n_components=n_components)[1])
+
+
+def _minmax(values, name):
+    values = np.asarray(values, dtype=np.float64)
+    span = values.max() - values.min()
+    if not span > 0:
+        warnings.warn(
+            f"The {name} is the same for every model; it contributes 0 to the "
+            "combined score (the reference divides by zero).",
+            UserWarning,
+            stacklevel=3,
+        )
+        return np.zeros_like(values)
+    return (values - values.min()) / span
+
+
+@validate_params({"components": ["array-like"]}, prefer_skip_nested_validation=True)
+def ncti_combine(components):
+    r"""NCTI scores of a set of models from their per-model components.
+
+    Parameters
+    ----------
+    components : array-like of shape (n_models, 3)
+        One row of :func:`ncti_components` per model, all on the same labels.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_models,)
+        :math:`\mathrm{mm}(c_1) + \mathrm{mm}(c_0) - \mathrm{mm}(c_2)` with
+        :math:`\mathrm{mm}` the min-max normalisation across the models; in
+        [-1, 2], higher is better. Scores are comparable only within the set.
+
+    Notes
+    -----
+    As in ``evaluate_metric_group1_cpu.py`` of the reference. A component that
+    is equal for every model (or a single model) contributes 0, with a warning,
+    where the reference divides by zero.
+
+    Examples
+    --------
+    >>> from skdisco.transferability import ncti_combine
+    >>> ncti_combine([[100.0, 0.5, 4.0], [300.0, 0.9, 3.0]])
+    array([-1.,  2.])
+    """
+    C = np.asarray(components, dtype=np.float64)
+    if C.ndim != 2 or C.shape[1] != 3:
+        raise ValueError(f"components must have shape (n_models, 3); got {C.shape}.")
+    if not np.all(np.isfinite(C)):
+        raise ValueError("components contain NaN or infinity.")
+    return (
+        _minmax(C[:, 1], "LDA class score")
+        + _minmax(C[:, 0], "all-feature nuclear norm")
+        - _minmax(C[:, 2], "class nuclear norm")
+    )
+
+
+@validate_params(
+    {
+        "features_per_model": [list, tuple],
+        "y": ["array-like"],
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
+def ncti(features_per_model, y, *, n_components=64):
+    """NCTI scores of several models on one target: components, then combination.
+
+    Parameters
+    ----------
+    features_per_model : list of array-like of shape (n_samples, n_features_m)
+        One feature matrix per model (widths may differ), rows in the order of
+        ``y``.
+    y : array-like of shape (n_samples,)
+        Class labels shared by all models.
+    n_components : int, default=64
+        Principal components kept before the LDA.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_models,)
+        NCTI score per model, in [-1, 2], higher is better.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from skdisco.transferability import ncti
+    >>> X, y = load_digits(return_X_y=True)
+    >>> noisy = X + np.random.default_rng(0).normal(scale=8.0, size=X.shape)
+    >>> ncti([X, noisy], y).round(2)
+    array([ 2., -1.])
+    """
+    return ncti_combine(
+        [ncti_components(F, y, n_components=n_components) for F in features_per_model]
+    )
+
+
+__all__ = [
+    "NCTI_COMPONENTS",
+    "ncti",
+    "ncti_combine",
+    "ncti_components",
+    "ncti_lda_score",
+    "ncti_result",
+]
