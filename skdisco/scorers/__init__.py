@@ -6,7 +6,25 @@ never maths. ``score`` is higher-is-better for every scorer.
 """
 
 from ._base import BaseScorer
+from ._baselines_b import (
+    ETranScorer,
+    NCTIScorer,
+    PACTranDirichletScorer,
+    PACTranGammaScorer,
+    PACTranGaussScorer,
+    SFDAScorer,
+)
 from ._disco import DiscoScorer
 from ._logme import LogMEScorer
 
-__all__ = ["BaseScorer", "DiscoScorer", "LogMEScorer"]
+__all__ = [
+    "BaseScorer",
+    "DiscoScorer",
+    "ETranScorer",
+    "LogMEScorer",
+    "NCTIScorer",
+    "PACTranDirichletScorer",
+    "PACTranGammaScorer",
+    "PACTranGaussScorer",
+    "SFDAScorer",
+]
