@@ -6,6 +6,18 @@ never maths. ``score`` is higher-is-better for every scorer.
 """
 
 from ._base import BaseScorer
+from ._baselines_a import (
+    GBCScorer,
+    HScoreScorer,
+    KNNProbeScorer,
+    LEEPScorer,
+    LinearProbeScorer,
+    NCEScorer,
+    NLEEPScorer,
+    PARCScorer,
+    RegularizedHScoreScorer,
+    TransRateScorer,
+)
 from ._baselines_b import (
     ETranScorer,
     NCTIScorer,
@@ -21,10 +33,20 @@ __all__ = [
     "BaseScorer",
     "DiscoScorer",
     "ETranScorer",
+    "GBCScorer",
+    "HScoreScorer",
+    "KNNProbeScorer",
+    "LEEPScorer",
+    "LinearProbeScorer",
     "LogMEScorer",
+    "NCEScorer",
     "NCTIScorer",
+    "NLEEPScorer",
     "PACTranDirichletScorer",
     "PACTranGammaScorer",
     "PACTranGaussScorer",
+    "PARCScorer",
+    "RegularizedHScoreScorer",
     "SFDAScorer",
+    "TransRateScorer",
 ]

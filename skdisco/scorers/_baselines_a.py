@@ -25,7 +25,7 @@ from ..transferability import (
     regularized_hscore,
     transrate,
 )
-from ..utils._validation import check_classification_target
+from ..utils._validation import check_classification_target, infer_task
 from ._base import BaseScorer
 
 
@@ -54,6 +54,11 @@ class _LabelScorer(BaseScorer):
             Fitted scorer.
         """
         X, y = self._validate(X, y, reset=True)
+        if infer_task(y) != "classification":
+            raise ValueError(
+                f"{type(self).__name__} scores classification targets only; y "
+                "looks like a real-valued (regression or multi-label) target."
+            )
         _, self.classes_ = check_classification_target(y, X.shape[0])
         self.score_ = self._score(X, y)
         self._remember_fit_data(X, y)
