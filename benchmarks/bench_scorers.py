@@ -1,0 +1,161 @@
+"""Wall time and peak memory of every scorer exported by ``skdisco.scorers``.
+
+Every name in ``skdisco.scorers.__all__`` (except ``BaseScorer``) is fitted once
+per size on synthetic Gaussian class clusters (D features, C classes) with BLAS
+fixed to one thread (threadpoolctl). Scorers that take source-model
+probabilities (``_input_kind == "probabilities"``: LEEP, NCE, PACTran
+Dirichlet/Gamma) get the softmax of a random linear map of the features to
+``--source-classes`` (default 1 000) source classes. Peak memory is the
+``tracemalloc`` peak during ``fit`` (numpy reports its buffers to tracemalloc;
+BLAS/LAPACK workspaces are not counted).
+
+Ratios: ``x LogME`` is the scorer's time over LogME's at the same size in the
+same run (the common yardstick). For SFDA the published reference timings are
+quoted too (about 9.4 s at N = 5 000 and 19 s at N = 20 000, D = 2048, C = 100,
+one BLAS thread); they apply only at that D and C.
+
+Skipped by design (printed as such): the linear and kNN probes and PARC above
+``--max-n-slow`` samples (the probes train ``cv`` classifiers -- minutes at
+N = 20 000, D = 2048 with one thread; PARC ranks N(N-1)/2 pair dissimilarities,
+about 5 GB at N = 20 000).
+
+Usage::
+
+    python benchmarks/bench_scorers.py            # N in {2000, 20000} (+5000 SFDA)
+    python benchmarks/bench_scorers.py --quick    # small sizes, about a minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+import skdisco.scorers as scorers
+
+SFDA_REFERENCE_SECONDS = {5000: 9.4, 20000: 19.0}
+SLOW_SCORERS = {"LinearProbeScorer", "KNNProbeScorer", "PARCScorer"}
+
+
+def make_data(n, d, c, n_source, seed=0):
+    """Features with class structure, labels, and source probabilities."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % c
+    rng.shuffle(y)
+    centres = rng.standard_normal((c, d))
+    X = centres[y] + 2.0 * rng.standard_normal((n, d))
+    logits = X @ (rng.standard_normal((d, n_source)) / np.sqrt(d))
+    logits -= logits.max(axis=1, keepdims=True)
+    P = np.exp(logits)
+    P /= P.sum(axis=1, keepdims=True)
+    return X, y, P
+
+
+def scorer_names():
+    return [name for name in scorers.__all__ if name != "BaseScorer"]
+
+
+def measure(estimator, X, y):
+    """``(seconds, peak MiB)`` of one ``fit``."""
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        estimator.fit(X, y)
+    seconds = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return seconds, peak / 2**20
+
+
+def run(sizes, d, c, n_source, max_n_slow, sfda_extra):
+    rows = []
+    names = scorer_names()
+    all_sizes = sorted(set(sizes) | ({5000} if sfda_extra else set()))
+    for n in all_sizes:
+        X, y, P = make_data(n, d, c, n_source)
+        logme_seconds = None
+        order = ["LogMEScorer"] + [m for m in names if m != "LogMEScorer"]
+        for name in order:
+            if name not in names:
+                continue
+            if n not in sizes and name != "SFDAScorer":
+                continue
+            cls = getattr(scorers, name)
+            if name in SLOW_SCORERS and n > max_n_slow:
+                rows.append((name, n, None, None, "skipped (too slow / O(N^2))"))
+                continue
+            data = (
+                P if getattr(cls, "_input_kind", "features") == "probabilities" else X
+            )
+            try:
+                seconds, peak = measure(cls(), data, y)
+            except Exception as exc:  # report, keep going with the others
+                rows.append((name, n, None, None, f"error: {type(exc).__name__}"))
+                continue
+            if name == "LogMEScorer":
+                logme_seconds = seconds
+            note = ""
+            if logme_seconds:
+                note = f"{seconds / logme_seconds:.2f}x LogME"
+            ref = SFDA_REFERENCE_SECONDS.get(n)
+            if name == "SFDAScorer" and ref and d == 2048 and c == 100:
+                note += f"; reference {ref:.1f} s -> {ref / seconds:.1f}x faster"
+            rows.append((name, n, seconds, peak, note))
+            print(f"  {name:26s} N={n:6d} {seconds:8.3f} s", flush=True)
+    return rows
+
+
+def print_table(rows, d, c, n_source):
+    print()
+    print(f"D={d}, C={c}, source classes={n_source}, 1 BLAS thread")
+    print(
+        f"| {'scorer':26s} | {'N':>6s} | {'time (s)':>9s} | {'peak MiB':>9s} | note |"
+    )
+    print(f"|{'-' * 28}|{'-' * 8}|{'-' * 11}|{'-' * 11}|------|")
+    for name, n, seconds, peak, note in rows:
+        t = f"{seconds:9.3f}" if seconds is not None else f"{'-':>9s}"
+        m = f"{peak:9.1f}" if peak is not None else f"{'-':>9s}"
+        print(f"| {name:26s} | {n:6d} | {t} | {m} | {note} |")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="N in {500, 2000}, D=256, C=20, 200 source classes",
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=None)
+    parser.add_argument("--dim", type=int, default=None)
+    parser.add_argument("--classes", type=int, default=None)
+    parser.add_argument("--source-classes", type=int, default=None)
+    parser.add_argument("--max-n-slow", type=int, default=5000)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    if args.quick:
+        sizes, d, c, n_source = [500, 2000], 256, 20, 200
+    else:
+        sizes, d, c, n_source = [2000, 20000], 2048, 100, 1000
+    sizes = args.sizes or sizes
+    d = args.dim or d
+    c = args.classes or c
+    n_source = args.source_classes or n_source
+    with threadpool_limits(limits=args.threads):
+        rows = run(
+            sizes,
+            d,
+            c,
+            n_source,
+            args.max_n_slow,
+            sfda_extra=not args.quick and args.sizes is None,
+        )
+    print_table(rows, d, c, n_source)
+
+
+if __name__ == "__main__":
+    main()
