@@ -70,7 +70,7 @@ def load_image_folder(path, *, extensions=IMAGE_EXTENSIONS):
     ...     (root / label).mkdir()
     ...     Image.fromarray(np.zeros((8, 8), np.uint8)).save(root / label / "a.png")
     >>> paths, y = load_image_folder(root)
-    >>> len(paths), list(y)
+    >>> len(paths), y.tolist()
     (2, ['cat', 'dog'])
     """
     root = Path(path)
