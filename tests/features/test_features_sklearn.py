@@ -90,6 +90,7 @@ def test_gpu_fitted_extractor_pickles_to_cpu_model(images):
     np.testing.assert_allclose(cpu, ext.transform(images), atol=0.1)
 
 
+@pytest.mark.filterwarnings("ignore:LogME did not converge")
 def test_grid_search_over_model_names_ranks_like_direct_logme(images):
     rng = np.random.default_rng(0)
     X = rng.integers(0, 256, size=(24, 32, 32, 3), dtype=np.uint8)
