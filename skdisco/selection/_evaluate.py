@@ -1,0 +1,349 @@
+"""How well a ranking of models agrees with their fine-tuned accuracy."""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.utils._param_validation import Interval, validate_params
+
+_PAIR = {"scores": ["array-like"], "truth": ["array-like"]}
+
+
+def _check_pair(scores, truth, *, min_models=2):
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    t = np.asarray(truth, dtype=np.float64).ravel()
+    if s.shape != t.shape:
+        raise ValueError(
+            f"scores and truth must have one value per model; got {s.shape[0]} "
+            f"scores and {t.shape[0]} truth values."
+        )
+    if s.shape[0] < min_models:
+        raise ValueError(
+            f"At least {min_models} models are needed to compare rankings; got "
+            f"{s.shape[0]}."
+        )
+    for name, a in (("scores", s), ("truth", t)):
+        if not np.all(np.isfinite(a)):
+            raise ValueError(
+                f"{name} contains NaN or infinity; drop the models that failed "
+                "before evaluating the ranking."
+            )
+    return s, t
+
+
+@validate_params(_PAIR, prefer_skip_nested_validation=True)
+def weighted_kendall_tau(scores, truth):
+    r"""Weighted Kendall τ between transferability scores and the ground truth.
+
+    The measure of ranking quality used by the model-selection literature
+    (SFDA, NCTI, ETran, DISCO): Kendall's τ in which a swap among the top
+    models costs more than a swap among the bottom ones. Identical to
+    ``scipy.stats.weightedtau(scores, truth).statistic`` at scipy's defaults
+    (hyperbolic weigher :math:`1/(r+1)`, additive weights, ``rank=True``).
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_models,)
+        Transferability score of each model (higher is better).
+    truth : array-like of shape (n_models,)
+        Ground truth of each model, e.g. accuracy after fine-tuning.
+
+    Returns
+    -------
+    tau : float
+        In [-1, 1]; 1 when the two orders agree.
+
+    Notes
+    -----
+    With ``rank=True`` scipy averages two weighted τ: one with the weights of
+    the ranks by ``scores`` and one with those by ``truth``. Each is
+
+    .. math::
+        \tau_w = \frac{\sum_{i<j} w_{ij}\,\mathrm{sgn}(s_i-s_j)\,
+        \mathrm{sgn}(t_i-t_j)}{\sqrt{\sum_{i<j} w_{ij}[s_i\neq s_j]}
+        \sqrt{\sum_{i<j} w_{ij}[t_i\neq t_j]}},
+        \qquad w_{ij} = \frac{1}{r_i+1} + \frac{1}{r_j+1},
+
+    with :math:`r` the rank (0 = highest) in the order concerned.
+
+    References
+    ----------
+    .. [1] S. Vigna. "A Weighted Correlation Index for Rankings with Ties".
+       WWW 2015.
+
+    Examples
+    --------
+    >>> from skdisco.selection import weighted_kendall_tau
+    >>> weighted_kendall_tau([0.9, 0.5, 0.1], [80.0, 70.0, 60.0])
+    1.0
+    >>> round(weighted_kendall_tau([0.9, 0.5, 0.1], [60.0, 70.0, 80.0]), 6)
+    -1.0
+    """
+    s, t = _check_pair(scores, truth)
+    return float(stats.weightedtau(s, t).statistic)
+
+
+@validate_params(_PAIR, prefer_skip_nested_validation=True)
+def kendall_tau(scores, truth):
+    """Kendall τ-b between transferability scores and the ground truth.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_models,)
+        Transferability score of each model.
+    truth : array-like of shape (n_models,)
+        Ground truth of each model.
+
+    Returns
+    -------
+    tau : float
+        ``scipy.stats.kendalltau(scores, truth).statistic`` (τ-b, ties
+        corrected), in [-1, 1]; NaN when either input is constant.
+
+    Examples
+    --------
+    >>> from skdisco.selection import kendall_tau
+    >>> round(kendall_tau([3.0, 1.0, 2.0], [30.0, 10.0, 25.0]), 6)
+    1.0
+    """
+    s, t = _check_pair(scores, truth)
+    return float(stats.kendalltau(s, t).statistic)
+
+
+@validate_params(_PAIR, prefer_skip_nested_validation=True)
+def pearson_correlation(scores, truth):
+    """Pearson correlation between transferability scores and the ground truth.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_models,)
+        Transferability score of each model.
+    truth : array-like of shape (n_models,)
+        Ground truth of each model.
+
+    Returns
+    -------
+    r : float
+        ``scipy.stats.pearsonr(scores, truth).statistic``, in [-1, 1]; NaN
+        when either input is constant. Unlike the τ it depends on the scale of
+        the scores, not only on their order.
+
+    Examples
+    --------
+    >>> from skdisco.selection import pearson_correlation
+    >>> round(pearson_correlation([1.0, 2.0, 3.0], [10.0, 20.0, 30.0]), 6)
+    1.0
+    """
+    s, t = _check_pair(scores, truth)
+    if np.ptp(s) == 0 or np.ptp(t) == 0:
+        return float("nan")
+    return float(stats.pearsonr(s, t).statistic)
+
+
+@validate_params(
+    {**_PAIR, "k": [Interval(Integral, 1, None, closed="left")]},
+    prefer_skip_nested_validation=True,
+)
+def top_k_relative_accuracy(scores, truth, *, k=1):
+    r"""Best ground truth among the top-k models by score, relative to the best.
+
+    The practical question behind a ranking: if I fine-tune only the ``k``
+    models the score likes best, how close do I get to the best model?
+
+    .. math::
+        \mathrm{rel@}k = \frac{\max_{i \in \mathrm{top}_k(s)} t_i}{\max_i t_i}
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_models,)
+        Transferability score of each model (higher is better).
+    truth : array-like of shape (n_models,)
+        Ground truth of each model, positive and higher-is-better (e.g.
+        accuracy).
+    k : int, default=1
+        Number of top-scored models fine-tuned. ``k`` at least the number of
+        models gives 1.
+
+    Returns
+    -------
+    relative_accuracy : float
+        In (0, 1]; 1 when the best model is among the top ``k``.
+
+    Notes
+    -----
+    The top ``k`` are the ``k`` highest scores; models with equal scores keep
+    the order in which they were given (a stable sort), so ties at the k-th
+    place are broken by that order. The truth must be positive for the ratio to
+    be meaningful; a ValueError says so otherwise.
+
+    Examples
+    --------
+    >>> from skdisco.selection import top_k_relative_accuracy
+    >>> scores, truth = [0.9, 0.8, 0.1], [90.0, 95.0, 70.0]
+    >>> round(top_k_relative_accuracy(scores, truth, k=1), 4)
+    0.9474
+    >>> top_k_relative_accuracy(scores, truth, k=2)
+    1.0
+    """
+    s, t = _check_pair(scores, truth, min_models=1)
+    if np.any(t <= 0):
+        raise ValueError(
+            "truth must be positive (an accuracy) for a relative accuracy; got "
+            f"a minimum of {t.min()!r}."
+        )
+    top = np.argsort(-s, kind="stable")[:k]
+    return float(t[top].max() / t.max())
+
+
+def _truth_series(ground_truth, dataset):
+    """The ground truth as a float Series indexed by model name."""
+    if isinstance(ground_truth, pd.Series):
+        truth = ground_truth
+    elif isinstance(ground_truth, pd.DataFrame):
+        if dataset is not None:
+            if dataset not in ground_truth.index:
+                raise ValueError(
+                    f"dataset {dataset!r} is not a row of the ground truth; rows "
+                    f"are {list(ground_truth.index)}."
+                )
+            truth = ground_truth.loc[dataset]
+        elif ground_truth.shape[0] == 1:
+            truth = ground_truth.iloc[0]
+        elif {"model", "accuracy"} <= set(ground_truth.columns):
+            truth = ground_truth.set_index("model")["accuracy"]
+        else:
+            raise ValueError(
+                "ground_truth has several rows; pass dataset=<row name> (for a "
+                "table of datasets by models such as load_finetune_benchmark()), "
+                "or a table with 'model' and 'accuracy' columns."
+            )
+    elif isinstance(ground_truth, dict):
+        truth = pd.Series(ground_truth)
+    else:
+        raise ValueError(
+            "ground_truth must be a pandas Series or DataFrame, or a dict model -> "
+            f"value; got {type(ground_truth).__name__}."
+        )
+    return pd.to_numeric(truth, errors="coerce").astype("float64")
+
+
+def _ranking_table(ranking):
+    if not isinstance(ranking, pd.DataFrame):
+        raise ValueError(
+            "ranking must be a pandas DataFrame such as rank_models returns; got "
+            f"{type(ranking).__name__}."
+        )
+    if "model" in ranking.columns:
+        ranking = ranking.set_index("model")
+    return ranking
+
+
+def score_columns(ranking):
+    """Names of the score columns of a ranking table (those with a ``_rank`` twin)."""
+    columns = list(ranking.columns)
+    return [c for c in columns if f"{c}_rank" in columns]
+
+
+@validate_params(
+    {
+        "ranking": [pd.DataFrame],
+        "ground_truth": [pd.Series, pd.DataFrame, dict],
+        "scorers": [list, tuple, str, None],
+        "dataset": [str, None],
+        "k": [list, tuple, Interval(Integral, 1, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
+def evaluate_ranking(ranking, ground_truth, *, scorers=None, dataset=None, k=(1, 3)):
+    """Evaluate every score of a ranking table against a ground-truth table.
+
+    Parameters
+    ----------
+    ranking : pandas.DataFrame
+        A table of scores, one row per model: what :func:`rank_models` returns
+        (a ``model`` column, or model names as the index).
+    ground_truth : pandas.Series, pandas.DataFrame or dict
+        Fine-tuned accuracy per model: a Series or dict model -> value, a table
+        of datasets by models (:func:`skdisco.datasets.load_finetune_benchmark`;
+        choose the row with ``dataset``), or a table with ``model`` and
+        ``accuracy`` columns.
+    scorers : str or list of str, default=None
+        Score columns to evaluate; ``None``: every column with a ``_rank``
+        twin (every scorer :func:`rank_models` ran).
+    dataset : str, default=None
+        Row of a datasets-by-models ground-truth table.
+    k : int or list of int, default=(1, 3)
+        The ``k`` of :func:`top_k_relative_accuracy` to report.
+
+    Returns
+    -------
+    evaluation : pandas.DataFrame
+        One row per scorer (index ``scorer``) with columns
+        ``weighted_kendall_tau``, ``kendall_tau``, ``pearson``,
+        ``top<k>_relative_accuracy`` for each ``k`` and ``n_models`` (the
+        models with both a finite score and a ground truth; the others --
+        failed models, models missing from the ground truth -- are left out).
+
+    Raises
+    ------
+    ValueError
+        If fewer than two models have both a score and a ground truth, or a
+        named scorer is not a column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skdisco.selection import evaluate_ranking
+    >>> ranking = pd.DataFrame({"model": ["a", "b", "c"],
+    ...                         "logme": [0.9, 0.2, 0.5], "logme_rank": [1, 3, 2]})
+    >>> truth = {"a": 91.0, "b": 80.0, "c": 85.0}
+    >>> result = evaluate_ranking(ranking, truth, k=1)
+    >>> result.loc["logme", ["weighted_kendall_tau", "top1_relative_accuracy"]].tolist()
+    [1.0, 1.0]
+    """
+    table = _ranking_table(ranking)
+    truth = _truth_series(ground_truth, dataset)
+    if scorers is None:
+        scorers = score_columns(table)
+        if not scorers:
+            raise ValueError(
+                "ranking has no score columns (columns with a '<name>_rank' twin); "
+                "pass scorers=[...] naming them."
+            )
+    elif isinstance(scorers, str):
+        scorers = [scorers]
+    ks = [k] if isinstance(k, Integral) else list(k)
+    rows = {}
+    for name in scorers:
+        if name not in table.columns:
+            raise ValueError(
+                f"{name!r} is not a column of the ranking; columns are "
+                f"{list(table.columns)}."
+            )
+        scores = pd.to_numeric(table[name], errors="coerce").astype("float64")
+        common = [m for m in scores.index if m in truth.index]
+        s = scores.loc[common].to_numpy()
+        t = truth.loc[common].to_numpy()
+        keep = np.isfinite(s) & np.isfinite(t)
+        s, t = s[keep], t[keep]
+        if s.shape[0] < 2:
+            raise ValueError(
+                f"Only {s.shape[0]} model(s) have both a finite {name!r} score and "
+                f"a ground truth (ranking models: {list(scores.index)}; ground "
+                f"truth models: {list(truth.index)}). Model names must match."
+            )
+        row = {
+            "weighted_kendall_tau": weighted_kendall_tau(s, t),
+            "kendall_tau": kendall_tau(s, t),
+            "pearson": pearson_correlation(s, t),
+        }
+        for kk in ks:
+            row[f"top{kk}_relative_accuracy"] = top_k_relative_accuracy(s, t, k=kk)
+        row["n_models"] = int(s.shape[0])
+        rows[name] = row
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "scorer"
+    return out

