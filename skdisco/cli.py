@@ -175,8 +175,13 @@ def _write_outputs(ranking, scorers, output, plot):
         ranking.to_csv(out, index=False)
         print(f"ranking written to {out}", file=sys.stderr)
     if plot:
-        import matplotlib
-
+        try:
+            import matplotlib
+        except ImportError as exc:
+            raise InputError(
+                "--plot needs matplotlib: pip install matplotlib (or "
+                "'skdisco[plot]'); the table was written."
+            ) from exc
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
