@@ -1,3 +1,57 @@
-"""skdisco: which pre-trained model will transfer best to your data?"""
+"""skdisco: which pre-trained model will transfer best to your data?
+
+The most used names are available at the top level; they are imported on first
+use, so ``import skdisco`` stays cheap (torch loads only when an extractor or a
+fine-tuning estimator is touched).
+
+Examples
+--------
+>>> import skdisco
+>>> sorted(skdisco.__all__)[:3]
+['DiscoScorer', 'LogMEScorer', 'TimmFeatureExtractor']
+>>> skdisco.logme is skdisco.transferability.logme
+True
+"""
+
+import importlib
 
 __version__ = "0.1.0.dev0"
+
+#: Public name -> the submodule that defines it.
+_LAZY = {
+    "logme": "transferability",
+    "disco": "transferability",
+    "LogMEScorer": "scorers",
+    "DiscoScorer": "scorers",
+    "TimmFeatureExtractor": "features",
+    "TorchFeatureExtractor": "features",
+    "load_image_folder": "features",
+    "rank_models": "selection",
+    "evaluate_ranking": "selection",
+}
+
+_SUBMODULES = (
+    "datasets",
+    "features",
+    "scorers",
+    "selection",
+    "transferability",
+    "utils",
+)
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        module = importlib.import_module(f"skdisco.{_LAZY[name]}")
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"skdisco.{name}")
+    raise AttributeError(f"module 'skdisco' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))
