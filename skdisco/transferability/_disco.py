@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, cho_solve
+from scipy.linalg import LinAlgError, cho_factor, cho_solve, eigh
 from scipy.special import logsumexp
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
@@ -120,7 +120,11 @@ class _Spectrum:
         self.n_samples = n
         self.mean = column_mean(F) if centering else np.zeros(d)
         if n > d:
-            lam, vec = np.linalg.eigh(centered_gram(F, self.mean))
+            # LAPACK reads the lower triangle in place: no symmetrised copy.
+            lam, vec = eigh(
+                centered_gram(F, self.mean, lower_only=True),
+                lower=True, overwrite_a=True, check_finite=False, driver="evd",
+            )
         else:
             Z = np.asarray(F, dtype=np.float64) - self.mean
             lam, vec = np.linalg.eigh(kernel_matrix(Z))
@@ -292,6 +296,8 @@ def _classification_group_scores(
     )
     G = len(groups)
     linear = spec.primal and G * n_classes < spec.sigma.shape[0]
+    if linear:  # groups are consecutive: V_g are views, not copies
+        V_groups = [spec.V[:, g[0] : g[-1] + 1] for g in groups]
     for rows in folds:
         if rows.shape[0] == n:  # in-sample
             tr_counts, tr_sums = counts, sums
@@ -308,7 +314,7 @@ def _classification_group_scores(
             Bs.append(B)
             cs.append(-0.5 * np.einsum("cj,jc->c", M, B) + log_prior)
         if linear:
-            W = np.hstack([spec.V[:, g] @ B for g, B in zip(groups, Bs)])
+            W = np.hstack([Vg @ B for Vg, B in zip(V_groups, Bs)])
             L_all = spec.project(rows, W)
             for k in range(G):
                 L = L_all[:, k * n_classes : (k + 1) * n_classes] + cs[k]

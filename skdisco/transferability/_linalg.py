@@ -226,14 +226,20 @@ def column_mean(X):
     return total / X.shape[0]
 
 
-def centered_gram(X, mean):
-    """Return ``(X - mean)ᵀ (X - mean)`` (d × d, float64), centring each chunk."""
+def centered_gram(X, mean, *, lower_only=False):
+    """Return ``(X - mean)ᵀ (X - mean)`` (d × d, float64), centring each chunk.
+
+    ``lower_only=True`` returns it Fortran-ordered with only the lower triangle
+    filled -- what LAPACK's symmetric routines read -- saving a d × d copy.
+    """
     d = X.shape[1]
     G = np.zeros((d, d), dtype=np.float64, order="F")
     for _, _, block in iter_float64_chunks(X):
         Bc = block - mean
-        G = dsyrk(1.0, Bc.T, beta=1.0, c=G, trans=0, lower=0, overwrite_c=1)
-    return symmetrize_upper(G)
+        G = dsyrk(1.0, Bc.T, beta=1.0, c=G, trans=0, lower=1, overwrite_c=1)
+    if lower_only:
+        return G
+    return symmetrize_upper(G.T)
 
 
 def class_variances(X, y, n_classes, means):
