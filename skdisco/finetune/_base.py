@@ -16,6 +16,7 @@ import os
 import random
 import sys
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -242,6 +243,7 @@ class BaseFineTuner(BaseEstimator):
         backbone.to(device)
         if self.regularization == "l2-sp-fisher":
             fisher = self._fisher(backbone, images, train_idx, device, generator)
+            self._summarise_fisher(fisher)
         if has_source_classifier(backbone):
             backbone.reset_classifier(0)  # the source head is not part of w_S
         if fisher is not None:
@@ -305,6 +307,21 @@ class BaseFineTuner(BaseEstimator):
         finally:
             backbone.train(was_training)
         return {name: f.to(device) for (name, _), f in zip(named, fisher)}
+
+    def _summarise_fisher(self, fisher):
+        values = torch.cat([f.flatten() for f in fisher.values()])
+        self.fisher_max_ = float(values.max()) if values.numel() else 0.0
+        self.fisher_mean_ = float(values.mean()) if values.numel() else 0.0
+        curvature = self.learning_rate * self.alpha * self.fisher_max_
+        if self.optimizer == "sgd" and curvature > 1.0:
+            warnings.warn(
+                f"learning_rate * alpha * max(F) = {curvature:.3g} > 1: the "
+                "Fisher penalty's stiffest coordinates make SGD unstable "
+                f"(max F = {self.fisher_max_:.3g}, mean F = "
+                f"{self.fisher_mean_:.3g}). Lower alpha or learning_rate.",
+                UserWarning,
+                stacklevel=4,
+            )
 
     # --- training ------------------------------------------------------------
     def _make_optimizer(self, params):

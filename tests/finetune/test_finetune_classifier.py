@@ -1,5 +1,6 @@
 """FineTuneClassifier: learning, the penalties' effect, determinism, sklearn API."""
 
+import contextlib
 import pickle
 
 import numpy as np
@@ -206,7 +207,17 @@ def test_timm_module_backbone_supports_fisher(tiny):
         random_state=0,
     ).fit(X, y)
     assert clf.history_[0]["train_penalty"] > 0
+    assert 0 < clf.fisher_mean_ <= clf.fisher_max_
     assert module.num_classes == 1000  # the given module keeps its classifier
+
+
+def test_unstable_fisher_penalty_warns(tiny):
+    X, y = tiny
+    clf = FineTuneClassifier(
+        "test_resnet", regularization="l2-sp-fisher", alpha=1e9, max_epochs=1, **TINY
+    )
+    with pytest.warns(UserWarning, match="unstable"), contextlib.suppress(ValueError):
+        clf.fit(X, y)  # may also stop on a non-finite loss
 
 
 def test_fisher_needs_a_source_classifier(tiny):

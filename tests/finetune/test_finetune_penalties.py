@@ -69,7 +69,7 @@ def test_penalties_are_float32_on_low_precision_parameters():
     r = torch.ones(1000)
     value = l2_sp_penalty([p], [r])
     assert value.dtype == torch.float32
-    expected = 0.5 * 1000 * (float(p[0].float()) - 1.0) ** 2
+    expected = 0.5 * 1000 * (float(p[0].detach().float()) - 1.0) ** 2
     assert _f(value) == pytest.approx(expected, rel=1e-5)
 
 
