@@ -8,7 +8,7 @@ Examples
 --------
 >>> import skdisco
 >>> sorted(skdisco.__all__)[:3]
-['DiscoScorer', 'LogMEScorer', 'TimmFeatureExtractor']
+['DiscoScorer', 'FineTuneClassifier', 'FineTuneRegressor']
 >>> skdisco.logme is skdisco.transferability.logme
 True
 """
@@ -27,12 +27,15 @@ _LAZY = {
     "TorchFeatureExtractor": "features",
     "load_image_folder": "features",
     "rank_models": "selection",
+    "FineTuneClassifier": "finetune",
+    "FineTuneRegressor": "finetune",
     "evaluate_ranking": "selection",
 }
 
 _SUBMODULES = (
     "datasets",
     "features",
+    "finetune",
     "scorers",
     "selection",
     "transferability",
