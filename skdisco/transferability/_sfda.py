@@ -11,16 +11,20 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.linalg.blas import dsyrk
 from scipy.special import softmax
 from sklearn.utils._param_validation import validate_params
 
 from ..utils._validation import check_classification_target, check_features
 from ._linalg import (
+    iter_row_blocks,
     lda_coefficients,
     lda_predict_proba,
     lda_statistics,
     sfda_shrinkage,
     shrink_covariance,
+    symmetrize_upper,
 )
 
 
@@ -61,6 +65,48 @@ def _lda_posterior(F, y, n_classes, *, shrinkage=None, row_map=None):
     return proba, shrinkage, means
 
 
+def _mixed_stage_score(F, y, n_classes, confidence, outer, shrinkage):
+    """Second LDA stage on ``x̃_i = p_i x_i + (1 - p_i) o_{y_i}``; mean true posterior.
+
+    The class sums and the logits are linear in ``x̃``, so they come from the
+    unmixed rows -- ``Σ_{i∈c} p_i x_i + (n_c - Σ_{i∈c} p_i) o_c`` and
+    ``p_i x_i Aᵀ + (1 - p_i) o_{y_i} Aᵀ`` -- and only the within-class scatter
+    forms mixed rows, chunk by chunk, once (the reference mixes a full copy).
+    """
+    n, d = F.shape
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    p_sums = np.bincount(y, weights=confidence, minlength=n_classes)
+    weighted = sp.csr_matrix(
+        (confidence, (y, np.arange(n))), shape=(n_classes, n)
+    )
+    sums = (counts - p_sums)[:, None] * outer
+    for start, stop, block in iter_row_blocks(F):
+        sums += weighted[:, start:stop] @ block
+    means = sums / counts[:, None]
+    W = np.zeros((d, d), dtype=np.float64, order="F")
+    for start, stop, block in iter_row_blocks(F):
+        yb, p = y[start:stop], confidence[start:stop, None]
+        R = p * block + (1.0 - p) * outer[yb] - means[yb]
+        W = dsyrk(1.0, R.T, beta=1.0, c=W, trans=0, lower=0, overwrite_c=1)
+    within = symmetrize_upper(W) / n
+    priors = counts / n
+    center = priors @ means
+    covariance = shrink_covariance(within, shrinkage)[0]
+    coef, intercept = lda_coefficients(means, priors, covariance, center)
+    # x̃ - c = p (x - c) + (1 - p)(o - c): centred as in the first stage.
+    outer_logits = (outer - center) @ coef.T  # (C, C)
+    total = 0.0
+    for start, stop, block in iter_row_blocks(F):
+        yb, p = y[start:stop], confidence[start:stop, None]
+        logits = (
+            p * ((block - center) @ coef.T)
+            + (1.0 - p) * outer_logits[yb]
+            + intercept
+        )
+        total += float(softmax(logits, axis=1)[np.arange(stop - start), yb].sum())
+    return total / n
+
+
 def sfda_result(F, y, n_classes):
     """SFDA on validated features ``F`` and encoded labels ``y`` (no validation)."""
     n, d = F.shape
@@ -81,15 +127,9 @@ def sfda_result(F, y, n_classes):
     confidence = softmax(proba, axis=1)[idx, y]
     outer = (means.sum(axis=0)[None, :] - means) / (n_classes - 1)
 
-    def confidence_mix(start, stop, block):
-        p = confidence[start:stop, None]
-        return p * block + (1.0 - p) * outer[y[start:stop]]
-
-    proba2, _, _ = _lda_posterior(
-        F, y, n_classes, shrinkage=shrinkage, row_map=confidence_mix
-    )
+    score = _mixed_stage_score(F, y, n_classes, confidence, outer, shrinkage)
     return SFDAResult(
-        score=float(proba2[idx, y].mean()),
+        score=score,
         shrinkage=shrinkage,
         first_stage_score=first,
         confidence=confidence,
