@@ -28,6 +28,10 @@ def test_ci_runs_the_readme_install_and_test_commands():
     assert install_and_test == f"{install} && {test}"
 
 
+def test_ci_installs_the_readme_datasets():
+    assert _block_after("install-data") == _ci_section("DATA")
+
+
 def test_readme_main_job_installs_like_the_test_command():
     run = _block_after("install-and-run")
     assert run.startswith(_ci_section("INSTALL") + " && ")
