@@ -190,7 +190,13 @@ def test_disco_matches_naive_oracle_regression(centering, grouping, shape, k):
 def test_disco_in_sample_shared_matches_sklearn_lda(shrinkage):
     X, y = blobs(n=90, d=9, seed=3)
     res = disco_components(
-        X, y, n_groups=3, posterior="in_sample", shrinkage=shrinkage, hard_examples=None
+        X,
+        y,
+        n_groups=3,
+        posterior="in_sample",
+        shrinkage=shrinkage,
+        hard_examples=None,
+        covariance="shared",
     )
     Z = X - X.mean(0)
     U, s, _ = np.linalg.svd(Z, full_matrices=False)
@@ -203,7 +209,8 @@ def test_disco_in_sample_shared_matches_sklearn_lda(shrinkage):
 
 def test_disco_oas_coefficients_match_sklearn_oas():
     X, y = blobs(n=70, d=8, seed=5)
-    res = disco_components(X, y, n_groups=2, hard_examples=None)
+    res = disco_components(X, y, n_groups=2, hard_examples=None, covariance="shared")
+    assert len(res.shrinkage) == 2
     P = np.linalg.svd(X - X.mean(0), full_matrices=False)
     P = P[0] * P[1]
     for g, coef in zip(res.groups, res.shrinkage):
@@ -217,10 +224,11 @@ def test_disco_oas_coefficients_match_sklearn_oas():
 def test_disco_linear_and_coordinate_paths_agree():
     # G·C < r uses Z W (no coordinates); G·C ≥ r forms P: same numbers.
     X, y = blobs(n=200, d=30, C=3, seed=1)
-    a = disco_components(X, y, n_groups=3, hard_examples=None)  # 9 < 30: linear
-    b = disco_components(X, y, group_size=1, hard_examples=None)  # 90 ≥ 30
+    kw = dict(hard_examples=None, covariance="shared")
+    a = disco_components(X, y, n_groups=3, **kw)  # 9 < 30: linear
+    b = disco_components(X, y, group_size=1, **kw)  # 90 ≥ 30
     Xw = np.hstack([X, np.zeros((200, 0))])
-    c = disco_components(Xw[:, :9], y, n_groups=3, hard_examples=None)  # 9 ≥ 9
+    c = disco_components(Xw[:, :9], y, n_groups=3, **kw)  # 9 ≥ 9
     e = naive_disco(X[:, :9], y, n_groups=3)[0]
     assert c.score == pytest.approx(e, abs=ATOL)
     assert a.score == pytest.approx(naive_disco(X, y, n_groups=3)[0], abs=ATOL)
@@ -327,7 +335,7 @@ def test_hard_examples_match_sklearn_lda_ranking():
     q = lda.predict_proba(X)[np.arange(200), y]
     expected = np.sort(np.argsort(q, kind="stable")[:50])
     np.testing.assert_array_equal(keep, expected)
-    res = disco_components(X, y, hard_examples=50, shrinkage=0.2)
+    res = disco_components(X, y, hard_examples=50, shrinkage=0.2, covariance="shared")
     np.testing.assert_array_equal(res.sample_indices, expected)
     assert res.score == pytest.approx(
         naive_disco(X[expected], y[expected], shrinkage=0.2)[0], abs=ATOL
@@ -441,7 +449,7 @@ def test_disco_shared_covariance_singular_without_shrinkage_raises():
     X = rng.standard_normal((8, 12))
     y = np.arange(8) % 4  # N - C = 4 < 8 dims in one group
     with pytest.raises(ValueError, match="singular"):
-        disco(X, y, n_groups=1, shrinkage=0.0)
+        disco(X, y, n_groups=1, shrinkage=0.0, covariance="shared")
 
 
 def test_disco_regression_bad_input_raises():
