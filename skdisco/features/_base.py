@@ -354,18 +354,25 @@ class BaseFeatureExtractor(TransformerMixin, BaseEstimator):
 
     # --- pickling ------------------------------------------------------------
     def __getstate__(self):
-        state = super().__getstate__()
-        model = state.get("model_")
-        if model is not None and _on_accelerator(model):
-            # Round-trip through torch's serialiser with map_location="cpu": a CPU
-            # copy without a second copy on the GPU, so the pickle loads anywhere.
-            buffer = io.BytesIO()
-            torch.save(model, buffer)
-            buffer.seek(0)
-            state["model_"] = torch.load(buffer, map_location="cpu", weights_only=False)
-        if "device_" in state:
-            state["device_"] = torch.device("cpu")
-        return state
+        return cpu_state(super().__getstate__())
+
+
+def cpu_state(state):
+    """A pickling state whose ``model_`` lives on the CPU and ``device_`` is CPU.
+
+    A model on an accelerator is round-tripped through torch's serialiser with
+    ``map_location="cpu"``: a CPU copy without a second copy on the GPU, so the
+    pickle loads on a machine without one. The fitted estimator is not changed.
+    """
+    model = state.get("model_")
+    if model is not None and _on_accelerator(model):
+        buffer = io.BytesIO()
+        torch.save(model, buffer)
+        buffer.seek(0)
+        state["model_"] = torch.load(buffer, map_location="cpu", weights_only=False)
+    if "device_" in state:
+        state["device_"] = torch.device("cpu")
+    return state
 
 
 def _on_accelerator(module):

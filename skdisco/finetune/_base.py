@@ -10,7 +10,6 @@ seeding and pickling -- lives here once.
 from __future__ import annotations
 
 import contextlib
-import io
 import math
 import os
 import random
@@ -27,7 +26,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..features._base import _on_accelerator, resolve_device
+from ..features._base import cpu_state, resolve_device
 from ..features._inputs import as_image_dataset
 from ._network import (
     FineTuneNet,
@@ -532,13 +531,4 @@ class BaseFineTuner(BaseEstimator):
 
     # --- pickling ------------------------------------------------------------
     def __getstate__(self):
-        state = super().__getstate__()
-        model = state.get("model_")
-        if model is not None and _on_accelerator(model):
-            buffer = io.BytesIO()
-            torch.save(model, buffer)
-            buffer.seek(0)
-            state["model_"] = torch.load(buffer, map_location="cpu", weights_only=False)
-        if "device_" in state:
-            state["device_"] = torch.device("cpu")
-        return state
+        return cpu_state(super().__getstate__())
