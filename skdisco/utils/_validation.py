@@ -183,8 +183,9 @@ def check_classification_target(y, n_samples=None, *, min_samples_per_class=1):
     Raises
     ------
     ValueError
-        On a length mismatch, missing or non-finite labels, a single class, or a
-        class with fewer than ``min_samples_per_class`` samples.
+        On a length mismatch, missing or non-finite labels, real-valued
+        (continuous) labels, a single class, or a class with fewer than
+        ``min_samples_per_class`` samples.
 
     Examples
     --------
@@ -208,6 +209,14 @@ def check_classification_target(y, n_samples=None, *, min_samples_per_class=1):
         )
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
         raise ValueError("y contains NaN or infinity; every label must be finite.")
+    if y.dtype.kind == "f" and np.any(y != np.round(y)):
+        example = y[np.flatnonzero(y != np.round(y))[0]]
+        raise ValueError(
+            "Unknown label type: continuous. y holds real values (e.g. "
+            f"{example:.6g}), not class labels; this method scores classification "
+            "targets only. For a regression target use LogME or DISCO (they "
+            "accept real-valued y), or pass integer or string class labels."
+        )
     if y.dtype.kind == "O" and any(v is None for v in y):
         raise ValueError("y contains missing labels (None); every sample needs one.")
     classes, y_encoded = np.unique(y, return_inverse=True)

@@ -58,8 +58,9 @@ def test_check_classification_target_remaps_any_labels():
         ([0.0, np.nan, 1.0], {}, "NaN"),
         (np.zeros((3, 2)), {}, "1-D"),
         (np.array([0, None, 1], dtype=object), {}, "missing"),
+        ([0.5, 1.25, 0.5, 2.0], {}, "continuous"),
     ],
-    ids=["one-class", "class-of-one", "length", "nan", "2d", "none"],
+    ids=["one-class", "class-of-one", "length", "nan", "2d", "none", "continuous"],
 )
 def test_check_classification_target_rejects_bad_labels(y, kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -100,3 +101,9 @@ def test_infer_task_rejects_unknown_and_multiclass_multioutput():
     with pytest.raises(ValueError, match="task must be"):
         infer_task([0, 1], task="ranking")
     assert infer_task([0.5, 1.5], task="classification") == "classification"
+
+
+def test_check_classification_target_accepts_integral_floats():
+    y_enc, classes = check_classification_target([2.0, 0.0, 2.0, 0.0])
+    np.testing.assert_array_equal(y_enc, [1, 0, 1, 0])
+    np.testing.assert_array_equal(classes, [0.0, 2.0])
