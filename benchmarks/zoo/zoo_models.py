@@ -175,6 +175,9 @@ def load_candidate(cand, cache):
             cand.arch, weights=lite_package(cand.arch[-1]), device="cpu"
         )
         model = ext.fit(np.zeros((1, IMAGE_SIZE, IMAGE_SIZE, 3), np.uint8)).model_
+        # The extractor freezes its model; fine-tuning keeps frozen parameters
+        # frozen, so make them trainable again.
+        model.requires_grad_(True)
     else:
         model = create(cand.arch, seed=0)
     return model.eval()
