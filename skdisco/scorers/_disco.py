@@ -27,13 +27,13 @@ class DiscoScorer(BaseScorer):
 
     Parameters
     ----------
-    n_groups : int, default=4
+    n_groups : int, default=2
         Number of spectral components (groups of singular values).
     group_size : int, default=None
         Singular values per group instead of ``n_groups``.
-    centering : bool, default=True
+    centering : bool, default=False
         Centre the features before the SVD.
-    covariance : {"shared", "class", "identity"}, default="shared"
+    covariance : {"shared", "class", "identity"}, default="identity"
         Covariance of each group's Gaussian class model.
     shrinkage : float in [0, 1] or "oas", default="oas"
         Shrinkage of that covariance toward a scaled identity.
@@ -115,10 +115,10 @@ class DiscoScorer(BaseScorer):
     def __init__(
         self,
         *,
-        n_groups=4,
+        n_groups=2,
         group_size=None,
-        centering=True,
-        covariance="shared",
+        centering=False,
+        covariance="identity",
         shrinkage="oas",
         posterior="cross_validated",
         n_folds=5,

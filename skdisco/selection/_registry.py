@@ -82,7 +82,7 @@ class DiscoDetectionScorer(BaseEstimator):
 
     Parameters
     ----------
-    n_groups : int, default=4
+    n_groups : int, default=2
         Number of spectral components of each DISCO score.
     random_state : int, RandomState instance or None, default=0
         Seeds DISCO's cross-validated posterior.
@@ -122,7 +122,7 @@ class DiscoDetectionScorer(BaseEstimator):
         "random_state": _DISCO_PARAMETERS["random_state"],
     }
 
-    def __init__(self, *, n_groups=4, random_state=0):
+    def __init__(self, *, n_groups=2, random_state=0):
         self.n_groups = n_groups
         self.random_state = random_state
 

@@ -138,7 +138,8 @@ def test_disco_sweep_settings_are_valid():
     from skdisco.scorers import DiscoScorer
 
     settings = zoo_stages.disco_sweep_settings()
-    assert len(settings) == 4 * 2 * 2 * 2 + 2 + 1
+    assert len(settings) == 5 * 2 * 2 * 2 + 2 + 1
+    assert settings["disco[g=1,nc,identity,cv]"]["n_groups"] == 1
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(3), 20)
     X = rng.normal(size=(60, 8)) + y[:, None]

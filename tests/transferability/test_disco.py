@@ -58,10 +58,10 @@ def naive_disco(
     F,
     y,
     *,
-    n_groups=4,
+    n_groups=2,
     group_size=None,
-    centering=True,
-    covariance="shared",
+    centering=False,
+    covariance="identity",
     shrinkage="oas",
     posterior="cross_validated",
     n_folds=5,
@@ -197,6 +197,7 @@ def test_disco_in_sample_shared_matches_sklearn_lda(shrinkage):
         shrinkage=shrinkage,
         hard_examples=None,
         covariance="shared",
+        centering=True,
     )
     Z = X - X.mean(0)
     U, s, _ = np.linalg.svd(Z, full_matrices=False)
@@ -209,7 +210,9 @@ def test_disco_in_sample_shared_matches_sklearn_lda(shrinkage):
 
 def test_disco_oas_coefficients_match_sklearn_oas():
     X, y = blobs(n=70, d=8, seed=5)
-    res = disco_components(X, y, n_groups=2, hard_examples=None, covariance="shared")
+    res = disco_components(
+        X, y, n_groups=2, hard_examples=None, covariance="shared", centering=True
+    )
     assert len(res.shrinkage) == 2
     P = np.linalg.svd(X - X.mean(0), full_matrices=False)
     P = P[0] * P[1]
@@ -229,10 +232,12 @@ def test_disco_linear_and_coordinate_paths_agree():
     b = disco_components(X, y, group_size=1, **kw)  # 90 ≥ 30
     Xw = np.hstack([X, np.zeros((200, 0))])
     c = disco_components(Xw[:, :9], y, n_groups=3, **kw)  # 9 ≥ 9
-    e = naive_disco(X[:, :9], y, n_groups=3)[0]
+    e = naive_disco(X[:, :9], y, n_groups=3, covariance="shared")[0]
     assert c.score == pytest.approx(e, abs=ATOL)
-    assert a.score == pytest.approx(naive_disco(X, y, n_groups=3)[0], abs=ATOL)
-    assert b.score == pytest.approx(naive_disco(X, y, group_size=1)[0], abs=ATOL)
+    a_naive = naive_disco(X, y, n_groups=3, covariance="shared")[0]
+    assert a.score == pytest.approx(a_naive, abs=ATOL)
+    b_naive = naive_disco(X, y, group_size=1, covariance="shared")[0]
+    assert b.score == pytest.approx(b_naive, abs=ATOL)
 
 
 # --------------------------------------------------------------------------- #
@@ -338,7 +343,8 @@ def test_hard_examples_match_sklearn_lda_ranking():
     res = disco_components(X, y, hard_examples=50, shrinkage=0.2, covariance="shared")
     np.testing.assert_array_equal(res.sample_indices, expected)
     assert res.score == pytest.approx(
-        naive_disco(X[expected], y[expected], shrinkage=0.2)[0], abs=ATOL
+        naive_disco(X[expected], y[expected], shrinkage=0.2, covariance="shared")[0],
+        abs=ATOL,
     )
 
 
