@@ -111,18 +111,21 @@ def load_features(cache, target, cand):
 # --------------------------------------------------------------------------- #
 # scores
 # --------------------------------------------------------------------------- #
-DISCO_SWEEP_GROUPS = (2, 4, 8, 16)
+DISCO_SWEEP_GROUPS = (1, 2, 4, 8, 16)
 
 
 def disco_sweep_settings():
     """``{column: DiscoScorer params}``: the sweep of DISCO's open decisions.
 
-    The full factorial of n_groups (2, 4, 8, 16) x centring (on, off) x
+    The full factorial of n_groups (1, 2, 4, 8, 16) x centring (on, off) x
     covariance (shared with OAS shrinkage, identity) x posterior
     (cross-validated, in-sample); the class-specific covariance (much slower on
     wide features) at 4 groups, centred, with both posteriors; and
     ``disco[paper]``: the literal reading (4 groups, no centring, in-sample
     posterior, shared shrunk covariance, no hard-example sampling).
+    ``n_groups=1`` is the control: no spectral decomposition at all (the
+    nearest-centroid / LDA probe of the whole space that DISCO weights by
+    component), so the table shows whether the weighting helps.
     """
     settings = {}
 
