@@ -33,7 +33,7 @@ from ..utils._validation import (
 from ._linalg import (
     centered_gram,
     column_mean,
-    iter_float64_chunks,
+    iter_centered_chunks,
     kernel_matrix,
     onehot,
     shrink_covariance,
@@ -118,7 +118,8 @@ class _Spectrum:
         n, d = F.shape
         self.F = F
         self.n_samples = n
-        if not np.ptp(F, axis=0).any():
+        # The first rows almost always differ already; scan all only if not.
+        if not (np.ptp(F[:256], axis=0).any() or np.ptp(F, axis=0).any()):
             # Uncentred constant features still have one singular value (the
             # mean direction); the score would be the class prior, silently.
             raise ValueError(
@@ -155,21 +156,27 @@ class _Spectrum:
     def primal(self):
         return self.P is None
 
-    def coords(self, rows):
-        """Coordinates ``P[rows]`` (len(rows) × r)."""
+    def block(self, rows):
+        """``F[rows]`` in float64, fetched once for several products (primal form)."""
+        return np.asarray(self.F[rows], dtype=np.float64)
+
+    def coords(self, rows, block=None):
+        """Coordinates ``P[rows]`` (len(rows) × r); ``block`` is ``F[rows]``."""
         if self.P is not None:
             return self.P[rows]
-        return (np.asarray(self.F[rows], dtype=np.float64) - self.mean) @ self.V
+        Fr = self.block(rows) if block is None else block
+        return (Fr - self.mean) @ self.V
 
-    def project(self, rows, W):
+    def project(self, rows, W, block=None):
         """``Z[rows] @ W`` for a (d × m) matrix ``W`` (primal form only)."""
-        return np.asarray(self.F[rows], dtype=np.float64) @ W - self.mean @ W
+        Fr = self.block(rows) if block is None else block
+        return Fr @ W - self.mean @ W
 
-    def cross(self, rows, B):
+    def cross(self, rows, B, block=None):
         """``P[rows]ᵀ B`` (r × K) for dense or sparse ``B`` with len(rows) rows."""
         if self.P is not None:
             return np.asarray((B.T @ self.P[rows]).T)
-        Fr = self.F[rows]
+        Fr = self.F[rows] if block is None else block
         ZtB = np.asarray((B.T @ Fr).T, dtype=np.float64)
         ZtB -= np.outer(self.mean, np.asarray(B.sum(axis=0)).ravel())
         return self.V.T @ ZtB
@@ -177,8 +184,7 @@ class _Spectrum:
 
 def _row_sq_norms(F, mean):
     out = np.empty(F.shape[0], dtype=np.float64)
-    for start, stop, block in iter_float64_chunks(F):
-        Z = block - mean
+    for start, stop, Z in iter_centered_chunks(F, mean):
         out[start:stop] = np.einsum("ij,ij->i", Z, Z)
     return out
 
@@ -306,12 +312,17 @@ def _classification_group_scores(
     if linear:  # groups are consecutive: V_g are views, not copies
         V_groups = [spec.V[:, g[0] : g[-1] + 1] for g in groups]
     for rows in folds:
-        if rows.shape[0] == n:  # in-sample
+        block = None
+        if rows.shape[0] == n:  # in-sample: every row, in order, read in place
+            rows = slice(None)
             tr_counts, tr_sums = counts, sums
         else:
+            # The fold's rows are copied once, for its class sums and its logits.
+            block = spec.block(rows) if spec.primal else None
             fold_y = y[rows]
             tr_counts = counts - np.bincount(fold_y, minlength=n_classes)
-            tr_sums = sums - spec.cross(rows, onehot(fold_y, n_classes)).T
+            fold_sums = spec.cross(rows, onehot(fold_y, n_classes), block)
+            tr_sums = sums - fold_sums.T
         means = tr_sums / tr_counts[:, None]
         log_prior = np.log(tr_counts / tr_counts.sum())
         Bs, cs = [], []
@@ -322,12 +333,12 @@ def _classification_group_scores(
             cs.append(-0.5 * np.einsum("cj,jc->c", M, B) + log_prior)
         if linear:
             W = np.hstack([Vg @ B for Vg, B in zip(V_groups, Bs)])
-            L_all = spec.project(rows, W)
+            L_all = spec.project(rows, W, block)
             for k in range(G):
                 L = L_all[:, k * n_classes : (k + 1) * n_classes] + cs[k]
                 totals[k] += _true_class_prob_sum(L, y[rows])
         else:
-            Pr = spec.coords(rows)
+            Pr = spec.coords(rows, block)
             for k, g in enumerate(groups):
                 L = Pr[:, g] @ Bs[k] + cs[k]
                 totals[k] += _true_class_prob_sum(L, y[rows])
@@ -401,16 +412,16 @@ def hard_example_indices(F, y, n_classes, n_keep, shrinkage="oas"):
     mean = column_mean(F)
     Y1 = onehot(y, n_classes)
     M = np.zeros((n_classes, d))
-    for start, stop, block in iter_float64_chunks(F):
-        M += Y1[start:stop].T @ (block - mean)
+    for start, stop, Z in iter_centered_chunks(F, mean):
+        M += Y1[start:stop].T @ Z
     M /= counts[:, None]
     within = centered_gram(F, mean) - (M.T * counts) @ M
     S, _ = shrink_covariance((within + within.T) / (2.0 * n), shrinkage, n)
     B = cho_solve(_cholesky(S, "hard-example LDA"), M.T, check_finite=False)
     c = -0.5 * np.einsum("cj,jc->c", M, B) + np.log(counts / n)
     q = np.empty(n)
-    for start, stop, block in iter_float64_chunks(F):
-        L = (block - mean) @ B + c
+    for start, stop, Z in iter_centered_chunks(F, mean):
+        L = Z @ B + c
         yy = y[start:stop]
         q[start:stop] = np.exp(L[np.arange(stop - start), yy] - logsumexp(L, axis=1))
     order = np.argsort(q, kind="stable")

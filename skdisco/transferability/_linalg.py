@@ -36,6 +36,27 @@ def iter_float64_chunks(X, chunk_bytes=_CHUNK_BYTES):
         yield start, stop, np.ascontiguousarray(X[start:stop], dtype=np.float64)
 
 
+def iter_centered_chunks(X, mean, chunk_bytes=_CHUNK_BYTES // 4):
+    """Yield ``(start, stop, X[start:stop] - mean)`` in float64, a bounded copy each.
+
+    Like :func:`iter_float64_chunks`, but centred: the subtraction is done on at
+    most ``chunk_bytes`` of rows at a time, so a float64 input (yielded whole by
+    :func:`iter_float64_chunks`) is never copied whole; a loop over the chunks
+    holds two of them at once (the one it uses while the next is made). A zero
+    ``mean`` yields the rows as they are, without a copy where
+    :func:`iter_float64_chunks` makes none.
+    """
+    centred = bool(np.any(mean))
+    step = max(1, int(chunk_bytes // (8 * max(X.shape[1], 1))))
+    for start, stop, block in iter_float64_chunks(X, chunk_bytes):
+        if not centred:
+            yield start, stop, block
+            continue
+        for a in range(0, stop - start, step):
+            b = min(stop - start, a + step)
+            yield start + a, start + b, block[a:b] - mean
+
+
 def onehot(y, n_classes, dtype=np.float64):
     """Sparse one-hot matrix of shape (n_samples, n_classes) for encoded labels."""
     n = y.shape[0]
@@ -234,8 +255,7 @@ def centered_gram(X, mean, *, lower_only=False):
     """
     d = X.shape[1]
     G = np.zeros((d, d), dtype=np.float64, order="F")
-    for _, _, block in iter_float64_chunks(X):
-        Bc = block - mean
+    for _, _, Bc in iter_centered_chunks(X, mean):
         G = dsyrk(1.0, Bc.T, beta=1.0, c=G, trans=0, lower=1, overwrite_c=1)
     if lower_only:
         return G
@@ -368,8 +388,8 @@ def ledoit_wolf_shrinkage_from_spectrum(eigenvalues, sum_sq_norms2, n_samples,
 def sum_fourth_powers_of_norms(X, mean):
     """``Σ_n ‖x_n - mean‖⁴`` in float64, chunk by chunk."""
     total = 0.0
-    for _, _, block in iter_float64_chunks(X):
-        r2 = np.einsum("ij,ij->i", block - mean, block - mean)
+    for _, _, Z in iter_centered_chunks(X, mean):
+        r2 = np.einsum("ij,ij->i", Z, Z)
         total += float(r2 @ r2)
     return total
 

@@ -1,0 +1,59 @@
+"""The chunked float64 helpers shared by the scorers: exact, and never a whole copy."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from skdisco.transferability._linalg import (
+    centered_gram,
+    iter_centered_chunks,
+    sum_fourth_powers_of_norms,
+)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("centred", [True, False])
+def test_centered_chunks_cover_every_row_once_and_equal_whole_centring(dtype, centred):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((1000, 7)).astype(dtype)
+    mean = X.mean(axis=0, dtype=np.float64) if centred else np.zeros(7)
+    expected = X.astype(np.float64) - mean
+    got = np.empty_like(expected)
+    seen = np.zeros(1000, dtype=int)
+    # 800 bytes per chunk: 14 rows of 7 float64 values, so many chunks.
+    for start, stop, Z in iter_centered_chunks(X, mean, chunk_bytes=800):
+        assert Z.dtype == np.float64 and Z.shape == (stop - start, 7)
+        if centred or dtype == np.float32:  # a copy is made: bounded
+            assert stop - start <= 14
+        got[start:stop] = Z
+        seen[start:stop] += 1
+    assert (seen == 1).all()
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_zero_mean_yields_a_float64_array_without_copying_it():
+    X = np.random.default_rng(1).standard_normal((50, 4))
+    (start, stop, Z), = list(iter_centered_chunks(X, np.zeros(4)))
+    assert (start, stop) == (0, 50) and Z is X
+
+
+def test_centered_gram_and_fourth_powers_match_the_dense_formulas():
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((300, 6)) + 5.0
+    mean = X.mean(axis=0)
+    Z = X - mean
+    np.testing.assert_allclose(centered_gram(X, mean), Z.T @ Z, rtol=1e-12)
+    r2 = (Z**2).sum(axis=1)
+    np.testing.assert_allclose(sum_fourth_powers_of_norms(X, mean), r2 @ r2, rtol=1e-12)
+
+
+def test_centering_a_float64_matrix_never_copies_it_whole():
+    X = np.random.default_rng(3).standard_normal((20_000, 768))  # 117 MiB
+    mean = X.mean(axis=0)
+    tracemalloc.start()
+    centered_gram(X, mean)
+    sum_fourth_powers_of_norms(X, mean)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < X.nbytes / 2
