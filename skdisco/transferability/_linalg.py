@@ -39,22 +39,16 @@ def iter_float64_chunks(X, chunk_bytes=_CHUNK_BYTES):
 def iter_centered_chunks(X, mean, chunk_bytes=_CHUNK_BYTES // 4):
     """Yield ``(start, stop, X[start:stop] - mean)`` in float64, a bounded copy each.
 
-    Like :func:`iter_float64_chunks`, but centred: the subtraction is done on at
-    most ``chunk_bytes`` of rows at a time, so a float64 input (yielded whole by
-    :func:`iter_float64_chunks`) is never copied whole; a loop over the chunks
-    holds two of them at once (the one it uses while the next is made). A zero
-    ``mean`` yields the rows as they are, without a copy where
-    :func:`iter_float64_chunks` makes none.
+    :func:`iter_row_blocks` with the centring as its row map: the subtraction is
+    done on at most ``chunk_bytes`` of rows at a time, so a float64 input is
+    never copied whole (a loop over the chunks holds two of them at once: the
+    one it uses while the next is made). A zero ``mean`` yields the rows as
+    :func:`iter_float64_chunks` does: a float64 C-contiguous input whole, without
+    a copy (one ``dsyrk`` over all rows is faster than one per chunk).
     """
-    centred = bool(np.any(mean))
-    step = max(1, int(chunk_bytes // (8 * max(X.shape[1], 1))))
-    for start, stop, block in iter_float64_chunks(X, chunk_bytes):
-        if not centred:
-            yield start, stop, block
-            continue
-        for a in range(0, stop - start, step):
-            b = min(stop - start, a + step)
-            yield start + a, start + b, block[a:b] - mean
+    if not np.any(mean):
+        return iter_float64_chunks(X, chunk_bytes)
+    return iter_row_blocks(X, lambda start, stop, block: block - mean, chunk_bytes)
 
 
 def onehot(y, n_classes, dtype=np.float64):
@@ -269,7 +263,7 @@ def class_variances(X, y, n_classes, means):
     taken about them (two passes), so no cancellation as in ``E[x²] - E[x]²``.
     """
     sq = np.zeros((n_classes, X.shape[1]), dtype=np.float64)
-    for start, stop, block in iter_float64_chunks(X):
+    for start, stop, block in iter_row_blocks(X, chunk_bytes=_CHUNK_BYTES // 4):
         yb = y[start:stop]
         sq += onehot(yb, n_classes).T @ ((block - means[yb]) ** 2)
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)

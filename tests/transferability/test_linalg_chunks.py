@@ -1,4 +1,4 @@
-"""The chunked float64 helpers shared by the scorers: exact, and never a whole copy."""
+"""The chunked float64 helpers shared by the scorers: exact, never a whole copy."""
 
 import tracemalloc
 
@@ -7,6 +7,7 @@ import pytest
 
 from skdisco.transferability._linalg import (
     centered_gram,
+    class_variances,
     iter_centered_chunks,
     sum_fourth_powers_of_norms,
 )
@@ -34,7 +35,7 @@ def test_centered_chunks_cover_every_row_once_and_equal_whole_centring(dtype, ce
 
 def test_zero_mean_yields_a_float64_array_without_copying_it():
     X = np.random.default_rng(1).standard_normal((50, 4))
-    (start, stop, Z), = list(iter_centered_chunks(X, np.zeros(4)))
+    ((start, stop, Z),) = list(iter_centered_chunks(X, np.zeros(4)))
     assert (start, stop) == (0, 50) and Z is X
 
 
@@ -46,14 +47,21 @@ def test_centered_gram_and_fourth_powers_match_the_dense_formulas():
     np.testing.assert_allclose(centered_gram(X, mean), Z.T @ Z, rtol=1e-12)
     r2 = (Z**2).sum(axis=1)
     np.testing.assert_allclose(sum_fourth_powers_of_norms(X, mean), r2 @ r2, rtol=1e-12)
+    y = np.arange(300) % 3
+    means = np.stack([X[y == c].mean(axis=0) for c in range(3)])
+    expected = np.stack([X[y == c].var(axis=0) for c in range(3)])
+    np.testing.assert_allclose(class_variances(X, y, 3, means), expected, rtol=1e-12)
 
 
 def test_centering_a_float64_matrix_never_copies_it_whole():
     X = np.random.default_rng(3).standard_normal((20_000, 768))  # 117 MiB
+    y = np.arange(20_000) % 5
     mean = X.mean(axis=0)
+    means = np.stack([X[y == c].mean(axis=0) for c in range(5)])
     tracemalloc.start()
     centered_gram(X, mean)
     sum_fourth_powers_of_norms(X, mean)
+    class_variances(X, y, 5, means)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < X.nbytes / 2
