@@ -17,6 +17,9 @@ from scipy.linalg.blas import dsyrk
 # Rows of features converted to float64 at a time when the input is not already
 # a float64 C-contiguous array (bounds the extra memory to ~64 MiB).
 _CHUNK_BYTES = 64 * 2**20
+# Rows transformed at a time (centred, or centred on their class means) when the
+# result is a fresh array: a loop holds two such blocks at once.
+_TRANSFORM_CHUNK_BYTES = _CHUNK_BYTES // 4
 
 
 def iter_float64_chunks(X, chunk_bytes=_CHUNK_BYTES):
@@ -36,7 +39,7 @@ def iter_float64_chunks(X, chunk_bytes=_CHUNK_BYTES):
         yield start, stop, np.ascontiguousarray(X[start:stop], dtype=np.float64)
 
 
-def iter_centered_chunks(X, mean, chunk_bytes=_CHUNK_BYTES // 4):
+def iter_centered_chunks(X, mean, chunk_bytes=_TRANSFORM_CHUNK_BYTES):
     """Yield ``(start, stop, X[start:stop] - mean)`` in float64, a bounded copy each.
 
     :func:`iter_row_blocks` with the centring as its row map: the subtraction is
@@ -263,7 +266,7 @@ def class_variances(X, y, n_classes, means):
     taken about them (two passes), so no cancellation as in ``E[x²] - E[x]²``.
     """
     sq = np.zeros((n_classes, X.shape[1]), dtype=np.float64)
-    for start, stop, block in iter_row_blocks(X, chunk_bytes=_CHUNK_BYTES // 4):
+    for start, stop, block in iter_row_blocks(X, chunk_bytes=_TRANSFORM_CHUNK_BYTES):
         yb = y[start:stop]
         sq += onehot(yb, n_classes).T @ ((block - means[yb]) ** 2)
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
