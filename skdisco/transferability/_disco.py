@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, cho_solve, eigh
+from scipy.linalg import LinAlgError, cho_factor, cho_solve
+from scipy.sparse import csr_matrix
 from scipy.special import logsumexp
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
@@ -31,9 +32,11 @@ from ..utils._validation import (
     infer_task,
 )
 from ._linalg import (
+    Tridiagonalization,
     centered_gram,
     column_mean,
     iter_centered_chunks,
+    iter_float64_chunks,
     kernel_matrix,
     onehot,
     shrink_covariance,
@@ -109,8 +112,13 @@ class DiscoResult:
 class _Spectrum:
     """One eigendecomposition of the Gram matrix of ``Z = F - mean``.
 
-    Primal (N > d): ``ZᵀZ = V Λ Vᵀ``; coordinates ``P = Z V`` are formed only for
-    the rows that need them. Dual (N ≤ d): ``Z Zᵀ = U Λ Uᵀ`` and ``P = U Σ``.
+    Primal (N > d): ``ZᵀZ = V Λ Vᵀ`` with ``V = Q W`` kept factored: ``Q`` as the
+    Householder reflectors of the tridiagonal reduction, ``W`` the eigenvectors of
+    the tridiagonal matrix. Products ``Vᵀ B`` and ``V A`` with m columns then cost
+    O(d²·m) and the d × d back-transformation ``Q W`` -- most of a full ``eigh``
+    -- is formed only when a caller needs ``V`` itself (:attr:`V`), e.g. for
+    coordinates of many rows. Coordinates ``P = Z V`` are formed only for the rows
+    that need them. Dual (N ≤ d): ``Z Zᵀ = U Λ Uᵀ`` and ``P = U Σ``.
     Only the ``r`` components with ``λ > λ_max · max(N, d) · eps`` are kept.
     """
 
@@ -127,12 +135,13 @@ class _Spectrum:
                 "vector); DISCO needs features that vary across samples."
             )
         self.mean = column_mean(F) if centering else np.zeros(d)
+        self._tri = self._V = None
         if n > d:
             # LAPACK reads the lower triangle in place: no symmetrised copy.
-            lam, vec = eigh(
-                centered_gram(F, self.mean, lower_only=True),
-                lower=True, overwrite_a=True, check_finite=False, driver="evd",
+            self._tri = Tridiagonalization(
+                centered_gram(F, self.mean, lower_only=True), overwrite_a=True
             )
+            lam, vec = self._tri.eigh()
         else:
             Z = np.asarray(F, dtype=np.float64) - self.mean
             lam, vec = np.linalg.eigh(kernel_matrix(Z))
@@ -147,14 +156,44 @@ class _Spectrum:
                 "needs features that vary across samples."
             )
         self.sigma = np.sqrt(lam[:r])
+        self.rank = r
+        # Every feature direction is a kept component: Σ_g V_g V_gᵀ = I.
+        self.full_rank = n > d and r == d
         if n > d:
-            self.V, self.P = np.ascontiguousarray(vec[:, :r]), None
+            self._W, self.P = np.asfortranarray(vec[:, :r]), None
         else:
-            self.V, self.P = None, vec[:, :r] * self.sigma
+            self._W, self.P = None, vec[:, :r] * self.sigma
 
     @property
     def primal(self):
         return self.P is None
+
+    @property
+    def V(self):
+        """Right singular vectors ``V`` (d × r), back-transformed once on first use."""
+        if self._V is None:
+            self._V = np.ascontiguousarray(self._tri.apply_q(self._W))
+        return self._V
+
+    def vt(self, B, n_components=None):
+        """``V[:, :k]ᵀ B`` (k × m) for a (d × m) matrix ``B`` (primal form).
+
+        ``k = n_components``, all ``r`` components by default.
+        """
+        k = self.rank if n_components is None else n_components
+        if self._V is not None:
+            return self._V[:, :k].T @ B
+        return self._W[:, :k].T @ self._tri.apply_qt(B)
+
+    def v_groups(self, groups, Bs):
+        """``[V_g B_g, ...]`` side by side (d × Σ m_g) for consecutive groups ``g``.
+
+        ``B_g`` has ``len(g)`` rows; one application of ``Q`` for all groups when
+        ``V`` is kept factored (primal form).
+        """
+        base = self._W if self._V is None else self._V
+        H = np.hstack([base[:, g[0] : g[-1] + 1] @ B for g, B in zip(groups, Bs)])
+        return H if self._V is not None else self._tri.apply_q(H)
 
     def block(self, rows):
         """``F[rows]`` in float64, fetched once for several products (primal form)."""
@@ -179,7 +218,29 @@ class _Spectrum:
         Fr = self.F[rows] if block is None else block
         ZtB = np.asarray((B.T @ Fr).T, dtype=np.float64)
         ZtB -= np.outer(self.mean, np.asarray(B.sum(axis=0)).ravel())
-        return self.V.T @ ZtB
+        return self.vt(ZtB)
+
+    def binned_sums(self, index, n_bins):
+        """Row sums per bin, ``Σ_{i: index_i = b} z_i`` (n_bins × d), in one pass.
+
+        Rows of ``Z`` (primal) or coordinates ``P`` (dual). A sparse indicator
+        matrix times each float64 chunk of rows: N·d additions, not the N·d·n_bins
+        multiply-adds of a dense one-hot product.
+        """
+        counts = np.bincount(index, minlength=n_bins).astype(np.float64)
+        if self.P is not None:
+            return np.asarray(_indicator(index, n_bins) @ self.P)
+        out = np.zeros((n_bins, self.F.shape[1]))
+        for start, stop, block in iter_float64_chunks(self.F):
+            out += _indicator(index[start:stop], n_bins) @ block
+        out -= np.outer(counts, self.mean)
+        return out
+
+
+def _indicator(index, n_bins):
+    """Sparse (n_bins × len(index)) matrix with a one at ``(index_i, i)``."""
+    m = index.shape[0]
+    return csr_matrix((np.ones(m), (index, np.arange(m))), shape=(n_bins, m))
 
 
 def _row_sq_norms(F, mean):
@@ -262,9 +323,10 @@ def _cholesky(S, what):
 
 
 def _true_class_prob_sum(L, y_rows):
-    """Sum over rows of the softmax probability of the true class."""
-    lse = logsumexp(L, axis=1)
-    return float(np.exp(L[np.arange(L.shape[0]), y_rows] - lse).sum())
+    """Sum over rows of the softmax probability of the true class (overwrites L)."""
+    L -= L.max(axis=1, keepdims=True)
+    np.exp(L, out=L)
+    return float((L[np.arange(L.shape[0]), y_rows] / L.sum(axis=1)).sum())
 
 
 def _shared_precisions(spec, groups, counts, sums, covariance, shrinkage):
@@ -290,12 +352,9 @@ def _classification_group_scores(
 ):
     """Mean true-class posterior of every group (S_ncc^g), vectorised."""
     n = spec.n_samples
-    Y1 = onehot(y, n_classes)
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
-    sums = spec.cross(slice(None), Y1)  # (r, C)
-    sums = sums.T
-    totals = np.zeros(len(groups))
     if covariance == "class":
+        totals = np.zeros(len(groups))
         P = spec.coords(slice(None))
         coefs = None
         for rows in folds:
@@ -304,44 +363,83 @@ def _classification_group_scores(
                 P, y, n_classes, groups, train, rows, shrinkage, totals
             )
         return totals / n, coefs
+    G, C, K = len(groups), n_classes, len(folds)
+    in_sample = K == 1 and folds[0].shape[0] == n
+    # Class sums of every fold in one pass over the rows (bin = fold·C + class),
+    # then in the eigenbasis: totals and training sums follow by subtraction.
+    fold_of = np.zeros(n, dtype=np.intp)
+    for k, rows in enumerate(folds):
+        fold_of[rows] = k
+    bins = fold_of * C + y
+    fold_counts = np.bincount(bins, minlength=K * C).reshape(K, C).astype(np.float64)
+    binned = spec.binned_sums(bins, K * C)  # (K·C, d) primal, (K·C, r) dual
+    r = spec.rank
+    # Logits as Z @ W with W = V_g B_g (d × C per group) when that is cheaper than
+    # coordinates Z V of every row; groups are consecutive, so V_g are views.
+    linear = spec.primal and G * C < r
+    # Identity covariance with every direction kept: the last group's projector
+    # is I minus the others', so its W needs no eigenvectors at all.
+    complement = linear and covariance == "identity" and spec.full_rank and G > 1
+    if spec.primal:
+        # V stays factored while applying Q to the columns needed costs less than
+        # forming V (r columns): Vᵀ on the K·C fold sums, V on the W blocks.
+        n_cols = K * C + ((G - complement) * K * C if linear else 0)
+        if not linear or n_cols >= r:
+            spec.V  # noqa: B018 - back-transform once, use dense products
+        # With the complement only the other groups' coordinates are needed.
+        n_eig = groups[-1][0] if complement else r
+        E = spec.vt(binned.T, n_eig).T.reshape(K, C, n_eig)
+        Sz = binned.reshape(K, C, -1)
+    else:
+        E = binned.reshape(K, C, r)
+    eig_groups = groups[:-1] if complement else groups
+    sums = E.sum(axis=0)  # (C, r): all samples
     factors, coefs = _shared_precisions(
         spec, groups, counts, sums, covariance, shrinkage
     )
-    G = len(groups)
-    linear = spec.primal and G * n_classes < spec.sigma.shape[0]
-    if linear:  # groups are consecutive: V_g are views, not copies
-        V_groups = [spec.V[:, g[0] : g[-1] + 1] for g in groups]
-    for rows in folds:
+    if complement:
+        sums_z = Sz.sum(axis=0)
+    totals = np.zeros(G)
+    for k, rows in enumerate(folds):
         block = None
-        if rows.shape[0] == n:  # in-sample: every row, in order, read in place
+        if in_sample:  # every row, in order, read in place
             rows = slice(None)
             tr_counts, tr_sums = counts, sums
         else:
-            # The fold's rows are copied once, for its class sums and its logits.
+            # The fold's rows are copied once, for its logits.
             block = spec.block(rows) if spec.primal else None
-            fold_y = y[rows]
-            tr_counts = counts - np.bincount(fold_y, minlength=n_classes)
-            fold_sums = spec.cross(rows, onehot(fold_y, n_classes), block)
-            tr_sums = sums - fold_sums.T
+            tr_counts, tr_sums = counts - fold_counts[k], sums - E[k]
         means = tr_sums / tr_counts[:, None]
         log_prior = np.log(tr_counts / tr_counts.sum())
         Bs, cs = [], []
-        for g, fac in zip(groups, factors):
+        for g, fac in zip(eig_groups, factors):
             M = means[:, g]
             B = M.T if fac is None else cho_solve(fac, M.T, check_finite=False)
             Bs.append(B)
             cs.append(-0.5 * np.einsum("cj,jc->c", M, B) + log_prior)
         if linear:
-            W = np.hstack([Vg @ B for Vg, B in zip(V_groups, Bs)])
+            if complement:
+                # Last group: W = (I - Σ_g V_g V_gᵀ) m and ‖V_Gᵀ m‖² likewise.
+                W = spec.v_groups(eig_groups, Bs)
+                tr_z = sums_z if in_sample else sums_z - Sz[k]
+                Mz = tr_z / tr_counts[:, None]
+                sq = np.einsum("cj,cj->c", Mz, Mz) - np.einsum("cj,cj->c", means, means)
+                cs.append(-0.5 * sq + log_prior)
+                last = Mz.T
+                for j in range(G - 1):
+                    last -= W[:, j * C : (j + 1) * C]
+                W = np.hstack([W, last])
+            else:
+                W = spec.v_groups(groups, Bs)
             L_all = spec.project(rows, W, block)
-            for k in range(G):
-                L = L_all[:, k * n_classes : (k + 1) * n_classes] + cs[k]
-                totals[k] += _true_class_prob_sum(L, y[rows])
+            for j in range(G):
+                L = L_all[:, j * C : (j + 1) * C] + cs[j]
+                totals[j] += _true_class_prob_sum(L, y[rows])
         else:
             Pr = spec.coords(rows, block)
-            for k, g in enumerate(groups):
-                L = Pr[:, g] @ Bs[k] + cs[k]
-                totals[k] += _true_class_prob_sum(L, y[rows])
+            for j, g in enumerate(groups):
+                L = Pr[:, g] @ Bs[j] + cs[j]
+                totals[j] += _true_class_prob_sum(L, y[rows])
     return totals / n, coefs
 
 

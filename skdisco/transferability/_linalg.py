@@ -151,38 +151,34 @@ def class_statistics(X, y, n_classes):
     return counts, sums / counts[:, None]
 
 
-class TridiagonalSystem:
-    """Spectrum and shifted solves of a symmetric PSD matrix ``A`` for many RHS.
+class Tridiagonalization:
+    """``A = Q T Qᵀ`` for symmetric ``A`` (LAPACK ``sytrd``), ``Q`` kept as reflectors.
 
-    ``A = Q T Qᵀ`` with ``T`` tridiagonal (LAPACK ``sytrd``). From it this object
-    gives the eigenvalues of ``A`` (``sterf`` on ``T``, O(n²)) and, for each
-    column ``r`` of a right-hand side ``R``, the quadratic forms of ``(A + tI)⁻¹``
-    at any shift ``t > 0`` through one O(n) tridiagonal solve on ``c = Qᵀ r``.
-    That replaces a full eigendecomposition (whose eigenvector back-transformation
-    dominates its cost) when only eigenvalues and a few quadratic forms are needed.
+    The reduction is the first third of a symmetric eigendecomposition; the rest is
+    the eigenvectors ``W`` of ``T`` (O(n²) storage, :meth:`eigh`) and the
+    back-transformation ``Q W`` (a dense d × d product). A caller that needs the
+    eigenvectors only applied to a few (m < n) vectors applies ``Q`` or ``Qᵀ`` to
+    those instead (:meth:`apply_q`, :meth:`apply_qt`: O(n²·m)).
 
     Parameters
     ----------
     A : ndarray of shape (n, n)
-        Symmetric positive semi-definite matrix (both triangles filled).
-    R : ndarray of shape (n, K)
-        Right-hand sides.
+        Symmetric matrix; only its lower triangle is read.
     overwrite_a : bool, default=False
-        Let LAPACK overwrite ``A`` (saves a copy when ``A`` is Fortran-ordered).
+        Let LAPACK overwrite ``A`` (no copy when ``A`` is Fortran-ordered, as
+        :func:`gram_statistics` and :func:`centered_gram` return with
+        ``lower_only=True``).
     """
 
-    def __init__(self, A, R, *, overwrite_a=False):
+    def __init__(self, A, *, overwrite_a=False):
         n = A.shape[0]
+        self.n = n
         if n == 1:
             self.diag = np.array([A[0, 0]], dtype=np.float64)
             self.offdiag = np.zeros(0)
-            self.C = np.asarray(R, dtype=np.float64).reshape(1, -1).copy()
-            self.eigenvalues = np.clip(self.diag.copy(), 0.0, None)
             self._reflectors = None
             return
         lwork, info = lapack.dsytrd_lwork(n, lower=1)
-        # Only the lower triangle of A is read; with overwrite_a and a Fortran-
-        # ordered A (as gram_statistics(lower_only=True) returns) no copy is made.
         c, d, e, tau, info = lapack.dsytrd(
             np.asfortranarray(A), lower=1, lwork=int(lwork), overwrite_a=overwrite_a
         )
@@ -192,12 +188,28 @@ class TridiagonalSystem:
         # Q = diag(1, Q') where Q' is the QR-type product of the reflectors stored
         # below the first sub-diagonal (LAPACK's dormtr does exactly this).
         self._reflectors = (np.asfortranarray(c[1:, : n - 1]), tau)
-        self.C = self.apply_qt(np.asarray(R, dtype=np.float64))
-        w, info = lapack.dsterf(d.copy(), e.copy())
+
+    def eigenvalues(self):
+        """Eigenvalues of ``A`` (``sterf`` on ``T``, O(n²)), ascending."""
+        if self.n == 1:
+            return self.diag.copy()
+        w, info = lapack.dsterf(self.diag.copy(), self.offdiag.copy())
         if info != 0:  # pragma: no cover - convergence failure of QL
             raise np.linalg.LinAlgError(f"LAPACK dsterf failed (info={info}).")
-        # A is PSD: round-off negatives are zeros.
-        self.eigenvalues = np.clip(np.sort(w)[::-1], 0.0, None)
+        return np.sort(w)
+
+    def eigh(self):
+        """Eigenvalues (ascending) and eigenvectors ``W`` of ``T``: ``A = QW Λ (QW)ᵀ``.
+
+        Divide and conquer (``stevd``), the solver ``eigh(driver="evd")`` runs on
+        the same ``T``.
+        """
+        if self.n == 1:
+            return self.diag.copy(), np.ones((1, 1))
+        w, W, info = lapack.dstevd(self.diag.copy(), self.offdiag.copy(), compute_v=1)
+        if info != 0:  # pragma: no cover - convergence failure of D&C
+            raise np.linalg.LinAlgError(f"LAPACK dstevd failed (info={info}).")
+        return w, W
 
     def _apply(self, R, trans):
         R = np.array(R, dtype=np.float64, order="F", copy=True)
@@ -213,12 +225,53 @@ class TridiagonalSystem:
         return R
 
     def apply_qt(self, R):
-        """Return ``Qᵀ R``."""
+        """Return ``Qᵀ R`` (a new Fortran-ordered float64 array)."""
         return self._apply(R, "T")
 
     def apply_q(self, R):
-        """Return ``Q R``."""
+        """Return ``Q R`` (a new Fortran-ordered float64 array)."""
         return self._apply(R, "N")
+
+
+class TridiagonalSystem:
+    """Spectrum and shifted solves of a symmetric PSD matrix ``A`` for many RHS.
+
+    ``A = Q T Qᵀ`` with ``T`` tridiagonal (:class:`Tridiagonalization`). From it
+    this object gives the eigenvalues of ``A`` (``sterf`` on ``T``, O(n²)) and, for
+    each column ``r`` of a right-hand side ``R``, the quadratic forms of
+    ``(A + tI)⁻¹`` at any shift ``t > 0`` through one O(n) tridiagonal solve on
+    ``c = Qᵀ r``. That replaces a full eigendecomposition (whose eigenvector
+    back-transformation dominates its cost) when only eigenvalues and a few
+    quadratic forms are needed.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, n)
+        Symmetric positive semi-definite matrix (its lower triangle is read).
+    R : ndarray of shape (n, K)
+        Right-hand sides.
+    overwrite_a : bool, default=False
+        Let LAPACK overwrite ``A`` (saves a copy when ``A`` is Fortran-ordered).
+    """
+
+    def __init__(self, A, R, *, overwrite_a=False):
+        tri = Tridiagonalization(A, overwrite_a=overwrite_a)
+        self.diag, self.offdiag = tri.diag, tri.offdiag
+        self._tri = tri
+        if tri.n == 1:
+            self.C = np.asarray(R, dtype=np.float64).reshape(1, -1).copy()
+        else:
+            self.C = tri.apply_qt(np.asarray(R, dtype=np.float64))
+        # A is PSD: round-off negatives are zeros.
+        self.eigenvalues = np.clip(tri.eigenvalues()[::-1], 0.0, None)
+
+    def apply_qt(self, R):
+        """Return ``Qᵀ R``."""
+        return self._tri.apply_qt(R)
+
+    def apply_q(self, R):
+        """Return ``Q R``."""
+        return self._tri.apply_q(R)
 
     def solve(self, k, shift):
         """Return ``(T + shift·I)⁻¹ c_k`` for column ``k`` of ``C = Qᵀ R``."""
@@ -349,8 +402,9 @@ class CenteredSpectrum:
         return out
 
 
-def ledoit_wolf_shrinkage_from_spectrum(eigenvalues, sum_sq_norms2, n_samples,
-                                        n_features):
+def ledoit_wolf_shrinkage_from_spectrum(
+    eigenvalues, sum_sq_norms2, n_samples, n_features
+):
     """Ledoit-Wolf shrinkage of the covariance of centred data, from its spectrum.
 
     The same number as :func:`sklearn.covariance.ledoit_wolf_shrinkage` without

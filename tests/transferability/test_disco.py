@@ -15,7 +15,7 @@ from skdisco.transferability import (
     disco_components,
     disco_detection,
 )
-from skdisco.transferability._disco import hard_example_indices
+from skdisco.transferability._disco import _Spectrum, hard_example_indices
 
 ATOL = 1e-8
 
@@ -238,6 +238,84 @@ def test_disco_linear_and_coordinate_paths_agree():
     assert a.score == pytest.approx(a_naive, abs=ATOL)
     b_naive = naive_disco(X, y, group_size=1, covariance="shared")[0]
     assert b.score == pytest.approx(b_naive, abs=ATOL)
+
+
+@pytest.fixture
+def forbid_back_transform(monkeypatch):
+    """Fail if DISCO forms V = Q W (the d × d back-transformation)."""
+
+    def _no_v(self):
+        raise AssertionError("V was back-transformed on the factored path")
+
+    monkeypatch.setattr(_Spectrum, "V", property(_no_v))
+
+
+@pytest.mark.parametrize("rank", ["full", "deficient"])
+@pytest.mark.parametrize("posterior", ["cross_validated", "in_sample"])
+@pytest.mark.parametrize("centering", [True, False])
+@pytest.mark.parametrize(
+    "covariance, grouping",
+    [("identity", (2, None)), ("identity", (3, None)), ("shared", (2, None))],
+)
+def test_disco_factored_eigenvectors_match_oracle(
+    forbid_back_transform, covariance, grouping, centering, posterior, rank
+):
+    # d = 60 with 2 classes: the Vᵀ / V products need fewer than r columns, so V
+    # stays factored as Q W (identity with all directions kept: the last group's
+    # projector is the complement of the others'). Rank-deficient features
+    # (six duplicated columns) take the path without the complement.
+    X, y = blobs(n=200, d=60, C=2, seed=7)
+    if rank == "deficient":
+        X = np.hstack([X[:, :54], X[:, :6]])
+    n_groups, group_size = grouping
+    kw = dict(
+        n_groups=n_groups,
+        group_size=group_size,
+        centering=centering,
+        covariance=covariance,
+        posterior=posterior,
+    )
+    res = disco_components(X, y, hard_examples=None, **kw)
+    expected, ratios, scores = naive_disco(X, y, **kw)
+    assert res.singular_values.shape[0] == (60 if rank == "full" else 54)
+    np.testing.assert_allclose(res.ratios, ratios, rtol=0, atol=ATOL)
+    np.testing.assert_allclose(res.group_scores, scores, rtol=0, atol=ATOL)
+    assert res.score == pytest.approx(expected, abs=ATOL)
+
+
+@pytest.mark.parametrize("centering", [True, False])
+def test_disco_regression_keeps_eigenvectors_factored(forbid_back_transform, centering):
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((120, 30)) @ rng.standard_normal((30, 30))
+    Y = X[:, :2] @ rng.standard_normal((2, 2)) + rng.standard_normal((120, 2))
+    kw = dict(n_groups=3, centering=centering)
+    res = disco_components(X, Y, task="regression", **kw)
+    expected, _, scores = naive_disco(X, Y, task="regression", **kw)
+    np.testing.assert_allclose(res.group_scores, scores, rtol=0, atol=ATOL)
+
+
+def test_disco_float32_chunks_match_float64_on_factored_path(monkeypatch):
+    # float32 features are summed per fold and class a bounded chunk at a time.
+    import skdisco.transferability._linalg as linalg
+
+    X, y = blobs(n=150, d=40, C=2, seed=2)
+    X32 = X.astype(np.float32)
+    whole = disco_components(X32, y, hard_examples=None)
+    calls = []
+    real = linalg.iter_float64_chunks
+
+    def small_chunks(X, chunk_bytes=None):
+        calls.append(X.shape)
+        return real(X, 7 * X.shape[1] * 8)  # 7 rows at a time
+
+    monkeypatch.setattr(
+        "skdisco.transferability._disco.iter_float64_chunks", small_chunks
+    )
+    chunked = disco_components(X32, y, hard_examples=None)
+    assert calls == [(150, 40)]
+    assert chunked.score == pytest.approx(whole.score, abs=1e-12)
+    expected = naive_disco(X32.astype(np.float64), y)[0]
+    assert whole.score == pytest.approx(expected, abs=ATOL)
 
 
 # --------------------------------------------------------------------------- #
