@@ -8,7 +8,9 @@ default), on the same features. Also timed: the paper's in-sample reading, the
 previous default (shared OAS covariance, 4 groups, centred) and hard-example
 sampling at 25 %.
 
-Peak memory is Python-level (``tracemalloc``: numpy allocations), so O(d² + N·d)
+Times are the best of ``--repeats`` rounds in which every method runs once, in
+turn (so load changes hit all methods alike); peak memory is measured in one more,
+separate run per method under ``tracemalloc`` (numpy allocations), so O(d² + N·d)
 can be read off against the size of the features.
 
 Usage::
@@ -31,7 +33,9 @@ def _parse():
     p.add_argument("--dim", type=int, default=2048)
     p.add_argument("--classes", type=int, default=100)
     p.add_argument("--threads", type=int, default=1, help="BLAS threads")
-    p.add_argument("--repeats", type=int, default=2, help="best of this many runs")
+    p.add_argument(
+        "--repeats", type=int, default=3, help="best of this many alternated rounds"
+    )
     p.add_argument("--quick", action="store_true", help="small sizes, seconds")
     return p.parse_args()
 
@@ -49,16 +53,30 @@ def _features(n, d, c, seed=0):
     return np.maximum(X, 0.0), y
 
 
-def _time(fn, repeats):
-    best, peak, out = float("inf"), 0, None
+def _best_times(fns, repeats):
+    """Best wall time of each callable, the callables alternated round by round.
+
+    Alternating (rather than timing each method's repeats back to back) keeps a
+    change of machine load from favouring one method: every method sees every
+    round's conditions. Timing runs are not traced.
+    """
+    best = {name: float("inf") for name in fns}
+    out = {}
     for _ in range(repeats):
-        tracemalloc.start()
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-        peak = max(peak, tracemalloc.get_traced_memory()[1])
-        tracemalloc.stop()
-    return best, peak, out
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            out[name] = fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best, out
+
+
+def _peak(fn):
+    """Peak traced (numpy) allocation of one call, in bytes."""
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
 
 
 def main():
@@ -98,13 +116,16 @@ def main():
         for n in args.sizes:
             X, y = _features(n, args.dim, args.classes)
             feat_mib = X.nbytes / 2**20
-            t_ref, m_ref, _ = _time(lambda X=X, y=y: logme(X, y), args.repeats)
-            print(f"{n:>7} {'logme':<42} {t_ref:8.2f} {1.0:8.2f} {m_ref / 2**20:9.0f}")
+            fns = {"logme": lambda X=X, y=y: logme(X, y)}
             for name, kw in variants.items():
-                t, m, s = _time(lambda X=X, y=y, kw=kw: disco(X, y, **kw), args.repeats)
+                fns[name] = lambda X=X, y=y, kw=kw: disco(X, y, **kw)
+            best, scores = _best_times(fns, args.repeats)
+            for name, fn in fns.items():
+                t = best[name]
+                score = "" if name == "logme" else f"   score={scores[name]:.4f}"
                 print(
-                    f"{n:>7} {name:<42} {t:8.2f} {t / t_ref:8.2f} "
-                    f"{m / 2**20:9.0f}   score={s:.4f}"
+                    f"{n:>7} {name:<42} {t:8.2f} {t / best['logme']:8.2f} "
+                    f"{_peak(fn) / 2**20:9.0f}{score}"
                 )
             print(
                 f"{'':>7} (features: {feat_mib:.0f} MiB; d² float64: "

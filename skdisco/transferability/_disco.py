@@ -32,6 +32,7 @@ from ..utils._validation import (
     infer_task,
 )
 from ._linalg import (
+    _TRANSFORM_CHUNK_BYTES,
     Tridiagonalization,
     centered_gram,
     column_mean,
@@ -39,6 +40,7 @@ from ._linalg import (
     iter_float64_chunks,
     kernel_matrix,
     onehot,
+    reverse_columns,
     shrink_covariance,
 )
 
@@ -142,10 +144,11 @@ class _Spectrum:
                 centered_gram(F, self.mean, lower_only=True), overwrite_a=True
             )
             lam, vec = self._tri.eigh()
+            lam, vec = lam[::-1], reverse_columns(vec)
         else:
             Z = np.asarray(F, dtype=np.float64) - self.mean
             lam, vec = np.linalg.eigh(kernel_matrix(Z))
-        lam, vec = lam[::-1], vec[:, ::-1]
+            lam, vec = lam[::-1], vec[:, ::-1]
         lam = np.clip(lam, 0.0, None)
         tol = lam[0] * max(n, d) * np.finfo(np.float64).eps
         r = int(np.count_nonzero(lam > tol)) if lam[0] > 0 else 0
@@ -160,7 +163,7 @@ class _Spectrum:
         # Every feature direction is a kept component: Σ_g V_g V_gᵀ = I.
         self.full_rank = n > d and r == d
         if n > d:
-            self._W, self.P = np.asfortranarray(vec[:, :r]), None
+            self._W, self.P = vec[:, :r], None  # Fortran-ordered: a view
         else:
             self._W, self.P = None, vec[:, :r] * self.sigma
 
@@ -400,14 +403,13 @@ def _classification_group_scores(
     if complement:
         sums_z = Sz.sum(axis=0)
     totals = np.zeros(G)
+    # Rows scored at a time: a bounded float64 copy of the fold's rows.
+    step = max(1, _TRANSFORM_CHUNK_BYTES // (8 * spec.F.shape[1]))
     for k, rows in enumerate(folds):
-        block = None
         if in_sample:  # every row, in order, read in place
-            rows = slice(None)
+            rows = np.arange(n)
             tr_counts, tr_sums = counts, sums
         else:
-            # The fold's rows are copied once, for its logits.
-            block = spec.block(rows) if spec.primal else None
             tr_counts, tr_sums = counts - fold_counts[k], sums - E[k]
         means = tr_sums / tr_counts[:, None]
         log_prior = np.log(tr_counts / tr_counts.sum())
@@ -431,15 +433,21 @@ def _classification_group_scores(
                 W = np.hstack([W, last])
             else:
                 W = spec.v_groups(groups, Bs)
-            L_all = spec.project(rows, W, block)
-            for j in range(G):
-                L = L_all[:, j * C : (j + 1) * C] + cs[j]
-                totals[j] += _true_class_prob_sum(L, y[rows])
-        else:
-            Pr = spec.coords(rows, block)
-            for j, g in enumerate(groups):
-                L = Pr[:, g] @ Bs[j] + cs[j]
-                totals[j] += _true_class_prob_sum(L, y[rows])
+        for start in range(0, rows.shape[0], step):
+            part = rows[start : start + step]
+            if in_sample:  # contiguous rows: a view of float64 features
+                part = slice(part[0], part[-1] + 1)
+            y_part = y[part]
+            if linear:
+                L_all = spec.project(part, W)
+                for j in range(G):
+                    L = L_all[:, j * C : (j + 1) * C] + cs[j]
+                    totals[j] += _true_class_prob_sum(L, y_part)
+            else:
+                Pr = spec.coords(part)
+                for j, g in enumerate(groups):
+                    L = Pr[:, g] @ Bs[j] + cs[j]
+                    totals[j] += _true_class_prob_sum(L, y_part)
     return totals / n, coefs
 
 

@@ -201,14 +201,16 @@ class Tridiagonalization:
     def eigh(self):
         """Eigenvalues (ascending) and eigenvectors ``W`` of ``T``: ``A = QW Λ (QW)ᵀ``.
 
-        Divide and conquer (``stevd``), the solver ``eigh(driver="evd")`` runs on
-        the same ``T``.
+        MRRR (``stemr``), the tridiagonal solver of ``scipy.linalg.eigh``'s default
+        driver ``"evr"``: O(n²) flops and O(n) workspace (divide and conquer
+        needs an n × n one). ``W`` is Fortran-ordered.
         """
         if self.n == 1:
-            return self.diag.copy(), np.ones((1, 1))
-        w, W, info = lapack.dstevd(self.diag.copy(), self.offdiag.copy(), compute_v=1)
-        if info != 0:  # pragma: no cover - convergence failure of D&C
-            raise np.linalg.LinAlgError(f"LAPACK dstevd failed (info={info}).")
+            return self.diag.copy(), np.ones((1, 1), order="F")
+        e = np.append(self.offdiag, 0.0)  # stemr's e has n entries
+        m, w, W, info = lapack.dstemr(self.diag.copy(), e, 0, 0.0, 0.0, 0, 0)
+        if info != 0 or m != self.n:  # pragma: no cover - MRRR failure
+            raise np.linalg.LinAlgError(f"LAPACK dstemr failed (info={info}).")
         return w, W
 
     def _apply(self, R, trans):
@@ -287,6 +289,23 @@ class TridiagonalSystem:
                 "The shifted Gram matrix is singular to working precision."
             )
         return x[:, 0]
+
+
+def reverse_columns(W, block=64):
+    """Reverse the order of the columns of ``W`` in place and return it.
+
+    Swaps blocks of ``block`` columns through a small buffer, so eigenvectors
+    returned in ascending order become descending without an n × n copy (a
+    Fortran-ordered ``W`` stays Fortran-ordered, its column slices views).
+    """
+    n = W.shape[1]
+    half = n // 2
+    for a in range(0, half, block):
+        b = min(a + block, half)
+        left = W[:, a:b].copy()
+        W[:, a:b] = W[:, n - b : n - a][:, ::-1]
+        W[:, n - b : n - a] = left[:, ::-1]
+    return W
 
 
 def column_mean(X):

@@ -1,0 +1,65 @@
+"""The factored symmetric eigendecomposition: A = Q T Qᵀ, T = W Λ Wᵀ."""
+
+import numpy as np
+import pytest
+
+from skdisco.transferability._linalg import (
+    Tridiagonalization,
+    TridiagonalSystem,
+    centered_gram,
+    reverse_columns,
+)
+
+
+def _psd(n, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((3 * n, n)) * rng.uniform(0.1, 3.0, n)
+    return centered_gram(X, np.zeros(n))
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 40])
+def test_tridiagonalization_eigh_reconstructs_and_matches_numpy(n):
+    A = _psd(n, seed=n)
+    tri = Tridiagonalization(A)
+    w, W = tri.eigh()
+    np.testing.assert_allclose(w, np.linalg.eigvalsh(A), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(tri.eigenvalues(), w, rtol=1e-10, atol=1e-10)
+    V = tri.apply_q(W)
+    np.testing.assert_allclose(V.T @ V, np.eye(n), atol=1e-12)
+    np.testing.assert_allclose((V * w) @ V.T, A, atol=1e-10 * np.abs(A).max())
+    assert W.flags.f_contiguous
+
+
+def test_tridiagonalization_q_is_orthogonal_and_reads_lower_triangle_only():
+    A = _psd(25, seed=3)
+    garbage = np.tril(A).copy(order="F")
+    garbage[np.triu_indices(25, 1)] = np.nan  # the upper triangle is never read
+    tri = Tridiagonalization(garbage, overwrite_a=True)
+    R = np.random.default_rng(1).standard_normal((25, 6))
+    np.testing.assert_allclose(tri.apply_q(tri.apply_qt(R)), R, atol=1e-13)
+    np.testing.assert_allclose(
+        np.linalg.norm(tri.apply_qt(R), axis=0), np.linalg.norm(R, axis=0)
+    )
+    np.testing.assert_allclose(
+        tri.eigenvalues(), np.linalg.eigvalsh(A), rtol=1e-10, atol=1e-10
+    )
+
+
+def test_tridiagonal_system_uses_the_same_reduction():
+    A = _psd(12, seed=5)
+    R = np.random.default_rng(2).standard_normal((12, 3))
+    system = TridiagonalSystem(A, R)
+    np.testing.assert_allclose(system.apply_q(system.C), R, atol=1e-12)
+    np.testing.assert_allclose(
+        system.eigenvalues, np.linalg.eigvalsh(A)[::-1], rtol=1e-10, atol=1e-10
+    )
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 6, 13])
+@pytest.mark.parametrize("block", [1, 3, 64])
+def test_reverse_columns_in_place(n, block):
+    W = np.asfortranarray(np.random.default_rng(n).standard_normal((4, n)))
+    expected = W[:, ::-1].copy()
+    out = reverse_columns(W, block=block)
+    assert out is W and W.flags.f_contiguous
+    np.testing.assert_array_equal(W, expected)
