@@ -188,14 +188,15 @@ class _Spectrum:
             return self._V[:, :k].T @ B
         return self._W[:, :k].T @ self._tri.apply_qt(B)
 
-    def v_groups(self, groups, Bs):
-        """``[V_g B_g, ...]`` side by side (d × Σ m_g) for consecutive groups ``g``.
+    def v_blocks(self, blocks):
+        """``[V_g B, ...]`` side by side (d × Σ m) for pairs ``(g, B)`` (primal form).
 
-        ``B_g`` has ``len(g)`` rows; one application of ``Q`` for all groups when
-        ``V`` is kept factored (primal form).
+        ``g`` is a group of consecutive components (``V_g`` is a view) and ``B``
+        has ``len(g)`` rows; one application of ``Q`` for all pairs when ``V`` is
+        kept factored.
         """
         base = self._W if self._V is None else self._V
-        H = np.hstack([base[:, g[0] : g[-1] + 1] @ B for g, B in zip(groups, Bs)])
+        H = np.hstack([base[:, g[0] : g[-1] + 1] @ B for g, B in blocks])
         return H if self._V is not None else self._tri.apply_q(H)
 
     def block(self, rows):
@@ -405,6 +406,10 @@ def _classification_group_scores(
     totals = np.zeros(G)
     # Rows scored at a time: a bounded float64 copy of the fold's rows.
     step = max(1, _TRANSFORM_CHUNK_BYTES // (8 * spec.F.shape[1]))
+    # Per fold: class means and priors from the other folds, then the logits'
+    # constants and (linear path) their weights B_g, all folds' V_g B_g products
+    # formed by one application of Q.
+    fold_rows, fold_cs, fold_Bs, fold_means_z = [], [], [], []
     for k, rows in enumerate(folds):
         if in_sample:  # every row, in order, read in place
             rows = np.arange(n)
@@ -419,20 +424,30 @@ def _classification_group_scores(
             B = M.T if fac is None else cho_solve(fac, M.T, check_finite=False)
             Bs.append(B)
             cs.append(-0.5 * np.einsum("cj,jc->c", M, B) + log_prior)
+        if complement:
+            # Last group: ‖V_Gᵀ m‖² = ‖m‖² - Σ_g ‖V_gᵀ m‖² (and W likewise below).
+            tr_z = sums_z if in_sample else sums_z - Sz[k]
+            Mz = tr_z / tr_counts[:, None]
+            sq = np.einsum("cj,cj->c", Mz, Mz) - np.einsum("cj,cj->c", means, means)
+            cs.append(-0.5 * sq + log_prior)
+            fold_means_z.append(Mz)
+        fold_rows.append(rows)
+        fold_cs.append(cs)
+        fold_Bs.append(Bs)
+    if linear:
+        W_all = spec.v_blocks(
+            [(g, B) for Bs in fold_Bs for g, B in zip(eig_groups, Bs)]
+        )
+        width = len(eig_groups) * C
+    for k, rows in enumerate(fold_rows):
+        cs, Bs = fold_cs[k], fold_Bs[k]
         if linear:
-            if complement:
-                # Last group: W = (I - Σ_g V_g V_gᵀ) m and ‖V_Gᵀ m‖² likewise.
-                W = spec.v_groups(eig_groups, Bs)
-                tr_z = sums_z if in_sample else sums_z - Sz[k]
-                Mz = tr_z / tr_counts[:, None]
-                sq = np.einsum("cj,cj->c", Mz, Mz) - np.einsum("cj,cj->c", means, means)
-                cs.append(-0.5 * sq + log_prior)
-                last = Mz.T
+            W = W_all[:, k * width : (k + 1) * width]
+            if complement:  # W_G = (I - Σ_g V_g V_gᵀ) m
+                last = fold_means_z[k].T
                 for j in range(G - 1):
                     last -= W[:, j * C : (j + 1) * C]
                 W = np.hstack([W, last])
-            else:
-                W = spec.v_groups(groups, Bs)
         for start in range(0, rows.shape[0], step):
             part = rows[start : start + step]
             if in_sample:  # contiguous rows: a view of float64 features
