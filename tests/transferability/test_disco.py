@@ -155,7 +155,9 @@ def test_disco_matches_naive_oracle_classification(
     n, d = shape
     X, y = blobs(n=n, d=d, seed=n + d)
     n_groups, group_size = grouping
-    kw = dict(
+    assert_matches_oracle(
+        X,
+        y,
         n_groups=n_groups,
         group_size=group_size,
         centering=centering,
@@ -163,11 +165,16 @@ def test_disco_matches_naive_oracle_classification(
         shrinkage=shrinkage,
         posterior=posterior,
     )
+
+
+def assert_matches_oracle(X, y, **kw):
+    """DISCO's ratios, group scores and score agree with the naive oracle."""
     res = disco_components(X, y, hard_examples=None, **kw)
     expected, ratios, scores = naive_disco(X, y, **kw)
     np.testing.assert_allclose(res.ratios, ratios, rtol=0, atol=ATOL)
     np.testing.assert_allclose(res.group_scores, scores, rtol=0, atol=ATOL)
     assert res.score == pytest.approx(expected, abs=ATOL)
+    return res
 
 
 @pytest.mark.parametrize("centering", [True, False])
@@ -268,19 +275,16 @@ def test_disco_factored_eigenvectors_match_oracle(
     if rank == "deficient":
         X = np.hstack([X[:, :54], X[:, :6]])
     n_groups, group_size = grouping
-    kw = dict(
+    res = assert_matches_oracle(
+        X,
+        y,
         n_groups=n_groups,
         group_size=group_size,
         centering=centering,
         covariance=covariance,
         posterior=posterior,
     )
-    res = disco_components(X, y, hard_examples=None, **kw)
-    expected, ratios, scores = naive_disco(X, y, **kw)
     assert res.singular_values.shape[0] == (60 if rank == "full" else 54)
-    np.testing.assert_allclose(res.ratios, ratios, rtol=0, atol=ATOL)
-    np.testing.assert_allclose(res.group_scores, scores, rtol=0, atol=ATOL)
-    assert res.score == pytest.approx(expected, abs=ATOL)
 
 
 @pytest.mark.parametrize("centering", [True, False])
