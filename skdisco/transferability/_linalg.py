@@ -203,15 +203,23 @@ class Tridiagonalization:
 
         MRRR (``stemr``), the tridiagonal solver of ``scipy.linalg.eigh``'s default
         driver ``"evr"``: O(n²) flops and O(n) workspace (divide and conquer
-        needs an n × n one). ``W`` is Fortran-ordered.
+        needs an n × n one). Where MRRR reports a failure (rare: it needs
+        enough relative accuracy to split clusters), divide and conquer
+        (``stevd``) is used instead, as LAPACK's ``syevr`` falls back to
+        bisection. ``W`` is Fortran-ordered.
         """
         if self.n == 1:
             return self.diag.copy(), np.ones((1, 1), order="F")
         e = np.append(self.offdiag, 0.0)  # stemr's e has n entries
         m, w, W, info = lapack.dstemr(self.diag.copy(), e, 0, 0.0, 0.0, 0, 0)
-        if info != 0 or m != self.n:  # pragma: no cover - MRRR failure
-            raise np.linalg.LinAlgError(f"LAPACK dstemr failed (info={info}).")
-        return w, W
+        if info == 0 and m == self.n:
+            return w, W
+        w, W, info = lapack.dstevd(self.diag.copy(), self.offdiag.copy(), compute_v=1)
+        if info != 0:  # pragma: no cover - both LAPACK solvers failed
+            raise np.linalg.LinAlgError(
+                f"LAPACK dstemr and dstevd failed on the tridiagonal (info={info})."
+            )
+        return w, np.asfortranarray(W)
 
     def _apply(self, R, trans):
         R = np.array(R, dtype=np.float64, order="F", copy=True)

@@ -63,3 +63,26 @@ def test_reverse_columns_in_place(n, block):
     out = reverse_columns(W, block=block)
     assert out is W and W.flags.f_contiguous
     np.testing.assert_array_equal(W, expected)
+
+
+def test_tridiagonalization_falls_back_to_divide_and_conquer(monkeypatch):
+    from scipy.linalg import lapack
+
+    import skdisco.transferability._linalg as linalg
+
+    A = _psd(30, seed=4)
+    tri = Tridiagonalization(A)
+    w_mrrr, W_mrrr = tri.eigh()
+
+    real_stemr = lapack.dstemr
+
+    def failing_stemr(d, e, *args, **kwargs):
+        m, w, W, info = real_stemr(d, e, *args, **kwargs)
+        return m, w, W, 7  # as if MRRR had not converged
+
+    monkeypatch.setattr(linalg.lapack, "dstemr", failing_stemr)
+    w, W = tri.eigh()
+    np.testing.assert_allclose(w, w_mrrr, rtol=1e-12, atol=1e-10)
+    # Same eigenvectors up to sign (distinct eigenvalues).
+    np.testing.assert_allclose(np.abs(W.T @ W_mrrr), np.eye(30), atol=1e-8)
+    assert W.flags.f_contiguous
