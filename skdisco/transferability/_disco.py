@@ -199,29 +199,28 @@ class _Spectrum:
         H = np.hstack([base[:, g[0] : g[-1] + 1] @ B for g, B in blocks])
         return H if self._V is not None else self._tri.apply_q(H)
 
-    def block(self, rows):
-        """``F[rows]`` in float64, fetched once for several products (primal form)."""
+    def _rows(self, rows):
+        """``F[rows]`` in float64 (a view of float64 features for a slice)."""
         return np.asarray(self.F[rows], dtype=np.float64)
 
-    def coords(self, rows, block=None):
-        """Coordinates ``P[rows]`` (len(rows) × r); ``block`` is ``F[rows]``."""
+    def coords(self, rows):
+        """Coordinates ``P[rows]`` (len(rows) × r)."""
         if self.P is not None:
             return self.P[rows]
-        Fr = self.block(rows) if block is None else block
-        return (Fr - self.mean) @ self.V
+        return (self._rows(rows) - self.mean) @ self.V
 
-    def project(self, rows, W, block=None):
+    def project(self, rows, W):
         """``Z[rows] @ W`` for a (d × m) matrix ``W`` (primal form only)."""
-        Fr = self.block(rows) if block is None else block
-        return Fr @ W - self.mean @ W
+        return self._rows(rows) @ W - self.mean @ W
 
-    def cross(self, rows, B, block=None):
-        """``P[rows]ᵀ B`` (r × K) for dense or sparse ``B`` with len(rows) rows."""
+    def cross(self, B):
+        """``Pᵀ B`` (r × K) for a dense (N × K) matrix ``B``."""
         if self.P is not None:
-            return np.asarray((B.T @ self.P[rows]).T)
-        Fr = self.F[rows] if block is None else block
-        ZtB = np.asarray((B.T @ Fr).T, dtype=np.float64)
-        ZtB -= np.outer(self.mean, np.asarray(B.sum(axis=0)).ravel())
+            return self.P.T @ B
+        ZtB = np.zeros((self.F.shape[1], B.shape[1]))
+        for start, stop, block in iter_float64_chunks(self.F):
+            ZtB += block.T @ B[start:stop]
+        ZtB -= np.outer(self.mean, B.sum(axis=0))
         return self.vt(ZtB)
 
     def binned_sums(self, index, n_bins):
@@ -509,7 +508,7 @@ def _class_cov_fold(P, y, n_classes, groups, train, rows, shrinkage, totals):
 def _regression_group_scores(spec, Y, groups):
     """``-MSE`` of the least-squares fit of ``Y`` on each group (S_lr^g)."""
     n, K = Y.shape
-    C = spec.cross(slice(None), Y)  # Pᵀ Y, (r, K)
+    C = spec.cross(Y)  # Pᵀ Y, (r, K)
     explained = (C / spec.sigma[:, None]) ** 2  # ‖U_jᵀ Y‖² per component
     total = float(np.einsum("ij,ij->", Y, Y))
     out = np.array([-max(total - explained[g].sum(), 0.0) / (n * K) for g in groups])
