@@ -15,7 +15,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
-from scipy.sparse import csr_matrix
 from scipy.special import logsumexp
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
@@ -35,6 +34,7 @@ from ._linalg import (
     _TRANSFORM_CHUNK_BYTES,
     Tridiagonalization,
     centered_gram,
+    class_sums,
     column_mean,
     iter_centered_chunks,
     iter_float64_chunks,
@@ -224,26 +224,16 @@ class _Spectrum:
         return self.vt(ZtB)
 
     def binned_sums(self, index, n_bins):
-        """Row sums per bin, ``Σ_{i: index_i = b} z_i`` (n_bins × d), in one pass.
+        """Counts and row sums per bin ``b``: ``Σ_{i: index_i = b} z_i``, one pass.
 
-        Rows of ``Z`` (primal) or coordinates ``P`` (dual). A sparse indicator
-        matrix times each float64 chunk of rows: N·d additions, not the N·d·n_bins
-        multiply-adds of a dense one-hot product.
+        Rows of ``Z`` (primal, n_bins × d) or coordinates ``P`` (dual,
+        n_bins × r).
         """
-        counts = np.bincount(index, minlength=n_bins).astype(np.float64)
         if self.P is not None:
-            return np.asarray(_indicator(index, n_bins) @ self.P)
-        out = np.zeros((n_bins, self.F.shape[1]))
-        for start, stop, block in iter_float64_chunks(self.F):
-            out += _indicator(index[start:stop], n_bins) @ block
-        out -= np.outer(counts, self.mean)
-        return out
-
-
-def _indicator(index, n_bins):
-    """Sparse (n_bins × len(index)) matrix with a one at ``(index_i, i)``."""
-    m = index.shape[0]
-    return csr_matrix((np.ones(m), (index, np.arange(m))), shape=(n_bins, m))
+            return class_sums(self.P, index, n_bins)
+        counts, sums = class_sums(self.F, index, n_bins)
+        sums -= np.outer(counts, self.mean)
+        return counts, sums
 
 
 def _row_sq_norms(F, mean):
@@ -373,9 +363,8 @@ def _classification_group_scores(
     fold_of = np.zeros(n, dtype=np.intp)
     for k, rows in enumerate(folds):
         fold_of[rows] = k
-    bins = fold_of * C + y
-    fold_counts = np.bincount(bins, minlength=K * C).reshape(K, C).astype(np.float64)
-    binned = spec.binned_sums(bins, K * C)  # (K·C, d) primal, (K·C, r) dual
+    fold_counts, binned = spec.binned_sums(fold_of * C + y, K * C)
+    fold_counts = fold_counts.reshape(K, C)  # binned: (K·C, d) primal, (K·C, r) dual
     r = spec.rank
     # Logits as Z @ W with W = V_g B_g (d × C per group) when that is cheaper than
     # coordinates Z V of every row; groups are consecutive, so V_g are views.

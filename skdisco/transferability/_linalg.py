@@ -144,11 +144,26 @@ def class_statistics(X, y, n_classes):
     counts : ndarray of shape (n_classes,)
     means : ndarray of shape (n_classes, d)
     """
+    counts, sums = class_sums(X, y, n_classes)
+    return counts, sums / counts[:, None]
+
+
+def class_sums(X, y, n_classes):
+    """Counts and sums of the rows of ``X`` per label, in float64, in one pass.
+
+    A sparse one-hot matrix times each float64 chunk of rows: N·d additions.
+    Labels without rows get a zero count and a zero sum.
+
+    Returns
+    -------
+    counts : ndarray of shape (n_classes,)
+    sums : ndarray of shape (n_classes, d)
+    """
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
     sums = np.zeros((n_classes, X.shape[1]), dtype=np.float64)
     for start, stop, block in iter_float64_chunks(X):
         sums += onehot(y[start:stop], n_classes).T @ block
-    return counts, sums / counts[:, None]
+    return counts, sums
 
 
 class Tridiagonalization:
@@ -268,10 +283,7 @@ class TridiagonalSystem:
         tri = Tridiagonalization(A, overwrite_a=overwrite_a)
         self.diag, self.offdiag = tri.diag, tri.offdiag
         self._tri = tri
-        if tri.n == 1:
-            self.C = np.asarray(R, dtype=np.float64).reshape(1, -1).copy()
-        else:
-            self.C = tri.apply_qt(np.asarray(R, dtype=np.float64))
+        self.C = tri.apply_qt(R)  # a copy of R when n == 1 (Q = I)
         # A is PSD: round-off negatives are zeros.
         self.eigenvalues = np.clip(tri.eigenvalues()[::-1], 0.0, None)
 

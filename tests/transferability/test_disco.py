@@ -299,7 +299,8 @@ def test_disco_regression_keeps_eigenvectors_factored(forbid_back_transform, cen
 
 
 def test_disco_float32_chunks_match_float64_on_factored_path(monkeypatch):
-    # float32 features are summed per fold and class a bounded chunk at a time.
+    # float32 features enter the Gram matrix, the row norms that assign folds and
+    # the per-fold class sums a bounded chunk at a time (one pass each).
     import skdisco.transferability._linalg as linalg
 
     X, y = blobs(n=150, d=40, C=2, seed=2)
@@ -312,11 +313,9 @@ def test_disco_float32_chunks_match_float64_on_factored_path(monkeypatch):
         calls.append(X.shape)
         return real(X, 7 * X.shape[1] * 8)  # 7 rows at a time
 
-    monkeypatch.setattr(
-        "skdisco.transferability._disco.iter_float64_chunks", small_chunks
-    )
+    monkeypatch.setattr(linalg, "iter_float64_chunks", small_chunks)
     chunked = disco_components(X32, y, hard_examples=None)
-    assert calls == [(150, 40)]
+    assert calls == [(150, 40)] * 3  # centered_gram, _row_sq_norms, class_sums
     assert chunked.score == pytest.approx(whole.score, abs=1e-12)
     expected = naive_disco(X32.astype(np.float64), y)[0]
     assert whole.score == pytest.approx(expected, abs=ATOL)
