@@ -8,6 +8,8 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils._tags import ScorerTags, Tags
+
 
 def data_digest(X, y):
     """A content hash of ``(X, y)`` used to recognise the data ``fit`` saw."""
@@ -62,7 +64,12 @@ class BaseScorer(BaseEstimator):
         tags.target_tags.required = True
         tags.input_tags.two_d_array = True
         tags.non_deterministic = False
-        return tags
+        scorer_tags = ScorerTags(
+            input_kind=self._input_kind,
+            tasks=self._supported_tasks,
+            partial_fit=callable(getattr(self, "partial_fit", None)),
+        )
+        return Tags.from_sklearn(tags, scorer_tags)
 
     def _function_kwargs(self):
         """Keyword arguments of ``_score_function`` equal to this estimator."""

@@ -1,5 +1,6 @@
-"""Validation helpers and the scorer check suite."""
+"""Validation helpers, scorer tags and the scorer check suite."""
 
+from ._tags import ScorerTags, Tags, get_scorer_tags
 from ._validation import (
     check_classification_target,
     check_consistent_samples,
@@ -10,6 +11,9 @@ from ._validation import (
 )
 
 __all__ = [
+    "ScorerTags",
+    "Tags",
+    "get_scorer_tags",
     "check_classification_target",
     "check_consistent_samples",
     "check_features",

@@ -1,0 +1,157 @@
+"""Scorer tags: what kind of transferability scorer an estimator is.
+
+imbalanced-learn adds a "sampler" kind to scikit-learn's estimator tags; skdisco
+adds a "scorer" kind the same way. Every :class:`~skdisco.scorers.BaseScorer`
+returns, from ``__sklearn_tags__``, a :class:`Tags` whose ``scorer_tags`` field
+says what the scorer takes and what it scores. Everything above the scorers
+(:func:`~skdisco.selection.rank_models`, the command line, the check suite)
+reads these tags through :func:`get_scorer_tags` and never a private attribute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from sklearn.utils import Tags as _SklearnTags
+from sklearn.utils import get_tags
+
+#: What a scorer's ``X`` holds.
+INPUT_KINDS = ("features", "probabilities", "labels")
+#: Kinds of target a scorer may define.
+SCORER_TASKS = ("classification", "regression", "multilabel")
+
+
+@dataclass(slots=True)
+class ScorerTags:
+    """Tags of a transferability scorer.
+
+    Parameters
+    ----------
+    input_kind : {"features", "probabilities", "labels"}, default="features"
+        What ``X`` holds: features of the target samples; the source model's
+        class probabilities of them (LEEP, NCE, PACTran's Dirichlet and Gamma
+        variants); or the source model's hard labels of them, one column.
+    tasks : tuple of str, default=("classification",)
+        Targets the score is defined for, among ``"classification"`` (class
+        labels), ``"regression"`` (real-valued targets, one or several columns)
+        and ``"multilabel"`` (a binary indicator matrix).
+    set_level : bool, default=False
+        Whether the score is defined only across a set of candidate models: the
+        scorer then has ``components_`` after ``fit`` and a method
+        ``combine_models(components)`` that turns every model's components
+        into one score per model.
+    partial_fit : bool, default=False
+        Whether the scorer accumulates chunks of samples with ``partial_fit``.
+
+    Examples
+    --------
+    >>> from skdisco.utils import ScorerTags
+    >>> ScorerTags(tasks=("classification", "regression")).input_kind
+    'features'
+    """
+
+    input_kind: str = "features"
+    tasks: tuple = ("classification",)
+    set_level: bool = False
+    partial_fit: bool = False
+
+    def __post_init__(self):
+        if self.input_kind not in INPUT_KINDS:
+            raise ValueError(
+                f"input_kind must be one of {INPUT_KINDS}; got {self.input_kind!r}."
+            )
+        self.tasks = tuple(self.tasks)
+        unknown = [t for t in self.tasks if t not in SCORER_TASKS]
+        if unknown or not self.tasks:
+            raise ValueError(
+                f"tasks must be a non-empty subset of {SCORER_TASKS}; got "
+                f"{self.tasks!r}."
+            )
+
+
+@dataclass(slots=True)
+class Tags(_SklearnTags):
+    """scikit-learn's :class:`~sklearn.utils.Tags` plus :class:`ScorerTags`.
+
+    Parameters
+    ----------
+    scorer_tags : ScorerTags or None, default=None
+        The scorer tags; ``None`` for an estimator that is not a scorer.
+    **kwargs
+        The fields of :class:`sklearn.utils.Tags`.
+
+    Examples
+    --------
+    >>> from skdisco.scorers import LogMEScorer
+    >>> tags = LogMEScorer().__sklearn_tags__()
+    >>> tags.scorer_tags.partial_fit
+    True
+    """
+
+    scorer_tags: ScorerTags | None = field(default=None)
+
+    @classmethod
+    def from_sklearn(cls, tags, scorer_tags):
+        """These tags from scikit-learn's ``tags`` and ``scorer_tags``.
+
+        Parameters
+        ----------
+        tags : sklearn.utils.Tags
+            Tags built by scikit-learn's ``__sklearn_tags__`` chain.
+        scorer_tags : ScorerTags
+            The scorer tags to add.
+
+        Returns
+        -------
+        tags : Tags
+            A copy of ``tags`` with ``scorer_tags`` set.
+
+        Examples
+        --------
+        >>> from sklearn.base import BaseEstimator
+        >>> from skdisco.utils import ScorerTags, Tags
+        >>> base = BaseEstimator().__sklearn_tags__()
+        >>> Tags.from_sklearn(base, ScorerTags()).scorer_tags.set_level
+        False
+        """
+        values = {f.name: getattr(tags, f.name) for f in fields(_SklearnTags)}
+        return cls(**values, scorer_tags=scorer_tags)
+
+
+def get_scorer_tags(estimator):
+    """The :class:`ScorerTags` of ``estimator``, or None if it is not a scorer.
+
+    A scorer written outside skdisco (any estimator with ``fit`` and ``score``
+    whose tags carry no ``scorer_tags``) is treated as a feature scorer of
+    classification and regression targets, since that is what ``fit(X, y)``
+    with features ``X`` means.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        The scorer.
+
+    Returns
+    -------
+    tags : ScorerTags or None
+        Its scorer tags; None when ``estimator`` has no ``fit`` and ``score``.
+
+    Examples
+    --------
+    >>> from skdisco.scorers import LEEPScorer
+    >>> from skdisco.utils import get_scorer_tags
+    >>> get_scorer_tags(LEEPScorer()).input_kind
+    'probabilities'
+    """
+    tags = get_tags(estimator)
+    scorer_tags = getattr(tags, "scorer_tags", None)
+    if scorer_tags is not None:
+        return scorer_tags
+    if callable(getattr(estimator, "fit", None)) and callable(
+        getattr(estimator, "score", None)
+    ):
+        return ScorerTags(tasks=("classification", "regression"))
+    return None
+
+
+__all__ = ["INPUT_KINDS", "SCORER_TASKS", "ScorerTags", "Tags", "get_scorer_tags"]
