@@ -3,7 +3,7 @@
 Every name in ``skdisco.scorers.__all__`` (except ``BaseScorer``) is fitted once
 per size on synthetic Gaussian class clusters (D features, C classes) with BLAS
 fixed to one thread (threadpoolctl). Scorers that take source-model
-probabilities (``_input_kind == "probabilities"``: LEEP, NCE, PACTran
+probabilities (tag ``input_kind == "probabilities"``: LEEP, NCE, PACTran
 Dirichlet/Gamma) get the softmax of a random linear map of the features to
 ``--source-classes`` (default 1 000) source classes. Peak memory is the
 ``tracemalloc`` peak during ``fit`` (numpy reports its buffers to tracemalloc;
@@ -39,6 +39,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import skdisco.scorers as scorers
+from skdisco.utils import get_scorer_tags
 
 SFDA_REFERENCE_SECONDS = {5000: 9.4, 20000: 19.0}
 SLOW_SCORERS = {"LinearProbeScorer", "KNNProbeScorer", "PARCScorer"}
@@ -96,9 +97,7 @@ def run(sizes, d, c, n_source, max_n_slow, sfda_extra, max_n_nleep=2000):
             if name in MIXTURE_SCORERS and n > max_n_nleep:
                 rows.append((name, n, None, None, "skipped (500-component GMM)"))
                 continue
-            data = (
-                P if getattr(cls, "_input_kind", "features") == "probabilities" else X
-            )
+            data = P if get_scorer_tags(cls()).input_kind == "probabilities" else X
             try:
                 seconds, peak = measure(cls(), data, y)
             except Exception as exc:  # report, keep going with the others

@@ -10,6 +10,7 @@ import pytest
 
 import skdisco.scorers as scorers
 import skdisco.transferability as T
+from skdisco.utils import get_scorer_tags
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((120, 6))
@@ -43,12 +44,13 @@ def test_classification_functions_reject_real_valued_y(name):
     [
         n
         for n in scorers.__all__
-        if n not in ("BaseScorer", "LogMEScorer", "DiscoScorer")
+        if n != "BaseScorer"
+        and get_scorer_tags(getattr(scorers, n)()).tasks == ("classification",)
     ],
 )
 def test_classification_scorers_reject_real_valued_y(name):
     cls = getattr(scorers, name)
-    data = P if getattr(cls, "_input_kind", "features") == "probabilities" else X
+    data = P if get_scorer_tags(cls()).input_kind == "probabilities" else X
     with pytest.raises(ValueError, match="continuous|real-valued"):
         cls().fit(data, Y_REAL)
 

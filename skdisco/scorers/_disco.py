@@ -1,18 +1,23 @@
-"""DiscoScorer: the DISCO transferability score as a scikit-learn estimator."""
+"""DISCO as estimators: the score of one model, and the detection combination."""
 
 from __future__ import annotations
 
-from sklearn.base import _fit_context
+import numpy as np
 
 from ..transferability._disco import (
+    _DETECTION_PARAMETERS,
     _PARAMETERS,
     disco,
+    disco_detection,
+    disco_detection_result,
     disco_result,
+    prepare_detection_target,
     prepare_disco_target,
 )
-from ._base import BaseScorer
+from ._base import BaseScorer, EncodedTarget, SetLevelMixin, fill_scorer_doc
 
 
+@fill_scorer_doc
 class DiscoScorer(BaseScorer):
     r"""DISCO: task scores of spectral components weighted by their singular values.
 
@@ -78,10 +83,7 @@ class DiscoScorer(BaseScorer):
         The task that was scored.
     classes_ : ndarray of shape (n_classes,)
         Class labels (classification only).
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during ``fit``, when ``X`` has string column names.
+    {input_attributes}
 
     See Also
     --------
@@ -141,45 +143,27 @@ class DiscoScorer(BaseScorer):
         self.task = task
         self.random_state = random_state
 
-    def _method_kwargs(self):
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.scorer_tags.tasks = ("classification", "regression", "multilabel")
+        return tags
+
+    def _encode_target(self, y, n_samples, *, reset):
+        task, target, classes = prepare_disco_target(
+            y, n_samples, self.task if reset else self.task_, self.standardize_targets
+        )
+        return EncodedTarget(task, target, classes)
+
+    def _result(self, X, target, *, score_only=False):
         params = self.get_params(deep=False)
         for key in ("task", "standardize_targets"):
             params.pop(key)
-        return params
-
-    def _run(self, X, y, task):
-        task, target, classes = prepare_disco_target(
-            y, X.shape[0], task, self.standardize_targets
+        return disco_result(
+            X, target.y, task=target.task, n_classes=target.n_classes, **params
         )
-        n_classes = None if classes is None else classes.shape[0]
-        result = disco_result(
-            X, target, task=task, n_classes=n_classes, **self._method_kwargs()
-        )
-        return result, classes
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Compute the DISCO score of features ``X`` for target ``y``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Features (float32 stays float32 at the input; float64 inside).
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-            Class labels or real-valued targets.
-
-        Returns
-        -------
-        self : DiscoScorer
-            Fitted scorer.
-        """
-        X, y = self._validate(X, y, reset=True)
-        result, classes = self._run(X, y, self.task)
+    def _set_fitted(self, result, target):
         self.task_ = result.task
-        if classes is not None:
-            self.classes_ = classes
-        elif hasattr(self, "classes_"):
-            del self.classes_
         self.score_ = result.score
         self.singular_values_ = result.singular_values
         self.groups_ = result.groups
@@ -190,8 +174,116 @@ class DiscoScorer(BaseScorer):
         self.sample_indices_ = result.sample_indices
         self.n_components_ = int(result.singular_values.shape[0])
         self.n_groups_ = len(result.groups)
-        self._remember_fit_data(X, y)
-        return self
 
-    def _compute_score(self, X, y):
-        return self._run(X, y, self.task_)[0].score
+
+@fill_scorer_doc
+class DiscoDetectionScorer(SetLevelMixin, BaseScorer):
+    r"""DISCO for object detection: box-label and box-coordinate scores, combined.
+
+    Scores the same box features twice with DISCO -- on the class labels
+    (classification) and on the box coordinates (regression) -- and keeps both
+    as ``components_``.
+
+    {set_level_notes}
+
+    Here :meth:`combine_models` min-max normalises the two components across
+    the models and adds them (:func:`skdisco.transferability.disco_detection`),
+    as ``rank_models(..., scorers=["disco_detection"])`` does.
+
+    Parameters
+    ----------
+    n_groups : int, default=2
+        Number of spectral components of each DISCO score.
+    random_state : int, RandomState instance or None, default=0
+        Seeds DISCO's cross-validated posterior.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (2,)
+        ``[classification DISCO, regression DISCO]`` of this model
+        (:func:`skdisco.transferability.disco_detection_components`).
+    score_ : float
+        Their sum, the single-model summary (in [-1, 1]); the detection score
+        proper is defined over a set of models (:meth:`combine_models`).
+    {classes_}
+    {input_attributes}
+
+    See Also
+    --------
+    skdisco.transferability.disco_detection_components : The components as a
+        function.
+    skdisco.transferability.disco_detection : The combination over models.
+
+    Notes
+    -----
+    ``y`` has shape ``(n_samples, 1 + n_box_targets)``: column 0 holds the
+    class label of each box, the other columns its regression targets (e.g.
+    the 4 box coordinates), one row per box feature. Every class needs two
+    boxes, and the regression targets are standardised per column, as
+    :class:`DiscoScorer` does.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdisco.scorers import DiscoDetectionScorer
+    >>> rng = np.random.default_rng(0)
+    >>> labels = rng.integers(0, 3, 200)
+    >>> boxes = rng.normal(size=(200, 4))
+    >>> noise = rng.normal(size=(200, 3))
+    >>> X = np.column_stack([labels + rng.normal(0, 0.3, 200), boxes, noise])
+    >>> y = np.column_stack([labels, boxes])
+    >>> DiscoDetectionScorer().fit(X, y).components_.shape
+    (2,)
+    """
+
+    _parameter_constraints: dict = dict(_DETECTION_PARAMETERS)
+
+    def __init__(self, *, n_groups=2, random_state=0):
+        self.n_groups = n_groups
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.scorer_tags.tasks = ("classification", "regression")
+        tags.target_tags.single_output = False
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _encode_target(self, y, n_samples, *, reset):
+        labels, classes, boxes = prepare_detection_target(y, n_samples)
+        return EncodedTarget("classification", (labels, boxes), classes)
+
+    def _result(self, X, target, *, score_only=False):
+        labels, boxes = target.y
+        return disco_detection_result(
+            X, labels, target.n_classes, boxes, **self.get_params(deep=False)
+        )
+
+    def _score_of(self, result):
+        return float(result.sum())
+
+    def combine_models(self, components):
+        """Detection scores of a set of models from every model's ``components_``.
+
+        Parameters
+        ----------
+        components : array-like of shape (n_models, 2)
+            One row ``[classification DISCO, regression DISCO]`` per candidate
+            model: its ``components_`` after ``fit`` on the same boxes.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_models,)
+            Min-max normalised classification plus regression score, in [0, 2],
+            higher is better; comparable only within the set.
+        """
+        components = np.asarray(components, dtype=np.float64)
+        if components.ndim != 2 or components.shape[1] != 2:
+            raise ValueError(
+                "components must have shape (n_models, 2), one row [classification"
+                f" DISCO, regression DISCO] per model; got {components.shape}."
+            )
+        return disco_detection(components[:, 0], components[:, 1])
+
+
+__all__ = ["DiscoDetectionScorer", "DiscoScorer"]

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
-
 import numpy as np
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import validate_data
 
 from ..transferability._linalg import onehot
 from ..transferability._logme import (
-    METHODS,
+    _PARAMETERS,
     LogMEStatistics,
     _EvidenceProblem,
     logme,
@@ -20,9 +16,10 @@ from ..transferability._logme import (
     prepare_logme_target,
 )
 from ..utils._validation import check_regression_target, infer_task
-from ._base import BaseScorer
+from ._base import BaseScorer, EncodedTarget, fill_scorer_doc
 
 
+@fill_scorer_doc
 class LogMEScorer(BaseScorer):
     r"""LogME: maximum Bayesian evidence of a linear model on the features.
 
@@ -51,7 +48,9 @@ class LogMEScorer(BaseScorer):
     Attributes
     ----------
     score_ : float
-        The LogME score of the data seen in ``fit`` (or all ``partial_fit`` chunks).
+        The LogME score of the data seen in ``fit`` or of every ``partial_fit``
+        chunk so far (the score attributes are absent until every class has
+        two samples).
     evidence_ : ndarray of shape (n_targets,)
         Log evidence per sample for each class or target.
     alpha_ : ndarray of shape (n_targets,)
@@ -68,10 +67,7 @@ class LogMEScorer(BaseScorer):
         Class labels (classification only).
     n_samples_seen_ : int
         Number of samples scored.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during ``fit``, when ``X`` has string column names.
+    {input_attributes}
 
     See Also
     --------
@@ -100,14 +96,7 @@ class LogMEScorer(BaseScorer):
     """
 
     _score_function = staticmethod(logme)
-
-    _parameter_constraints: dict = {
-        "task": [StrOptions({"auto", "classification", "regression"})],
-        "method": [StrOptions(set(METHODS))],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="neither"), None],
-        "epsilon": [Interval(Real, 0, None, closed="left")],
-    }
+    _parameter_constraints: dict = dict(_PARAMETERS)
 
     def __init__(
         self, *, task="auto", method="fixed_point", max_iter=11, tol=None, epsilon=1e-5
@@ -118,6 +107,12 @@ class LogMEScorer(BaseScorer):
         self.tol = tol
         self.epsilon = epsilon
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.scorer_tags.tasks = ("classification", "regression", "multilabel")
+        tags.scorer_tags.partial_fit = True
+        return tags
+
     def _solver_kwargs(self):
         return dict(
             method=self.method,
@@ -126,29 +121,35 @@ class LogMEScorer(BaseScorer):
             epsilon=self.epsilon,
         )
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Compute the LogME score of features ``X`` for target ``y``.
+    def _encode_target(self, y, n_samples, *, reset):
+        task = self.task if reset else self.task_
+        task, Y, classes = prepare_logme_target(y, n_samples, task)
+        return EncodedTarget(task, Y, classes)
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Features (float32 stays float32 at the input; float64 inside).
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-            Class labels, real-valued targets or a multi-label indicator matrix.
+    def _result(self, X, target, *, score_only=False):
+        return logme_result(
+            X, target.y, **self._solver_kwargs(), compute_coef=not score_only
+        )
 
-        Returns
-        -------
-        self : LogMEScorer
-            Fitted scorer.
-        """
-        X, y = self._validate(X, y, reset=True)
-        task, Y, classes = prepare_logme_target(y, X.shape[0], self.task)
-        self._set_task(task, classes)
+    def _set_fitted(self, result, target):
         self._stats = None
-        self._set_result(logme_result(X, Y, **self._solver_kwargs()), X.shape[0])
-        self._remember_fit_data(X, y)
-        return self
+        self.task_ = target.task
+        self._set_result(result, target.y.shape[0])
+
+    def _set_result(self, result, n_samples):
+        self.n_samples_seen_ = int(n_samples)
+        self.score_ = result.score
+        self.evidence_ = result.evidence
+        self.alpha_ = result.alpha
+        self.beta_ = result.beta
+        self.n_iter_ = result.n_iter
+        self.coef_ = result.coef
+
+    def _clear_result(self, n_samples):
+        self.n_samples_seen_ = int(n_samples)
+        for name in _RESULT_ATTRIBUTES:
+            if hasattr(self, name):
+                delattr(self, name)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
@@ -172,19 +173,11 @@ class LogMEScorer(BaseScorer):
         Returns
         -------
         self : LogMEScorer
-            Scorer updated with the chunk.
+            Scorer updated with the chunk. Its score attributes (``score_``,
+            ``evidence_``, ...) are set once every class has two samples.
         """
         first = getattr(self, "_stats", None) is None
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=first,
-            dtype=[np.float64, np.float32],
-            multi_output=True,
-            y_numeric=False,
-            ensure_min_samples=1,
-        )
+        X, y = self._validate(X, y, reset=first, ensure_min_samples=1)
         if first:
             task = "classification" if classes is not None else infer_task(y, self.task)
             if task == "classification":
@@ -196,7 +189,8 @@ class LogMEScorer(BaseScorer):
                         "classes must hold at least two labels; a transferability "
                         "score needs at least two classes."
                     )
-            self._set_task(task, classes)
+            self.task_ = task
+            self._set_classes(EncodedTarget(task, None, classes))
         Y = self._chunk_targets(y, X.shape[0])
         if first:
             self._stats = LogMEStatistics(X.shape[1], Y.shape[1])
@@ -229,49 +223,18 @@ class LogMEScorer(BaseScorer):
         stats = self._stats
         if self.task_ == "classification":
             counts = stats.target_sq  # one-hot: ‖y_c‖² is the class count
-            small = np.flatnonzero(counts < 2)
-            if small.size:
-                # Not all classes seen yet: results appear once every class has two
-                # samples; until then the attributes describe no score.
-                self._result = None
+            if np.any(counts < 2):
+                # Not every class has two samples yet: LogME is not defined.
+                self._clear_result(stats.n_samples)
                 return
         problem = _EvidenceProblem.from_statistics(stats)
         self._set_result(
             logme_from_problem(problem, **self._solver_kwargs()), stats.n_samples
         )
 
-    def _set_task(self, task, classes):
-        self.task_ = task
-        if task == "classification":
-            self.classes_ = classes
-        elif hasattr(self, "classes_"):
-            del self.classes_
-
-    def _set_result(self, result, n_samples):
-        self._result = result
-        self.n_samples_seen_ = int(n_samples)
-
-    def _get_result(self):
-        result = getattr(self, "_result", None)
-        if result is None:
-            if getattr(self, "_stats", None) is not None:
-                raise ValueError(
-                    "Every class needs at least 2 samples before LogME is defined; "
-                    "pass more chunks to partial_fit."
-                )
-            raise AttributeError("This LogMEScorer is not fitted yet.")
-        return result
-
-    score_ = property(lambda self: self._get_result().score)
-    evidence_ = property(lambda self: self._get_result().evidence)
-    alpha_ = property(lambda self: self._get_result().alpha)
-    beta_ = property(lambda self: self._get_result().beta)
-    n_iter_ = property(lambda self: self._get_result().n_iter)
-    coef_ = property(lambda self: self._get_result().coef)
-
-    def _compute_score(self, X, y):
-        _, Y, _ = prepare_logme_target(y, X.shape[0], self.task_)
-        return logme_result(X, Y, **self._solver_kwargs(), compute_coef=False).score
-
     def _function_kwargs(self):
         return dict(task=self.task, **self._solver_kwargs())
+
+
+#: The fitted attributes that hold LogME's result.
+_RESULT_ATTRIBUTES = ("score_", "evidence_", "alpha_", "beta_", "n_iter_", "coef_")

@@ -8,6 +8,8 @@ accuracies; :func:`plot_ranking` and :func:`plot_scores_vs_truth` draw them
 (matplotlib, an optional dependency).
 """
 
+# DiscoDetectionScorer lives in skdisco.scorers; still importable from here.
+from ..scorers import DiscoDetectionScorer as DiscoDetectionScorer
 from ._evaluate import (
     evaluate_ranking,
     kendall_tau,
@@ -17,12 +19,11 @@ from ._evaluate import (
 )
 from ._plot import plot_ranking, plot_scores_vs_truth
 from ._rank import make_extractor, rank_models
-from ._registry import DiscoDetectionScorer, scorer_names
+from ._registry import scorer_names
 from ._scoring import pipeline_features, transferability_scorer
 from ._split import WholeSetSplit
 
 __all__ = [
-    "DiscoDetectionScorer",
     "WholeSetSplit",
     "evaluate_ranking",
     "kendall_tau",

@@ -23,8 +23,9 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..features import PACKAGE_WEIGHTS, TimmFeatureExtractor
+from ..utils._tags import get_scorer_tags
 from ..utils._validation import infer_task
-from ._registry import input_kind, resolve_scorers, set_combiner
+from ._registry import resolve_scorers
 
 #: Version of the files written under ``cache_dir``; bump when rows change.
 ROW_FORMAT = 1
@@ -290,7 +291,7 @@ def evaluate_model(name, spec, X, y, scorers, extractor_params=None):
 
 def _features_of(spec, X, scorers, extractor_params):
     """(features, probabilities, seconds) of one model, each None if not needed."""
-    kinds = {input_kind(s) for s in scorers.values()}
+    kinds = {get_scorer_tags(s).input_kind for s in scorers.values()}
     t0 = time.perf_counter()
     if isinstance(spec, Mapping):
         F = spec.get("features")
@@ -321,25 +322,29 @@ def _features_of(spec, X, scorers, extractor_params):
 
 
 def _score_one(row, errors, sname, scorer, features, probabilities, y):
-    data = probabilities if input_kind(scorer) == "probabilities" else features
+    tags = get_scorer_tags(scorer)
+    data = probabilities if tags.input_kind == "probabilities" else features
     if data is None:
         row["scores"][sname] = None
-        errors.append(f"{sname}: no {input_kind(scorer)} for this model")
+        errors.append(f"{sname}: no {tags.input_kind} for this model")
         return
     scorer = clone(scorer)
     try:
-        if _is_dask(data) and hasattr(scorer, "partial_fit"):
+        if _is_dask(data) and tags.partial_fit:
             task = infer_task(y, getattr(scorer, "task", "auto"))
             _chunked_fit(scorer, data, y, task)
+            # score(X, y) would materialise the whole dask array: the chunks'
+            # score is the one partial_fit accumulated.
+            score = float(scorer.score_)
         else:
-            scorer.fit(_to_numpy(data), y)
-        score = float(scorer.score_)
+            data = _to_numpy(data)
+            score = float(scorer.fit(data, y).score(data, y))
     except Exception as exc:
         row["scores"][sname] = None
         errors.append(f"{sname}: {_short(exc)}")
         return
     row["scores"][sname] = score if math.isfinite(score) else None
-    if set_combiner(scorer) is not None:
+    if tags.set_level:
         row["components"][sname] = np.asarray(scorer.components_, float).tolist()
     contributions = getattr(scorer, "contributions_", None)
     if contributions is not None:
@@ -352,8 +357,7 @@ def _score_one(row, errors, sname, scorer, features, probabilities, y):
 def _combine_set_scores(rows, scorers):
     """Replace each set-level scorer's per-model value by the combined score."""
     for sname, scorer in scorers.items():
-        combine = set_combiner(scorer)
-        if combine is None:
+        if not get_scorer_tags(scorer).set_level:
             continue
         ok = [r for r in rows if r["components"].get(sname) is not None]
         for r in rows:
@@ -361,7 +365,7 @@ def _combine_set_scores(rows, scorers):
         if not ok:
             continue
         combined = np.asarray(
-            combine(scorer, np.asarray([r["components"][sname] for r in ok], float)),
+            scorer.combine_models([r["components"][sname] for r in ok]),
             dtype=float,
         )
         for r, value in zip(ok, combined):

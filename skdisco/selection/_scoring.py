@@ -56,7 +56,7 @@ class _TransferabilityScorer:
 
     def __call__(self, estimator, X, y, **kwargs):
         features = pipeline_features(estimator, X)
-        return float(clone(self.scorer).fit(features, y).score_)
+        return float(clone(self.scorer).fit(features, y).score(features, y))
 
     def __repr__(self):
         return f"transferability_scorer({self.scorer!r})"

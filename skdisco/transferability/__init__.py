@@ -4,7 +4,13 @@ The functional core of skdisco: numpy/scipy only, float64 inside, no estimators 
 no I/O. Every function here has an estimator twin in :mod:`skdisco.scorers`.
 """
 
-from ._disco import DiscoResult, disco, disco_components, disco_detection
+from ._disco import (
+    DiscoResult,
+    disco,
+    disco_components,
+    disco_detection,
+    disco_detection_components,
+)
 from ._etran import etran, etran_combine, etran_components, etran_energy, etran_lda
 from ._gbc import gbc
 from ._hscore import hscore, regularized_hscore
@@ -22,6 +28,7 @@ __all__ = [
     "disco",
     "disco_components",
     "disco_detection",
+    "disco_detection_components",
     "etran",
     "etran_combine",
     "etran_components",

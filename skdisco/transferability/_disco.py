@@ -39,6 +39,7 @@ from ._linalg import (
     iter_centered_chunks,
     iter_float64_chunks,
     kernel_matrix,
+    minmax_across_models,
     onehot,
     reverse_columns,
     shrink_covariance,
@@ -66,6 +67,8 @@ _PARAMETERS = {
     "task": [StrOptions({"auto", "classification", "regression"})],
     "random_state": ["random_state"],
 }
+#: Parameters of DISCO's detection components (the others take their defaults).
+_DETECTION_PARAMETERS = {k: _PARAMETERS[k] for k in ("n_groups", "random_state")}
 
 
 @dataclass(frozen=True)
@@ -603,7 +606,13 @@ def disco_result(
     hard_examples_threshold=20_000,
     random_state=None,
 ):
-    """DISCO on validated features and a prepared target (no validation)."""
+    """DISCO of features ``F`` for a target prepared by :func:`prepare_disco_target`.
+
+    ``y`` holds labels encoded ``0 .. n_classes - 1`` (classification) or the
+    float (N, K), possibly standardised, targets (regression).
+    Inputs are validated and encoded by the caller (the public function or the
+    estimator): nothing is checked again here.
+    """
     n = F.shape[0]
     sample_indices = None
     if task == "classification":
@@ -927,7 +936,8 @@ def disco_detection(cls_scores, reg_scores):
 
     From the paper: each score is min–max normalised across the candidate models,
     then the two are added, :math:`S_{obj} = \tilde S_{cls} + \tilde S_{reg}`.
-    A score equal for every candidate normalises to 0 (it cannot separate them).
+    A score equal for every candidate normalises to 0 (it cannot separate them),
+    with a warning.
 
     Parameters
     ----------
@@ -955,7 +965,101 @@ def disco_detection(cls_scores, reg_scores):
             f"cls_scores has {a.shape[0]} models but reg_scores has {b.shape[0]}; "
             "give one score of each kind per candidate model."
         )
-    return _minmax(a) + _minmax(b)
+    return minmax_across_models(a, "classification score") + minmax_across_models(
+        b, "regression score"
+    )
+
+
+def prepare_detection_target(y, n_samples):
+    """Validate a detection target; return ``(labels, classes, boxes)``.
+
+    ``y`` has shape ``(n_samples, 1 + n_box_targets)``: column 0 the class label
+    of each box (encoded ``0 .. C-1``, every class with ≥ 2 boxes), the other
+    columns its regression targets (standardised per column, as DISCO's
+    regression target).
+    """
+    y = np.asarray(y)
+    if y.ndim != 2 or y.shape[1] < 2:
+        raise ValueError(
+            "y must have shape (n_samples, 1 + n_box_targets): the class label "
+            "of each box, then its regression targets (e.g. 4 coordinates)."
+        )
+    _, labels, classes = prepare_disco_target(y[:, 0], n_samples, "classification")
+    _, boxes, _ = prepare_disco_target(
+        np.asarray(y[:, 1:], dtype=np.float64), n_samples, "regression"
+    )
+    return labels, classes, boxes
+
+
+def disco_detection_result(F, labels, n_classes, boxes, *, n_groups=2, random_state=0):
+    """``[classification DISCO, regression DISCO]`` of one model's box features.
+
+    ``labels`` are encoded ``0 .. n_classes - 1`` and ``boxes`` prepared, as
+    :func:`prepare_detection_target` returns them.
+    Inputs are validated and encoded by the caller (the public function or the
+    estimator): nothing is checked again here.
+    """
+    kw = dict(n_groups=n_groups, random_state=random_state)
+    cls = disco_result(F, labels, task="classification", n_classes=n_classes, **kw)
+    reg = disco_result(F, boxes, task="regression", **kw)
+    return np.array([cls.score, reg.score])
+
+
+@validate_params(
+    {"features": ["array-like"], "y": ["array-like"], **_DETECTION_PARAMETERS},
+    prefer_skip_nested_validation=True,
+)
+def disco_detection_components(features, y, *, n_groups=2, random_state=0):
+    r"""The two per-model components of DISCO's object-detection score.
+
+    DISCO of the box features for the box labels (classification) and for the
+    box coordinates (regression). Over a set of candidate models they are
+    combined by :func:`disco_detection`.
+
+    Parameters
+    ----------
+    features : array-like of shape (n_samples, n_features)
+        Features of the boxes (one row per box) from one model.
+    y : array-like of shape (n_samples, 1 + n_box_targets)
+        Column 0: the class label of each box; the other columns: its
+        regression targets (e.g. the 4 box coordinates).
+    n_groups : int, default=2
+        Number of spectral components of each DISCO score.
+    random_state : int, RandomState instance or None, default=0
+        Seeds DISCO's cross-validated posterior.
+
+    Returns
+    -------
+    components : ndarray of shape (2,)
+        ``[classification DISCO, regression DISCO]``, both higher-is-better:
+        ``disco(features, y[:, 0], task="classification", ...)`` and
+        ``disco(features, y[:, 1:], task="regression", ...)``.
+
+    See Also
+    --------
+    disco_detection : The combination over a set of models.
+    skdisco.scorers.DiscoDetectionScorer : The estimator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdisco.transferability import disco_detection_components
+    >>> rng = np.random.default_rng(0)
+    >>> labels, boxes = rng.integers(0, 3, 200), rng.normal(size=(200, 4))
+    >>> X = np.column_stack([labels + rng.normal(0, 0.3, 200), boxes])
+    >>> disco_detection_components(X, np.column_stack([labels, boxes])).shape
+    (2,)
+    """
+    F = check_features(features)
+    labels, classes, boxes = prepare_detection_target(y, F.shape[0])
+    return disco_detection_result(
+        F,
+        labels,
+        classes.shape[0],
+        boxes,
+        n_groups=n_groups,
+        random_state=random_state,
+    )
 
 
 def _model_scores(s, name):
@@ -967,9 +1071,10 @@ def _model_scores(s, name):
     return s
 
 
-def _minmax(s):
-    span = s.max() - s.min()
-    return np.zeros_like(s) if span == 0 else (s - s.min()) / span
-
-
-__all__ = ["DiscoResult", "disco", "disco_components", "disco_detection"]
+__all__ = [
+    "DiscoResult",
+    "disco",
+    "disco_components",
+    "disco_detection",
+    "disco_detection_components",
+]

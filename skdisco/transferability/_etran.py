@@ -20,17 +20,30 @@ from ._linalg import (
     lda_coefficients,
     lda_predict_proba,
     lda_statistics,
+    minmax_across_models,
     sfda_shrinkage,
     shrink_covariance,
 )
-from ._ncti import _minmax
 
 #: ETran's weight of the energy score in the combination (``tw.py``).
 ENERGY_WEIGHT = 0.15
 
+#: Constraints of ETran's parameters, shared by the functions and the estimator.
+_PARAMETERS = {
+    "percent": [Interval(Real, 0, 100, closed="right")],
+    "tail": [StrOptions({"bottom", "top"})],
+    "covariance": [StrOptions({"identity", "shrunk"})],
+}
+_ENERGY_PARAMETERS = {k: _PARAMETERS[k] for k in ("percent", "tail")}
+_LDA_PARAMETERS = {"covariance": _PARAMETERS["covariance"]}
+
 
 def energy_result(F, percent=0.5, tail="bottom"):
-    """Energy score of validated features ``F`` (no validation)."""
+    """ETran's energy score of features ``F``.
+
+    Inputs are validated and encoded by the caller (the public function or the
+    estimator): nothing is checked again here.
+    """
     n = F.shape[0]
     energy = np.empty(n, dtype=np.float64)
     for start, stop, block in iter_row_blocks(F):
@@ -54,7 +67,11 @@ def energy_result(F, percent=0.5, tail="bottom"):
 
 
 def lda_result(F, y, n_classes, covariance="identity"):
-    """ETran's LDA score of validated ``F`` and encoded ``y``."""
+    """ETran's LDA score of ``F`` and labels encoded ``0 .. n_classes - 1``.
+
+    Inputs are validated and encoded by the caller (the public function or the
+    estimator): nothing is checked again here.
+    """
     counts, means, within = lda_statistics(F, y, n_classes)
     priors = counts / counts.sum()
     center = priors @ means
@@ -67,6 +84,17 @@ def lda_result(F, y, n_classes, covariance="identity"):
     return float(proba[np.arange(F.shape[0]), y].mean())
 
 
+def etran_result(F, y, n_classes, *, percent=0.5, tail="bottom", covariance="identity"):
+    """ETran's two components ``[energy, lda]`` of ``F`` and encoded labels.
+
+    Inputs are validated and encoded by the caller (the public function or the
+    estimator): nothing is checked again here.
+    """
+    return np.array(
+        [energy_result(F, percent, tail), lda_result(F, y, n_classes, covariance)]
+    )
+
+
 def _validated(features, y):
     F = check_features(features)
     y_enc, classes = check_classification_target(y, F.shape[0], min_samples_per_class=2)
@@ -74,11 +102,7 @@ def _validated(features, y):
 
 
 @validate_params(
-    {
-        "features": ["array-like"],
-        "percent": [Interval(Real, 0, 100, closed="right")],
-        "tail": [StrOptions({"bottom", "top"})],
-    },
+    {"features": ["array-like"], **_ENERGY_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def etran_energy(features, *, percent=0.5, tail="bottom"):
@@ -124,11 +148,7 @@ def etran_energy(features, *, percent=0.5, tail="bottom"):
 
 
 @validate_params(
-    {
-        "features": ["array-like"],
-        "y": ["array-like"],
-        "covariance": [StrOptions({"identity", "shrunk"})],
-    },
+    {"features": ["array-like"], "y": ["array-like"], **_LDA_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def etran_lda(features, y, *, covariance="identity"):
@@ -182,13 +202,7 @@ def etran_lda(features, y, *, covariance="identity"):
 
 
 @validate_params(
-    {
-        "features": ["array-like"],
-        "y": ["array-like"],
-        "percent": [Interval(Real, 0, 100, closed="right")],
-        "tail": [StrOptions({"bottom", "top"})],
-        "covariance": [StrOptions({"identity", "shrunk"})],
-    },
+    {"features": ["array-like"], "y": ["array-like"], **_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def etran_components(features, y, *, percent=0.5, tail="bottom", covariance="identity"):
@@ -222,8 +236,8 @@ def etran_components(features, y, *, percent=0.5, tail="bottom", covariance="ide
     (2,)
     """
     F, y_enc, n_classes = _validated(features, y)
-    return np.array(
-        [energy_result(F, percent, tail), lda_result(F, y_enc, n_classes, covariance)]
+    return etran_result(
+        F, y_enc, n_classes, percent=percent, tail=tail, covariance=covariance
     )
 
 
@@ -270,18 +284,16 @@ def etran_combine(energy, lda, *, energy_weight=ENERGY_WEIGHT):
         )
     if not (np.all(np.isfinite(e)) and np.all(np.isfinite(a))):
         raise ValueError("energy and lda must be finite.")
-    return energy_weight * _minmax(e, "energy") + (1.0 - energy_weight) * _minmax(
-        a, "LDA score"
-    )
+    return energy_weight * minmax_across_models(e, "energy") + (
+        1.0 - energy_weight
+    ) * minmax_across_models(a, "LDA score")
 
 
 @validate_params(
     {
         "features_per_model": [list, tuple],
         "y": ["array-like"],
-        "percent": [Interval(Real, 0, 100, closed="right")],
-        "tail": [StrOptions({"bottom", "top"})],
-        "covariance": [StrOptions({"identity", "shrunk"})],
+        **_PARAMETERS,
         "energy_weight": [Interval(Real, 0, 1, closed="both")],
     },
     prefer_skip_nested_validation=True,

@@ -18,14 +18,15 @@ GAUSSIAN_TYPES = ("spherical", "diagonal")
 # The reference floors every per-class variance at this value.
 _MIN_VARIANCE = 1e-4
 
+#: Constraints of GBC's parameters, shared by :func:`gbc` and the estimator.
+_PARAMETERS = {
+    "gaussian_type": [StrOptions(set(GAUSSIAN_TYPES))],
+    "n_components": [Interval(Integral, 1, None, closed="left"), None],
+}
+
 
 @validate_params(
-    {
-        "features": ["array-like"],
-        "y": ["array-like"],
-        "gaussian_type": [StrOptions(set(GAUSSIAN_TYPES))],
-        "n_components": [Interval(Integral, 1, None, closed="left"), None],
-    },
+    {"features": ["array-like"], "y": ["array-like"], **_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def gbc(features, y, *, gaussian_type="spherical", n_components=None):
@@ -107,7 +108,11 @@ def gbc(features, y, *, gaussian_type="spherical", n_components=None):
 
 
 def gbc_result(F, y, n_classes, *, gaussian_type="spherical", n_components=None):
-    """GBC on validated features and encoded labels."""
+    """GBC of features ``F`` and labels ``y`` encoded ``0 .. n_classes - 1``.
+
+    Inputs are validated and encoded by the caller (the public function or the
+    estimator): nothing is checked again here.
+    """
     if n_components is not None:
         k = min(int(n_components), *F.shape)
         F = CenteredSpectrum(F).scores(k)

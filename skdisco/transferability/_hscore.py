@@ -32,13 +32,18 @@ def _class_terms(F, y, n_classes):
     return spectrum, coords, counts
 
 
+#: Constraints of the H-score's parameters, shared by :func:`hscore` and the
+#: estimator.
+_HSCORE_PARAMETERS = {
+    "variant": [StrOptions(set(HSCORE_VARIANTS))],
+    "rcond": [Interval(Real, 0, 1, closed="left")],
+}
+#: The shrinkage H-score has no parameter.
+_REGULARIZED_HSCORE_PARAMETERS = {}
+
+
 @validate_params(
-    {
-        "features": ["array-like"],
-        "y": ["array-like"],
-        "variant": [StrOptions(set(HSCORE_VARIANTS))],
-        "rcond": [Interval(Real, 0, 1, closed="left")],
-    },
+    {"features": ["array-like"], "y": ["array-like"], **_HSCORE_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def hscore(features, y, *, variant="tllib", rcond=1e-15):
@@ -114,7 +119,11 @@ def hscore(features, y, *, variant="tllib", rcond=1e-15):
 
 
 def hscore_result(F, y, n_classes, *, variant="tllib", rcond=1e-15):
-    """H-score on validated features and encoded labels."""
+    """H-score of features ``F`` and labels ``y`` encoded ``0 .. n_classes - 1``.
+
+    Inputs are validated and encoded by the caller (the public function or the
+    estimator): nothing is checked again here.
+    """
     spectrum, coords, counts = _class_terms(F, y, n_classes)
     lam = spectrum.eigenvalues
     if variant == "pactran":
@@ -128,7 +137,7 @@ def hscore_result(F, y, n_classes, *, variant="tllib", rcond=1e-15):
 
 
 @validate_params(
-    {"features": ["array-like"], "y": ["array-like"]},
+    {"features": ["array-like"], "y": ["array-like"], **_REGULARIZED_HSCORE_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def regularized_hscore(features, y):
@@ -194,7 +203,11 @@ def regularized_hscore(features, y):
 
 
 def regularized_hscore_result(F, y, n_classes):
-    """Shrinkage H-score on validated features and encoded labels."""
+    """Shrinkage H-score of features ``F`` and labels encoded ``0 .. n_classes - 1``.
+
+    Inputs are validated and encoded by the caller (the public function or the
+    estimator): nothing is checked again here.
+    """
     spectrum, coords, counts = _class_terms(F, y, n_classes)
     lam = spectrum.eigenvalues
     n, d = spectrum.n_samples, spectrum.n_features

@@ -28,6 +28,18 @@ from ._linalg import onehot
 # Largest deviation of a row sum from 1 accepted for source probabilities (float32
 # softmax outputs are off by ~1e-7; logits or scores are off by far more).
 _SIMPLEX_ATOL = 1e-3
+NLEEP_VARIANTS = ("sfda", "pactran")
+
+#: Constraints of each method's parameters, shared by the function and the
+#: estimator.
+_LEEP_PARAMETERS = {}
+_NCE_PARAMETERS = {"soft": ["boolean"]}
+_NLEEP_PARAMETERS = {
+    "variant": [StrOptions(set(NLEEP_VARIANTS))],
+    "component_ratio": [Interval(Integral, 1, None, closed="left")],
+    "pca_variance": [Interval(Real, 0, 1, closed="neither")],
+    "random_state": ["random_state"],
+}
 
 
 def check_source_probabilities(P, *, name="source_probs"):
@@ -75,8 +87,17 @@ def leep_from_assignments(P, y, n_classes):
         return float(np.mean(np.log(eep)))
 
 
+def leep_result(P, y, n_classes):
+    """LEEP of source probabilities ``P`` and labels encoded ``0 .. n_classes - 1``.
+
+    Inputs are validated and encoded by the caller (the public function or the
+    estimator): nothing is checked again here.
+    """
+    return leep_from_assignments(P, y, n_classes)
+
+
 @validate_params(
-    {"source_probs": ["array-like"], "y": ["array-like"]},
+    {"source_probs": ["array-like"], "y": ["array-like"], **_LEEP_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def leep(source_probs, y):
@@ -137,7 +158,7 @@ def leep(source_probs, y):
     """
     P = check_source_probabilities(source_probs)
     y_enc, classes = check_classification_target(y, P.shape[0])
-    return leep_from_assignments(P, y_enc, classes.shape[0])
+    return leep_result(P, y_enc, classes.shape[0])
 
 
 def _hard_source_labels(source, n_samples):
@@ -163,7 +184,7 @@ def _hard_source_labels(source, n_samples):
 
 
 @validate_params(
-    {"source": ["array-like"], "y": ["array-like"], "soft": ["boolean"]},
+    {"source": ["array-like"], "y": ["array-like"], **_NCE_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def nce(source, y, *, soft=False):
@@ -220,18 +241,31 @@ def nce(source, y, *, soft=False):
     -0.3819
     """
     y_enc, classes = check_classification_target(y, _n_rows(source))
-    n_classes = classes.shape[0]
     if soft:
         if np.asarray(source).ndim != 2:
             raise ValueError(
                 "soft=True needs source probabilities of shape (n_samples, "
                 "n_source_classes), not hard labels."
             )
-        P = check_source_probabilities(source, name="source")
+        source = check_source_probabilities(source, name="source")
     else:
-        z = _hard_source_labels(source, y_enc.shape[0])
-        P = onehot(z, int(z.max()) + 1).toarray()
-    return nce_from_assignments(P, y_enc, n_classes)
+        source = _hard_source_labels(source, y_enc.shape[0])
+    return nce_result(source, y_enc, classes.shape[0], soft=soft)
+
+
+def nce_result(source, y, n_classes, *, soft=False):
+    """NCE of a source and labels ``y`` encoded ``0 .. n_classes - 1``.
+
+    ``source`` is the source model's probabilities (2-D, rows on the simplex;
+    with ``soft=False`` their argmax is the hard source label) or hard source
+    labels encoded ``0 .. n_source_classes - 1`` (1-D, ``soft=False`` only).
+    Inputs are validated and encoded by the caller (the public function or the
+    estimator): nothing is checked again here.
+    """
+    if not soft:
+        z = source if source.ndim == 1 else np.argmax(source, axis=1)
+        source = onehot(z, int(z.max()) + 1).toarray()
+    return nce_from_assignments(source, y, n_classes)
 
 
 def _n_rows(a):
@@ -247,18 +281,8 @@ def nce_from_assignments(P, y, n_classes):
     return float(np.sum(joint[mask] * np.log(cond[mask])))
 
 
-NLEEP_VARIANTS = ("sfda", "pactran")
-
-
 @validate_params(
-    {
-        "features": ["array-like"],
-        "y": ["array-like"],
-        "variant": [StrOptions(set(NLEEP_VARIANTS))],
-        "component_ratio": [Interval(Integral, 1, None, closed="left")],
-        "pca_variance": [Interval(Real, 0, 1, closed="neither")],
-        "random_state": ["random_state"],
-    },
+    {"features": ["array-like"], "y": ["array-like"], **_NLEEP_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def nleep(
@@ -359,7 +383,11 @@ def nleep_result(
     pca_variance=0.8,
     random_state=0,
 ):
-    """NLEEP on validated features and encoded labels."""
+    """NLEEP of features ``F`` and labels ``y`` encoded ``0 .. n_classes - 1``.
+
+    Inputs are validated and encoded by the caller (the public function or the
+    estimator): nothing is checked again here.
+    """
     n = F.shape[0]
     Fd = np.asarray(F, dtype=np.float64)
     # fit then transform (not fit_transform), as the references do.

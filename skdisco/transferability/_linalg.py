@@ -9,6 +9,8 @@ module imports from here instead of re-deriving any of it.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import lapack
@@ -653,3 +655,24 @@ def gram_eigenvalues(X):
     n, d = X.shape
     A = gram_statistics(X)[0] if n > d else kernel_matrix(X)
     return np.clip(np.linalg.eigvalsh(A)[::-1], 0.0, None)
+
+
+def minmax_across_models(values, name):
+    """Min-max normalise one component across a set of models, into [0, 1].
+
+    The combination step of the set-level scores (NCTI, ETran, DISCO's detection
+    score) normalises each per-model component this way. A component equal for
+    every model cannot separate them: it normalises to 0, with a UserWarning
+    naming it (the references divide by zero).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    span = values.max() - values.min()
+    if not span > 0:
+        warnings.warn(
+            f"The {name} is the same for every model; it contributes 0 to the "
+            "combined score (the reference divides by zero).",
+            UserWarning,
+            stacklevel=3,
+        )
+        return np.zeros_like(values)
+    return (values - values.min()) / span

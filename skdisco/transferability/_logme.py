@@ -266,16 +266,18 @@ def prepare_logme_target(y, n_samples, task):
     return task, check_regression_target(y, n_samples), None
 
 
+#: Constraints of LogME's parameters, shared by :func:`logme` and the estimator.
+_PARAMETERS = {
+    "task": [StrOptions({"auto", "classification", "regression"})],
+    "method": [StrOptions(set(METHODS))],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "tol": [Interval(Real, 0, None, closed="neither"), None],
+    "epsilon": [Interval(Real, 0, None, closed="left")],
+}
+
+
 @validate_params(
-    {
-        "features": ["array-like"],
-        "y": ["array-like"],
-        "task": [StrOptions({"auto", "classification", "regression"})],
-        "method": [StrOptions(set(METHODS))],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="neither"), None],
-        "epsilon": [Interval(Real, 0, None, closed="left")],
-    },
+    {"features": ["array-like"], "y": ["array-like"], **_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def logme(
@@ -397,7 +399,13 @@ def logme_result(
     epsilon=1e-5,
     compute_coef=True,
 ):
-    """LogME on validated features ``F`` and target matrix ``Y`` (no validation)."""
+    """LogME of features ``F`` for the target matrix ``Y`` (N, K).
+
+    ``Y`` is the one-hot matrix of encoded class labels (one-vs-rest targets) or
+    the float regression targets, as :func:`prepare_logme_target` returns it.
+    Inputs are validated and encoded by the caller (the public function or the
+    estimator): nothing is checked again here.
+    """
     problem = _EvidenceProblem.from_features(F, Y)
     return logme_from_problem(
         problem,

@@ -23,6 +23,7 @@ from ._linalg import (
     lda_directions,
     lda_predict_proba,
     lda_statistics,
+    minmax_across_models,
     shrink_covariance,
 )
 
@@ -89,8 +90,12 @@ def _svd_solver_lda(counts, means, within, between, tol=1e-4):
     return W, disc @ W.T, intercept
 
 
-def ncti_result(F, y, n_classes, n_components=64):
-    """The three NCTI components on validated ``F`` and encoded ``y``."""
+def ncti_result(F, y, n_classes, *, n_components=64):
+    """The three NCTI components of ``F`` and labels encoded ``0 .. n_classes - 1``.
+
+    Inputs are validated and encoded by the caller (the public function or the
+    estimator): nothing is checked again here.
+    """
     Z, explained_variance = _pca_scores(F, n_classes, n_components)
     n, k = Z.shape
     shrinkage = max(np.exp(-explained_variance[: n_components // 2].sum()), _FLOOR)
@@ -117,11 +122,9 @@ def ncti_result(F, y, n_classes, n_components=64):
     return np.array([all_nuc, class_score, np.log(class_nuc)])
 
 
-_PARAMS = {
-    "features": ["array-like"],
-    "y": ["array-like"],
-    "n_components": [Interval(Integral, 1, None, closed="left")],
-}
+#: Constraints of NCTI's parameters, shared by the functions and the estimator.
+_PARAMETERS = {"n_components": [Interval(Integral, 1, None, closed="left")]}
+_PARAMS = {"features": ["array-like"], "y": ["array-like"], **_PARAMETERS}
 
 
 def _validated(features, y):
@@ -201,7 +204,7 @@ def ncti_components(features, y, *, n_components=64):
     array([727.098,   0.961,   5.107])
     """
     F, y_enc, n_classes = _validated(features, y)
-    return ncti_result(F, y_enc, n_classes, n_components)
+    return ncti_result(F, y_enc, n_classes, n_components=n_components)
 
 
 @validate_params(_PARAMS, prefer_skip_nested_validation=True)
@@ -235,20 +238,6 @@ def ncti_lda_score(features, y, *, n_components=64):
     0.961
     """
     return float(ncti_components(features, y, n_components=n_components)[1])
-
-
-def _minmax(values, name):
-    values = np.asarray(values, dtype=np.float64)
-    span = values.max() - values.min()
-    if not span > 0:
-        warnings.warn(
-            f"The {name} is the same for every model; it contributes 0 to the "
-            "combined score (the reference divides by zero).",
-            UserWarning,
-            stacklevel=3,
-        )
-        return np.zeros_like(values)
-    return (values - values.min()) / span
 
 
 @validate_params({"components": ["array-like"]}, prefer_skip_nested_validation=True)
@@ -285,9 +274,9 @@ def ncti_combine(components):
     if not np.all(np.isfinite(C)):
         raise ValueError("components contain NaN or infinity.")
     return (
-        _minmax(C[:, 1], "LDA class score")
-        + _minmax(C[:, 0], "all-feature nuclear norm")
-        - _minmax(C[:, 2], "class nuclear norm")
+        minmax_across_models(C[:, 1], "LDA class score")
+        + minmax_across_models(C[:, 0], "all-feature nuclear norm")
+        - minmax_across_models(C[:, 2], "class nuclear norm")
     )
 
 
@@ -295,7 +284,7 @@ def ncti_combine(components):
     {
         "features_per_model": [list, tuple],
         "y": ["array-like"],
-        "n_components": [Interval(Integral, 1, None, closed="left")],
+        **_PARAMETERS,
     },
     prefer_skip_nested_validation=True,
 )

@@ -64,7 +64,11 @@ def pac_gauss_result(
     tol=1e-6,
     random_state=0,
 ):
-    """PACTran-Gaussian on validated ``F`` and encoded ``y`` (no validation)."""
+    """PACTran-Gaussian of ``F`` and labels encoded ``0 .. n_classes - 1``.
+
+    Inputs are validated and encoded by the caller (the public function or the
+    estimator): nothing is checked again here.
+    """
     n, d = F.shape
     X = np.asarray(F, dtype=np.float64) - column_mean(F)
     Y = onehot(y, n_classes).toarray()
@@ -124,16 +128,23 @@ def pac_gauss_result(
     )
 
 
+#: Constraints of each PACTran variant's parameters, shared by the function and
+#: the estimator.
+_GAUSS_PARAMETERS = {
+    "lda_factor": [Interval(Real, 0, None, closed="neither")],
+    "variance_scale": [Interval(Real, 0, None, closed="neither")],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "tol": [Interval(Real, 0, None, closed="neither")],
+    "random_state": ["random_state"],
+}
+_SOURCE_PARAMETERS = {
+    "alpha": [Interval(Real, 0, None, closed="neither")],
+    "n_iter": [Interval(Integral, 1, None, closed="left")],
+}
+
+
 @validate_params(
-    {
-        "features": ["array-like"],
-        "y": ["array-like"],
-        "lda_factor": [Interval(Real, 0, None, closed="neither")],
-        "variance_scale": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="neither")],
-        "random_state": ["random_state"],
-    },
+    {"features": ["array-like"], "y": ["array-like"], **_GAUSS_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def pactran_gauss(
@@ -250,8 +261,14 @@ def _dirichlet_posterior(P, Y, alpha, n_iter, gamma):
     return a0, aw, qz, log_qz, log_s, lw
 
 
-def pac_dir_value(P, y, n_classes, *, alpha=1.0, n_iter=10):
-    """The PACTran-Dirichlet bound (lower is better) on validated inputs."""
+def pac_dir_result(P, y, n_classes, *, alpha=1.0, n_iter=10):
+    """The PACTran-Dirichlet bound (lower is better) of probabilities ``P``.
+
+    ``P`` holds source-model probabilities, ``y`` labels encoded
+    ``0 .. n_classes - 1``.
+    Inputs are validated and encoded by the caller (the public function or the
+    estimator): nothing is checked again here.
+    """
     Y = onehot(y, n_classes).toarray()
     a0, aw, qz, log_qz, log_s, _ = _dirichlet_posterior(P, Y, alpha, n_iter, False)
     log_c0 = gammaln(a0.sum()) - gammaln(a0).sum()
@@ -260,8 +277,14 @@ def pac_dir_value(P, y, n_classes, *, alpha=1.0, n_iter=10):
     return float(-total / Y.size)
 
 
-def pac_gamma_value(P, y, n_classes, *, alpha=1.0, n_iter=10):
-    """The PACTran-Gamma bound (lower is better) on validated inputs."""
+def pac_gamma_result(P, y, n_classes, *, alpha=1.0, n_iter=10):
+    """The PACTran-Gamma bound (lower is better) of probabilities ``P``.
+
+    ``P`` holds source-model probabilities, ``y`` labels encoded
+    ``0 .. n_classes - 1``.
+    Inputs are validated and encoded by the caller (the public function or the
+    estimator): nothing is checked again here.
+    """
     Y = onehot(y, n_classes).toarray()
     a0, aw, qz, log_qz, log_s, lw = _dirichlet_posterior(P, Y, alpha, n_iter, True)
     # Rate β = 1 in the reference: its log terms vanish.
@@ -274,8 +297,7 @@ def pac_gamma_value(P, y, n_classes, *, alpha=1.0, n_iter=10):
 _SOURCE_PARAMS = {
     "source_probs": ["array-like"],
     "y": ["array-like"],
-    "alpha": [Interval(Real, 0, None, closed="neither")],
-    "n_iter": [Interval(Integral, 1, None, closed="left")],
+    **_SOURCE_PARAMETERS,
 }
 
 
@@ -336,7 +358,7 @@ def pactran_dirichlet(source_probs, y, *, alpha=1.0, n_iter=10):
     -0.1672
     """
     P, y_enc, n_classes = _validated_probs(source_probs, y)
-    return -pac_dir_value(P, y_enc, n_classes, alpha=alpha, n_iter=n_iter)
+    return -pac_dir_result(P, y_enc, n_classes, alpha=alpha, n_iter=n_iter)
 
 
 @validate_params(_SOURCE_PARAMS, prefer_skip_nested_validation=True)
@@ -384,7 +406,7 @@ def pactran_gamma(source_probs, y, *, alpha=1.0, n_iter=10):
     -1.092
     """
     P, y_enc, n_classes = _validated_probs(source_probs, y)
-    return -pac_gamma_value(P, y_enc, n_classes, alpha=alpha, n_iter=n_iter)
+    return -pac_gamma_result(P, y_enc, n_classes, alpha=alpha, n_iter=n_iter)
 
 
 __all__ = [

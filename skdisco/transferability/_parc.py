@@ -19,14 +19,15 @@ from ..utils._validation import check_classification_target, check_features
 _PARC_DIMS = 32
 _PARC_SEED = 1919
 
+#: Constraints of PARC's parameters, shared by :func:`parc` and the estimator.
+_PARAMETERS = {
+    "ratio": [Interval(Real, 0, None, closed="neither")],
+    "label_ties": [StrOptions({"reference", "exact"})],
+}
+
 
 @validate_params(
-    {
-        "features": ["array-like"],
-        "y": ["array-like"],
-        "ratio": [Interval(Real, 0, None, closed="neither")],
-        "label_ties": [StrOptions({"reference", "exact"})],
-    },
+    {"features": ["array-like"], "y": ["array-like"], **_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def parc(features, y, *, ratio=2, label_ties="reference"):
@@ -99,7 +100,7 @@ def parc(features, y, *, ratio=2, label_ties="reference"):
     """
     F = check_features(features)
     y_enc, classes = check_classification_target(y, F.shape[0])
-    return parc_result(F, y_enc, ratio=ratio, label_ties=label_ties)
+    return parc_result(F, y_enc, classes.shape[0], ratio=ratio, label_ties=label_ties)
 
 
 def _reduce(F, ratio):
@@ -115,8 +116,12 @@ def _reduce(F, ratio):
     return pca.fit_transform(np.asarray(F, dtype=np.float64))
 
 
-def parc_result(F, y, *, ratio=2, label_ties="reference"):
-    """PARC on validated features and encoded labels."""
+def parc_result(F, y, n_classes, *, ratio=2, label_ties="reference"):
+    """PARC of features ``F`` and labels ``y`` encoded ``0 .. n_classes - 1``.
+
+    Inputs are validated and encoded by the caller (the public function or the
+    estimator): nothing is checked again here.
+    """
     Z = _reduce(F, ratio)
     std = Z.std(axis=0)
     Z = (Z - Z.mean(axis=0)) / np.where(std > 0, std, 1.0)
@@ -131,7 +136,6 @@ def parc_result(F, y, *, ratio=2, label_ties="reference"):
     del dissim
     if label_ties == "exact":
         return 100.0 * _point_biserial(ranks, y[iu[0]] != y[iu[1]])
-    n_classes = int(y.max()) + 1
     onehot = np.eye(n_classes)[y]
     label_ranks = rankdata((1.0 - np.corrcoef(onehot))[iu])
     del iu

@@ -45,15 +45,23 @@ def linear_probe_estimator(C=1.0, max_iter=1000):
     return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter))
 
 
+#: Constraints of each probe's parameters, shared by the function and the
+#: estimator.
+_LINEAR_PROBE_PARAMETERS = {
+    "cv": [Interval(Integral, 2, None, closed="left")],
+    "C": [Interval(Real, 0, None, closed="neither")],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "random_state": ["random_state"],
+}
+_KNN_PROBE_PARAMETERS = {
+    "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+    "cv": [Interval(Integral, 2, None, closed="left")],
+    "random_state": ["random_state"],
+}
+
+
 @validate_params(
-    {
-        "features": ["array-like"],
-        "y": ["array-like"],
-        "cv": [Interval(Integral, 2, None, closed="left")],
-        "C": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "random_state": ["random_state"],
-    },
+    {"features": ["array-like"], "y": ["array-like"], **_LINEAR_PROBE_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def linear_probe(features, y, *, cv=5, C=1.0, max_iter=1000, random_state=0):
@@ -102,20 +110,31 @@ def linear_probe(features, y, *, cv=5, C=1.0, max_iter=1000, random_state=0):
     0.96
     """
     F = check_features(features)
-    y_enc, _ = check_classification_target(y, F.shape[0])
-    folds = _folds(y_enc, cv, random_state)
-    scores = cross_val_score(linear_probe_estimator(C, max_iter), F, y_enc, cv=folds)
+    y_enc, classes = check_classification_target(y, F.shape[0])
+    return linear_probe_result(
+        F,
+        y_enc,
+        classes.shape[0],
+        cv=cv,
+        C=C,
+        max_iter=max_iter,
+        random_state=random_state,
+    )
+
+
+def linear_probe_result(F, y, n_classes, *, cv=5, C=1.0, max_iter=1000, random_state=0):
+    """Linear-probe accuracy of ``F`` for labels encoded ``0 .. n_classes - 1``.
+
+    Inputs are validated and encoded by the caller (the public function or the
+    estimator): nothing is checked again here.
+    """
+    folds = _folds(y, cv, random_state)
+    scores = cross_val_score(linear_probe_estimator(C, max_iter), F, y, cv=folds)
     return float(np.mean(scores))
 
 
 @validate_params(
-    {
-        "features": ["array-like"],
-        "y": ["array-like"],
-        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-        "cv": [Interval(Integral, 2, None, closed="left")],
-        "random_state": ["random_state"],
-    },
+    {"features": ["array-like"], "y": ["array-like"], **_KNN_PROBE_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def knn_probe(features, y, *, n_neighbors=5, cv=5, random_state=0):
@@ -159,10 +178,26 @@ def knn_probe(features, y, *, n_neighbors=5, cv=5, random_state=0):
     0.9533
     """
     F = check_features(features)
-    y_enc, _ = check_classification_target(y, F.shape[0])
-    folds = _folds(y_enc, cv, random_state)
+    y_enc, classes = check_classification_target(y, F.shape[0])
+    return knn_probe_result(
+        F,
+        y_enc,
+        classes.shape[0],
+        n_neighbors=n_neighbors,
+        cv=cv,
+        random_state=random_state,
+    )
+
+
+def knn_probe_result(F, y, n_classes, *, n_neighbors=5, cv=5, random_state=0):
+    """kNN-probe accuracy of ``F`` for labels encoded ``0 .. n_classes - 1``.
+
+    Inputs are validated and encoded by the caller (the public function or the
+    estimator): nothing is checked again here.
+    """
+    folds = _folds(y, cv, random_state)
     knn = KNeighborsClassifier(n_neighbors=n_neighbors)
-    return float(np.mean(cross_val_score(knn, F, y_enc, cv=folds)))
+    return float(np.mean(cross_val_score(knn, F, y, cv=folds)))
 
 
 __all__ = ["knn_probe", "linear_probe"]

@@ -76,9 +76,7 @@ def _mixed_stage_score(F, y, n_classes, confidence, outer, shrinkage):
     n, d = F.shape
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
     p_sums = np.bincount(y, weights=confidence, minlength=n_classes)
-    weighted = sp.csr_matrix(
-        (confidence, (y, np.arange(n))), shape=(n_classes, n)
-    )
+    weighted = sp.csr_matrix((confidence, (y, np.arange(n))), shape=(n_classes, n))
     sums = (counts - p_sums)[:, None] * outer
     for start, stop, block in iter_row_blocks(F):
         sums += weighted[:, start:stop] @ block
@@ -99,16 +97,18 @@ def _mixed_stage_score(F, y, n_classes, confidence, outer, shrinkage):
     for start, stop, block in iter_row_blocks(F):
         yb, p = y[start:stop], confidence[start:stop, None]
         logits = (
-            p * ((block - center) @ coef.T)
-            + (1.0 - p) * outer_logits[yb]
-            + intercept
+            p * ((block - center) @ coef.T) + (1.0 - p) * outer_logits[yb] + intercept
         )
         total += float(softmax(logits, axis=1)[np.arange(stop - start), yb].sum())
     return total / n
 
 
 def sfda_result(F, y, n_classes):
-    """SFDA on validated features ``F`` and encoded labels ``y`` (no validation)."""
+    """SFDA of features ``F`` and labels ``y`` encoded ``0 .. n_classes - 1``.
+
+    Inputs are validated and encoded by the caller (the public function or the
+    estimator): nothing is checked again here.
+    """
     n, d = F.shape
     if n - n_classes < d:
         warnings.warn(
@@ -136,8 +136,12 @@ def sfda_result(F, y, n_classes):
     )
 
 
+#: SFDA has no parameter.
+_PARAMETERS = {}
+
+
 @validate_params(
-    {"features": ["array-like"], "y": ["array-like"]},
+    {"features": ["array-like"], "y": ["array-like"], **_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def sfda(features, y):

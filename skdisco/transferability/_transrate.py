@@ -21,13 +21,16 @@ TRANSRATE_VARIANTS = ("official", "official_projection", "tllib")
 _EPS64 = np.finfo(np.float64).eps
 
 
+#: Constraints of TransRate's parameters, shared by :func:`transrate` and the
+#: estimator.
+_PARAMETERS = {
+    "variant": [StrOptions(set(TRANSRATE_VARIANTS))],
+    "eps": [Interval(Real, 0, None, closed="neither")],
+}
+
+
 @validate_params(
-    {
-        "features": ["array-like"],
-        "y": ["array-like"],
-        "variant": [StrOptions(set(TRANSRATE_VARIANTS))],
-        "eps": [Interval(Real, 0, None, closed="neither")],
-    },
+    {"features": ["array-like"], "y": ["array-like"], **_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def transrate(features, y, *, variant="official", eps=1e-4):
@@ -121,7 +124,11 @@ def transrate(features, y, *, variant="official", eps=1e-4):
 
 
 def transrate_result(F, y, n_classes, *, variant="official", eps=1e-4):
-    """TransRate on validated features and encoded labels."""
+    """TransRate of features ``F`` and labels encoded ``0 .. n_classes - 1``.
+
+    Inputs are validated and encoded by the caller (the public function or the
+    estimator): nothing is checked again here.
+    """
     if variant == "tllib":
         return _transrate_tllib(F, y, n_classes, eps)
     if variant == "official":

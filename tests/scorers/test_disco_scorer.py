@@ -1,12 +1,18 @@
-"""DiscoScorer: sklearn contract, scorer checks, breakdown attributes."""
+"""DiscoScorer and DiscoDetectionScorer: sklearn contract, scorer checks,
+breakdown attributes, the detection combination."""
 
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
 
-from skdisco.scorers import DiscoScorer
-from skdisco.transferability import disco, disco_components
+from skdisco.scorers import DiscoDetectionScorer, DiscoScorer
+from skdisco.transferability import (
+    disco,
+    disco_components,
+    disco_detection,
+    disco_detection_components,
+)
 from skdisco.utils.estimator_checks import check_scorer, make_scorer_data
 
 
@@ -78,3 +84,132 @@ def test_disco_scorer_rejects_bad_parameters():
         DiscoScorer(covariance="diag").fit(X, y)
     with pytest.raises(ValueError, match="shrinkage"):
         DiscoScorer(shrinkage=1.5).fit(X, y)
+
+
+def test_disco_scorer_multilabel_target_is_scored_as_binary_regression_columns():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((150, 6))
+    Y = (X[:, :3] + 0.5 * rng.standard_normal((150, 3)) > 0).astype(int)
+    scorer = DiscoScorer(random_state=0).fit(X, Y)
+    assert scorer.task_ == "regression"
+    assert scorer.score_ == disco(X, Y.astype(float), task="regression", random_state=0)
+
+
+# --------------------------------------------------------------------------
+# DiscoDetectionScorer
+# --------------------------------------------------------------------------
+def _boxes(seed=1, n=300):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, n)
+    boxes = rng.normal(size=(n, 4))
+    good = np.column_stack(
+        [labels + rng.normal(0, 0.3, n), boxes, rng.normal(size=(n, 3))]
+    )
+    weak = rng.normal(size=(n, 8))
+    return good, weak, labels, boxes
+
+
+# sklearn's generic checks feed y of shape (n_samples,) or, for an estimator
+# that is multi-output only, (n_samples, 1): a detection target needs a label
+# column and at least one box column, so every check that fits fails by design.
+_NO_BOX_COLUMNS = (
+    "sklearn's generic y has no box columns; a detection target is (n_samples, "
+    "1 + n_box_targets)"
+)
+DETECTION_EXPECTED_FAILURES = dict.fromkeys(
+    [
+        "check_fit_score_takes_y",
+        "check_estimators_overwrite_params",
+        "check_dont_overwrite_parameters",
+        "check_estimators_fit_returns_self",
+        "check_readonly_memmap_input",
+        "check_n_features_in_after_fitting",
+        "check_positive_only_tag_during_fit",
+        "check_estimators_dtypes",
+        "check_dtype_object",
+        "check_pipeline_consistency",
+        "check_estimators_nan_inf",
+        "check_estimators_pickle",
+        "check_f_contiguous_array_estimator",
+        "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance",
+        "check_fit2d_1feature",
+        "check_dict_unchanged",
+        "check_fit_idempotent",
+        "check_fit_check_is_fitted",
+        "check_n_features_in",
+        "check_fit2d_predict1d",
+    ],
+    _NO_BOX_COLUMNS,
+)
+
+
+def test_disco_detection_scorer_check_estimator_fails_only_as_documented():
+    check_estimator(
+        DiscoDetectionScorer(), expected_failed_checks=DETECTION_EXPECTED_FAILURES
+    )
+
+
+def test_disco_detection_scorer_components_are_two_disco_scores():
+    good, _, labels, boxes = _boxes()
+    y = np.column_stack([labels, boxes])
+    scorer = DiscoDetectionScorer(n_groups=3).fit(good, y)
+    expected = [
+        disco(good, labels, task="classification", n_groups=3, random_state=0),
+        disco(good, boxes, task="regression", n_groups=3, random_state=0),
+    ]
+    np.testing.assert_array_equal(scorer.components_, expected)
+    np.testing.assert_array_equal(
+        scorer.components_, disco_detection_components(good, y, n_groups=3)
+    )
+    assert scorer.score_ == pytest.approx(sum(expected), abs=1e-15)
+    assert isinstance(scorer.score_, float)
+    np.testing.assert_array_equal(scorer.classes_, [0, 1, 2])
+
+
+def test_disco_detection_scorer_combine_models_equals_disco_detection():
+    good, weak, labels, boxes = _boxes()
+    y = np.column_stack([labels, boxes])
+    scorer = DiscoDetectionScorer()
+    components = [clone(scorer).fit(F, y).components_ for F in (good, weak)]
+    cls = [
+        disco(F, labels, task="classification", random_state=0) for F in (good, weak)
+    ]
+    reg = [disco(F, boxes, task="regression", random_state=0) for F in (good, weak)]
+    np.testing.assert_allclose(
+        scorer.combine_models(components), disco_detection(cls, reg), atol=1e-15
+    )
+    assert scorer.combine_models(components).tolist() == [2.0, 0.0]
+    with pytest.raises(ValueError, match="n_models, 2"):
+        scorer.combine_models(np.ones(4))
+
+
+def test_disco_detection_scorer_score_does_not_refit():
+    good, weak, labels, boxes = _boxes()
+    y = np.column_stack([labels, boxes])
+    scorer = DiscoDetectionScorer().fit(good, y)
+    before = scorer.components_.copy()
+    other = disco_detection_components(weak, y).sum()
+    assert scorer.score(weak, y) == pytest.approx(other, abs=1e-15)
+    np.testing.assert_array_equal(scorer.components_, before)
+    assert scorer.score(good, y) == scorer.score_
+
+
+@pytest.mark.parametrize(
+    "y, match",
+    [
+        (np.zeros(300), "1 \\+ n_box_targets"),
+        (np.zeros((300, 1)), "1 \\+ n_box_targets"),
+        (np.column_stack([np.zeros(300), np.ones((300, 4))]), "single class"),
+    ],
+)
+def test_disco_detection_scorer_bad_target_raises(y, match):
+    good, *_ = _boxes()
+    with pytest.raises(ValueError, match=match):
+        DiscoDetectionScorer().fit(good, y)
+
+
+def test_disco_detection_scorer_still_importable_from_selection():
+    from skdisco.selection import DiscoDetectionScorer as Old
+
+    assert Old is DiscoDetectionScorer

@@ -1,5 +1,10 @@
-"""Scorer checks, check_estimator and bad input for the baseline estimators."""
+"""What every scorer shares: scorer checks, check_estimator, bad input, tags, and
+estimator parameters stated once with the function's defaults and constraints.
 
+Family-specific behaviour is tested in ``test_<family>_scorer.py``.
+"""
+
+import inspect
 import warnings
 
 import numpy as np
@@ -7,20 +12,32 @@ import pytest
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import check_estimator
 
+import skdisco.scorers as scorers_module
 from skdisco.scorers import (
+    ETranScorer,
     GBCScorer,
     HScoreScorer,
     KNNProbeScorer,
     LEEPScorer,
     LinearProbeScorer,
+    LogMEScorer,
     NCEScorer,
+    NCTIScorer,
     NLEEPScorer,
+    PACTranDirichletScorer,
+    PACTranGammaScorer,
+    PACTranGaussScorer,
     PARCScorer,
     RegularizedHScoreScorer,
+    SFDAScorer,
     TransRateScorer,
 )
+from skdisco.transferability import disco_detection_components, etran_components
+from skdisco.utils import get_scorer_tags
 from skdisco.utils.estimator_checks import check_scorer, make_scorer_data
 
+# Scorers of class labels, by family (LEEP/NCE/NLEEP, H-score, GBC, TransRate,
+# PARC, probes); then SFDA, NCTI and ETran, which need two samples per class.
 FEATURE_SCORERS = [
     NLEEPScorer(),
     HScoreScorer(),
@@ -35,42 +52,52 @@ FEATURE_SCORERS = [
     LinearProbeScorer(),
     KNNProbeScorer(),
 ]
-PROBABILITY_SCORERS = [LEEPScorer(), NCEScorer(), NCEScorer(soft=True)]
-ALL = FEATURE_SCORERS + PROBABILITY_SCORERS
+TWO_PER_CLASS_SCORERS = [
+    SFDAScorer(),
+    NCTIScorer(n_components=8),
+    ETranScorer(percent=5),
+]
+PROBABILITY_SCORERS = [
+    LEEPScorer(),
+    NCEScorer(),
+    NCEScorer(soft=True),
+    PACTranDirichletScorer(),
+    PACTranGammaScorer(),
+]
+ALL = FEATURE_SCORERS + TWO_PER_CLASS_SCORERS + PROBABILITY_SCORERS
 
-# scikit-learn's generic checks feed arbitrary real matrices; LEEP and NCE take
-# source-model probabilities and reject rows that are not on the simplex with a
-# ValueError, so every check that fits on such data fails by design.
+# scikit-learn's generic checks feed arbitrary real matrices; LEEP, NCE and the
+# PACTran Dirichlet/Gamma scorers take source-model probabilities and reject rows
+# that are not on the simplex with a ValueError, so every check that fits on
+# such data fails by design.
 _NOT_PROBABILITIES = (
     "sklearn's generic data are not probabilities (rows on the simplex); the "
     "scorer rejects them by design"
 )
-PROBABILITY_EXPECTED_FAILURES = {
-    name: _NOT_PROBABILITIES
-    for name in [
-        "check_fit_score_takes_y",
-        "check_estimators_overwrite_params",
-        "check_dont_overwrite_parameters",
-        "check_estimators_fit_returns_self",
-        "check_readonly_memmap_input",
-        "check_n_features_in_after_fitting",
-        "check_positive_only_tag_during_fit",
-        "check_estimators_dtypes",
-        "check_dtype_object",
-        "check_pipeline_consistency",
-        "check_estimators_nan_inf",
-        "check_estimators_pickle",
-        "check_f_contiguous_array_estimator",
-        "check_methods_sample_order_invariance",
-        "check_methods_subset_invariance",
-        "check_fit2d_1feature",
-        "check_dict_unchanged",
-        "check_fit_idempotent",
-        "check_fit_check_is_fitted",
-        "check_n_features_in",
-        "check_fit2d_predict1d",
-    ]
-}
+FITTING_CHECKS = [
+    "check_fit_score_takes_y",
+    "check_estimators_overwrite_params",
+    "check_dont_overwrite_parameters",
+    "check_estimators_fit_returns_self",
+    "check_readonly_memmap_input",
+    "check_n_features_in_after_fitting",
+    "check_positive_only_tag_during_fit",
+    "check_estimators_dtypes",
+    "check_dtype_object",
+    "check_pipeline_consistency",
+    "check_estimators_nan_inf",
+    "check_estimators_pickle",
+    "check_f_contiguous_array_estimator",
+    "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance",
+    "check_fit2d_1feature",
+    "check_dict_unchanged",
+    "check_fit_idempotent",
+    "check_fit_check_is_fitted",
+    "check_n_features_in",
+    "check_fit2d_predict1d",
+]
+PROBABILITY_EXPECTED_FAILURES = dict.fromkeys(FITTING_CHECKS, _NOT_PROBABILITIES)
 
 
 def _id(est):
@@ -81,16 +108,28 @@ def _id(est):
 def test_scorer_passes_scorer_checks(scorer):
     ran = check_scorer(scorer)
     assert "classification:informative_beats_noise" in ran
+    assert len(ran) == 6
 
 
-@pytest.mark.parametrize("scorer", FEATURE_SCORERS[:10:3] + [KNNProbeScorer()], ids=_id)
+@pytest.mark.parametrize(
+    "scorer",
+    FEATURE_SCORERS[:10:3]
+    + [KNNProbeScorer()]
+    + TWO_PER_CLASS_SCORERS
+    + [PACTranGaussScorer(max_iter=10)],
+    ids=_id,
+)
 def test_feature_scorer_passes_check_estimator(scorer):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check_estimator(scorer)
 
 
-@pytest.mark.parametrize("scorer", [LEEPScorer(), NCEScorer()], ids=_id)
+@pytest.mark.parametrize(
+    "scorer",
+    [LEEPScorer(), NCEScorer(), PACTranDirichletScorer(), PACTranGammaScorer()],
+    ids=_id,
+)
 def test_probability_scorer_check_estimator_fails_only_as_documented(scorer):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -109,29 +148,173 @@ def test_feature_scorer_score_on_new_data_equals_fresh_fit(scorer):
 
 @pytest.mark.parametrize("scorer", ALL, ids=_id)
 def test_scorer_bad_input_raises(scorer):
-    kind = scorer._input_kind
+    kind = get_scorer_tags(scorer).input_kind
     X, y, _ = make_scorer_data(input_kind=kind, n_samples=40)
     X_nan = X.copy()
     X_nan[3, 1] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
-        clone(scorer).fit(X_nan, y)
-    with pytest.raises(ValueError, match="single class"):
-        clone(scorer).fit(X, np.zeros(40, dtype=int))
-    with pytest.raises(ValueError, match="inconsistent|samples"):
-        clone(scorer).fit(X, y[:-1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        with pytest.raises(ValueError, match="NaN"):
+            clone(scorer).fit(X_nan, y)
+        with pytest.raises(ValueError, match="single class"):
+            clone(scorer).fit(X, np.zeros(40, dtype=int))
+        with pytest.raises(ValueError, match="inconsistent|samples"):
+            clone(scorer).fit(X, y[:-1])
+        fitted = clone(scorer).fit(X, y)
+        with pytest.raises(ValueError, match="features"):
+            fitted.score(X[:, :-1], y)
+
+
+@pytest.mark.parametrize("scorer", TWO_PER_CLASS_SCORERS, ids=repr)
+@pytest.mark.parametrize(
+    "X, y, match",
+    [
+        (np.full((6, 2), np.nan), [0, 0, 0, 1, 1, 1], "NaN"),
+        (np.ones((6, 2)), [0] * 6, "class"),
+        (np.ones((6, 2)), [0, 1, 0], "inconsistent|samples"),
+        (np.ones((5, 2)), [0, 0, 0, 0, 1], "class"),
+    ],
+)
+def test_scorer_bad_input_raises_on_tiny_data(scorer, X, y, match):
+    with pytest.raises(ValueError, match=match):
+        scorer.fit(X, y)
+
+
+# --------------------------------------------------------------------------
+# tags
+# --------------------------------------------------------------------------
+EXPECTED_TAGS = {
+    # class name: (input_kind, tasks, set_level, partial_fit)
+    "DiscoDetectionScorer": ("features", ("classification", "regression"), True, 0),
+    "DiscoScorer": ("features", ("classification", "regression", "multilabel"), 0, 0),
+    "ETranScorer": ("features", ("classification",), True, False),
+    "GBCScorer": ("features", ("classification",), False, False),
+    "HScoreScorer": ("features", ("classification",), False, False),
+    "KNNProbeScorer": ("features", ("classification",), False, False),
+    "LEEPScorer": ("probabilities", ("classification",), False, False),
+    "LinearProbeScorer": ("features", ("classification",), False, False),
+    "LogMEScorer": ("features", ("classification", "regression", "multilabel"), 0, 1),
+    "NCEScorer": ("probabilities", ("classification",), False, False),
+    "NCTIScorer": ("features", ("classification",), True, False),
+    "NLEEPScorer": ("features", ("classification",), False, False),
+    "PACTranDirichletScorer": ("probabilities", ("classification",), False, False),
+    "PACTranGammaScorer": ("probabilities", ("classification",), False, False),
+    "PACTranGaussScorer": ("features", ("classification",), False, False),
+    "PARCScorer": ("features", ("classification",), False, False),
+    "RegularizedHScoreScorer": ("features", ("classification",), False, False),
+    "SFDAScorer": ("features", ("classification",), False, False),
+    "TransRateScorer": ("features", ("classification",), False, False),
+}
+SCORER_CLASSES = [
+    getattr(scorers_module, n) for n in scorers_module.__all__ if n != "BaseScorer"
+]
+
+
+def test_scorer_tags_cover_every_exported_scorer():
+    assert sorted(EXPECTED_TAGS) == sorted(c.__name__ for c in SCORER_CLASSES)
+
+
+@pytest.mark.parametrize("cls", SCORER_CLASSES, ids=lambda c: c.__name__)
+def test_scorer_tags_declare_kind(cls):
+    tags = get_scorer_tags(cls())
+    input_kind, tasks, set_level, partial_fit = EXPECTED_TAGS[cls.__name__]
+    assert tags.input_kind == input_kind
+    assert tags.tasks == tasks
+    assert tags.set_level is bool(set_level)
+    assert tags.partial_fit is bool(partial_fit)
+    assert tags.partial_fit == callable(getattr(cls, "partial_fit", None))
+    assert tags.set_level == callable(getattr(cls, "combine_models", None))
+
+
+@pytest.mark.parametrize("cls", SCORER_CLASSES, ids=lambda c: c.__name__)
+def test_scorer_has_no_private_kind_attributes(cls):
+    assert not hasattr(cls, "_input_kind")
+    assert not hasattr(cls, "_supported_tasks")
+
+
+@pytest.mark.parametrize(
+    "scorer",
+    [
+        LogMEScorer(),
+        SFDAScorer(),
+        NCTIScorer(n_components=8),
+        ETranScorer(percent=5),
+        PACTranGaussScorer(max_iter=10),
+        GBCScorer(),
+    ],
+    ids=_id,
+)
+def test_scorer_fitted_attributes_are_plain_attributes(scorer):
+    X, y, _ = make_scorer_data(n_samples=120)
     fitted = clone(scorer).fit(X, y)
-    with pytest.raises(ValueError, match="features"):
-        fitted.score(X[:, :-1], y)
+    learned = [a for a in vars(fitted) if a.endswith("_") and not a.startswith("_")]
+    assert "score_" in learned
+    for name in dir(type(fitted)):
+        if name.endswith("_") and not name.startswith("_"):
+            assert not isinstance(getattr(type(fitted), name), property), name
 
 
-@pytest.mark.parametrize("scorer", PROBABILITY_SCORERS, ids=_id)
-def test_probability_scorer_rejects_features(scorer):
-    X, y, _ = make_scorer_data(n_samples=40)
-    with pytest.raises(ValueError, match="probabilities"):
-        clone(scorer).fit(X, y)
+# --------------------------------------------------------------------------
+# parameters stated once: the estimator's defaults and constraints are the
+# function's
+# --------------------------------------------------------------------------
+# Scorer -> the functions whose keyword arguments its parameters are (the first
+# function naming a parameter gives its default and constraint).
+_EXTRA_FUNCTIONS = {
+    "ETranScorer": [etran_components],
+    "DiscoDetectionScorer": [disco_detection_components],
+}
 
 
-def test_scorers_reject_regression_targets():
-    X, y, _ = make_scorer_data("regression", n_samples=40)
-    with pytest.raises(ValueError):
-        HScoreScorer().fit(X, y)
+def _keyword_defaults(func):
+    return {
+        name: p.default
+        for name, p in inspect.signature(func).parameters.items()
+        if p.kind is p.KEYWORD_ONLY
+    }
+
+
+def _constraints(func):
+    """The ``validate_params`` constraints of a public function (its closure)."""
+    for cell in func.__closure__ or ():
+        value = cell.cell_contents
+        if (
+            isinstance(value, dict)
+            and value
+            and all(isinstance(v, list) for v in value.values())
+        ):
+            return value
+    raise AssertionError(f"{func.__name__} has no validate_params constraints")
+
+
+@pytest.mark.parametrize("cls", SCORER_CLASSES, ids=lambda c: c.__name__)
+def test_scorer_parameters_match_function_defaults_and_constraints(cls):
+    functions = [f for f in [cls._score_function] if f is not None]
+    functions += _EXTRA_FUNCTIONS.get(cls.__name__, [])
+    assert functions, f"{cls.__name__} names no function"
+    init = (
+        _keyword_defaults(cls.__init__) if cls.__init__ is not object.__init__ else {}
+    )
+    assert sorted(init) == sorted(cls._parameter_constraints)
+    for name, default in init.items():
+        owner = next(f for f in functions if name in _keyword_defaults(f))
+        assert _keyword_defaults(owner)[name] == default, (cls.__name__, name)
+        assert _constraints(owner)[name] == cls._parameter_constraints[name], (
+            cls.__name__,
+            name,
+        )
+    # and the other way round: every keyword of the wrapped function is a
+    # parameter of the estimator.
+    if cls._score_function is not None:
+        assert set(cls()._function_kwargs()) == set(
+            _keyword_defaults(cls._score_function)
+        )
+
+
+def test_scorer_parameter_check_catches_a_drifted_default():
+    class Drifted(GBCScorer):
+        def __init__(self, *, gaussian_type="diagonal", n_components=None):
+            super().__init__(gaussian_type=gaussian_type, n_components=n_components)
+
+    with pytest.raises(AssertionError):
+        test_scorer_parameters_match_function_defaults_and_constraints(Drifted)

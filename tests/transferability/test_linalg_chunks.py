@@ -9,6 +9,7 @@ from skdisco.transferability._linalg import (
     centered_gram,
     class_variances,
     iter_centered_chunks,
+    minmax_across_models,
     sum_fourth_powers_of_norms,
 )
 
@@ -65,3 +66,14 @@ def test_centering_a_float64_matrix_never_copies_it_whole():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < X.nbytes / 2
+
+
+def test_minmax_across_models_maps_onto_unit_interval():
+    values = np.array([3.0, -1.0, 1.0])
+    np.testing.assert_allclose(minmax_across_models(values, "x"), [1.0, 0.0, 0.5])
+
+
+def test_minmax_across_models_constant_component_warns_and_is_zero():
+    with pytest.warns(UserWarning, match="The energy is the same for every model"):
+        out = minmax_across_models([2.0, 2.0, 2.0], "energy")
+    np.testing.assert_array_equal(out, [0.0, 0.0, 0.0])
