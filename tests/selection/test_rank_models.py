@@ -11,8 +11,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.datasets import load_digits
 
 from skdisco.features import TimmFeatureExtractor, TorchFeatureExtractor
-from skdisco.scorers import DiscoScorer, LEEPScorer, LogMEScorer
-from skdisco.selection import DiscoDetectionScorer, make_extractor, rank_models
+from skdisco.scorers import DiscoDetectionScorer, DiscoScorer, LEEPScorer, LogMEScorer
+from skdisco.selection import make_extractor, rank_models
 from skdisco.transferability import (
     disco,
     disco_detection,
