@@ -271,3 +271,14 @@ class SetLevelMixin:
     def _set_fitted(self, result, target):
         self.components_ = np.asarray(result, dtype=np.float64)
         self.score_ = self._score_of(result)
+
+    @staticmethod
+    def _component_columns(components, names):
+        """The columns of an ``(n_models, len(names))`` components array."""
+        components = np.asarray(components, dtype=np.float64)
+        if components.ndim != 2 or components.shape[1] != len(names):
+            raise ValueError(
+                f"components must have shape (n_models, {len(names)}), one row "
+                f"[{', '.join(names)}] per model; got {components.shape}."
+            )
+        return components.T

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..transferability._disco import (
     _DETECTION_PARAMETERS,
     _PARAMETERS,
@@ -277,13 +275,10 @@ class DiscoDetectionScorer(SetLevelMixin, BaseScorer):
             Min-max normalised classification plus regression score, in [0, 2],
             higher is better; comparable only within the set.
         """
-        components = np.asarray(components, dtype=np.float64)
-        if components.ndim != 2 or components.shape[1] != 2:
-            raise ValueError(
-                "components must have shape (n_models, 2), one row [classification"
-                f" DISCO, regression DISCO] per model; got {components.shape}."
-            )
-        return disco_detection(components[:, 0], components[:, 1])
+        cls, reg = self._component_columns(
+            components, ("classification DISCO", "regression DISCO")
+        )
+        return disco_detection(cls, reg)
 
 
 __all__ = ["DiscoDetectionScorer", "DiscoScorer"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..transferability._etran import (
     _PARAMETERS,
     etran_combine,
@@ -86,13 +84,8 @@ class ETranScorer(SetLevelMixin, BaseScorer):
             :func:`skdisco.transferability.etran_combine` of the two columns,
             in [0, 1], higher is better; comparable only within the set.
         """
-        components = np.asarray(components, dtype=np.float64)
-        if components.ndim != 2 or components.shape[1] != 2:
-            raise ValueError(
-                "components must have shape (n_models, 2), one row [energy, lda] "
-                f"per model; got {components.shape}."
-            )
-        return etran_combine(components[:, 0], components[:, 1])
+        energy, lda = self._component_columns(components, ("energy", "lda"))
+        return etran_combine(energy, lda)
 
 
 __all__ = ["ETranScorer"]

@@ -4,7 +4,7 @@ breakdown attributes, the detection combination."""
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skdisco.scorers import DiscoDetectionScorer, DiscoScorer
 from skdisco.transferability import (
@@ -107,47 +107,6 @@ def _boxes(seed=1, n=300):
     )
     weak = rng.normal(size=(n, 8))
     return good, weak, labels, boxes
-
-
-# sklearn's generic checks feed y of shape (n_samples,) or, for an estimator
-# that is multi-output only, (n_samples, 1): a detection target needs a label
-# column and at least one box column, so every check that fits fails by design.
-_NO_BOX_COLUMNS = (
-    "sklearn's generic y has no box columns; a detection target is (n_samples, "
-    "1 + n_box_targets)"
-)
-DETECTION_EXPECTED_FAILURES = dict.fromkeys(
-    [
-        "check_fit_score_takes_y",
-        "check_estimators_overwrite_params",
-        "check_dont_overwrite_parameters",
-        "check_estimators_fit_returns_self",
-        "check_readonly_memmap_input",
-        "check_n_features_in_after_fitting",
-        "check_positive_only_tag_during_fit",
-        "check_estimators_dtypes",
-        "check_dtype_object",
-        "check_pipeline_consistency",
-        "check_estimators_nan_inf",
-        "check_estimators_pickle",
-        "check_f_contiguous_array_estimator",
-        "check_methods_sample_order_invariance",
-        "check_methods_subset_invariance",
-        "check_fit2d_1feature",
-        "check_dict_unchanged",
-        "check_fit_idempotent",
-        "check_fit_check_is_fitted",
-        "check_n_features_in",
-        "check_fit2d_predict1d",
-    ],
-    _NO_BOX_COLUMNS,
-)
-
-
-def test_disco_detection_scorer_check_estimator_fails_only_as_documented():
-    check_estimator(
-        DiscoDetectionScorer(), expected_failed_checks=DETECTION_EXPECTED_FAILURES
-    )
 
 
 def test_disco_detection_scorer_components_are_two_disco_scores():

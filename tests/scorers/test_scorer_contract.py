@@ -14,6 +14,7 @@ from sklearn.utils.estimator_checks import check_estimator
 
 import skdisco.scorers as scorers_module
 from skdisco.scorers import (
+    DiscoDetectionScorer,
     ETranScorer,
     GBCScorer,
     HScoreScorer,
@@ -134,6 +135,22 @@ def test_probability_scorer_check_estimator_fails_only_as_documented(scorer):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check_estimator(scorer, expected_failed_checks=PROBABILITY_EXPECTED_FAILURES)
+
+
+# sklearn's generic checks feed y of shape (n_samples,) or, for an estimator
+# that is multi-output only, (n_samples, 1): a detection target needs a label
+# column and at least one box column, so the same checks fail by design.
+DETECTION_EXPECTED_FAILURES = dict.fromkeys(
+    FITTING_CHECKS,
+    "sklearn's generic y has no box columns; a detection target is (n_samples, "
+    "1 + n_box_targets)",
+)
+
+
+def test_disco_detection_scorer_check_estimator_fails_only_as_documented():
+    check_estimator(
+        DiscoDetectionScorer(), expected_failed_checks=DETECTION_EXPECTED_FAILURES
+    )
 
 
 @pytest.mark.parametrize("scorer", FEATURE_SCORERS[:9], ids=_id)
