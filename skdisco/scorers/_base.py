@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils._store import digest
 from ..utils._tags import ScorerTags, Tags
 
 
 def data_digest(X, y):
     """A content hash of ``(X, y)`` used to recognise the data ``fit`` saw."""
-    h = hashlib.blake2b(digest_size=16)
-    for a in (X, y):
-        a = np.asarray(a)
-        h.update(repr((a.shape, a.dtype.str)).encode())
-        if a.dtype.kind == "O":
-            h.update(repr(a.tolist()).encode())
-        else:
-            h.update(np.ascontiguousarray(a).data)
-    return h.hexdigest()
+    return digest("fit data", np.asarray(X), np.asarray(y))
 
 
 class BaseScorer(BaseEstimator):
