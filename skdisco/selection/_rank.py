@@ -485,9 +485,12 @@ TimmFeatureExtractor`, :class:`~skdisco.features.TorchFeatureExtractor`, a
         Models scored in parallel (joblib semantics; ``None`` means 1 unless
         inside a ``joblib.parallel_config`` that says otherwise).
     cache_dir : str or path-like, default=None
-        Folder keeping one small JSON file per finished model. The file's name
-        is a hash of the model, the scorers and the data, so changing any of
-        them computes a fresh row.
+        Folder keeping one small JSON file per finished model, a
+        :class:`~skdisco.utils.Store` (it may be the folder of
+        ``feature_cache`` too). The file's name is a hash of the model, the
+        scorers and the data, so changing any of them computes a fresh row; a
+        folder that cannot be written gives one
+        :class:`~skdisco.utils.CacheWarning` and the ranking runs without it.
     resume : bool, default=True
         Reuse the rows found in ``cache_dir`` (rows with errors are always
         recomputed). ``False`` recomputes and overwrites them.
