@@ -183,35 +183,19 @@ def file_digest(path, *, what="file"):
         memo_key = (path, st.st_size, st.st_mtime_ns)
         value = _FILE_DIGESTS.get(memo_key)
         if value is None:
-            h = hashlib.sha256()
             with open(path, "rb") as f:
-                for block in iter(lambda: f.read(_BLOCK), b""):
-                    h.update(block)
-            value = _FILE_DIGESTS[memo_key] = h.hexdigest()
+                value = _blocks_sha256(iter(lambda: f.read(_BLOCK), b""))
+            _FILE_DIGESTS[memo_key] = value
     except OSError as exc:
         raise ValueError(f"Cannot read {what} {path!r}: {exc}") from exc
     return value
 
 
 def files_digest(paths, *, what="file"):
-    """Digest of the contents of ``paths``, in order (where they are does not count).
+    """Digest of the contents of ``paths``, in order; where they are does not count.
 
-    Parameters
-    ----------
-    paths : sequence of str or path-like
-        The files.
-    what : str, default="file"
-        What the files are, for the error message ("image file").
-
-    Returns
-    -------
-    hexdigest : str
-        64 hexadecimal characters.
-
-    Raises
-    ------
-    ValueError
-        If a file cannot be read, naming it.
+    Each file is read through :func:`file_digest` (``what`` and the errors are
+    its own).
     """
     return digest("files", [file_digest(p, what=what) for p in paths])
 
@@ -455,28 +439,6 @@ class Store:
         self.directory = Path(directory).expanduser()
         self.writable = self._open()
 
-    def key_text(self, kind, key):
-        """The canonical text of the full key of an entry of ``kind``.
-
-        Parameters
-        ----------
-        kind : {"features", "row"}
-            The kind of entry.
-        key : object
-            The key parts.
-
-        Returns
-        -------
-        text : str
-            What the entry stores and a read compares.
-        """
-        if kind not in _SUFFIXES:
-            raise ValueError(
-                f"kind={kind!r} is not a kind of store entry; use one of "
-                f"{sorted(_SUFFIXES)}."
-            )
-        return canonical(("skdisco-store", STORE_FORMAT, kind, key))
-
     def path(self, kind, key):
         """File of the entry of ``kind`` under ``key``.
 
@@ -495,7 +457,13 @@ class Store:
         return self._locate(kind, key)[1]
 
     def _locate(self, kind, key):
-        text = self.key_text(kind, key)
+        """The canonical text of the entry's full key, and its file."""
+        if kind not in _SUFFIXES:
+            raise ValueError(
+                f"kind={kind!r} is not a kind of store entry; use one of "
+                f"{sorted(_SUFFIXES)}."
+            )
+        text = canonical(("skdisco-store", STORE_FORMAT, kind, key))
         name = hashlib.sha256(text.encode("utf-8")).hexdigest()
         return text, self.directory / f"{name}{_SUFFIXES[kind]}"
 

@@ -29,15 +29,8 @@ from skdisco.utils._store import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("SKDISCO_CACHE_DIR", str(tmp_path / "default-cache"))
-
-
-@pytest.fixture
-def images():
-    rng = np.random.default_rng(0)
-    return rng.integers(0, 256, size=(4, 32, 32, 3), dtype=np.uint8)
+def _images():
+    return np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
 
 
 @pytest.fixture(scope="module")
@@ -258,7 +251,8 @@ def test_interrupted_writes_leave_no_entry_and_no_temp(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
 
 
-def test_rows_and_features_share_one_folder(tmp_path, images):
+def test_rows_and_features_share_one_folder(tmp_path):
+    images = _images()
     y = np.array([0, 1, 0, 1])
     kwargs = dict(y=y, scorers=["logme"], image_size=32)
     kwargs.update(cache_dir=tmp_path, feature_cache=tmp_path)
@@ -313,7 +307,8 @@ def test_temporary_file_names_carry_host_and_pid(tmp_path, monkeypatch):
 
 
 # --- unusable folders ------------------------------------------------------------
-def test_extractor_under_a_file_warns_once_and_computes(tmp_path, images):
+def test_extractor_under_a_file_warns_once_and_computes(tmp_path):
+    images = _images()
     ext = TimmFeatureExtractor(
         "test_resnet", pretrained=False, image_size=32, random_state=0
     ).fit()
