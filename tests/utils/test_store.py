@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.datasets import load_digits
 
 from skdisco.features import FeatureCache, TimmFeatureExtractor
@@ -172,6 +173,33 @@ def test_ranking_row_copied_onto_another_model_is_recomputed(tmp_path, digits):
         "noise": False,
     }
     np.testing.assert_array_equal(first["logme"], again["logme"])
+
+
+class _FileScaledFeatures(TransformerMixin, BaseEstimator):
+    """Features scaled by the number in a file: a model whose weights are a file."""
+
+    def __init__(self, weights="w.txt"):
+        self.weights = weights
+
+    def fit(self, X=None, y=None):
+        return self
+
+    def transform(self, X):
+        with open(self.weights) as f:
+            return np.asarray(X, float) * float(f.read())
+
+
+def test_ranking_row_follows_the_content_of_a_weights_file(tmp_path, digits):
+    models, y = digits
+    weights = tmp_path / "w.txt"
+    weights.write_text("1")
+    model = {"m": _FileScaledFeatures(str(weights))}
+    kwargs = dict(y=y, scorers=["logme"], cache_dir=tmp_path / "rows")
+    rank_models(model, models["pixels"], **kwargs)
+    assert rank_models(model, models["pixels"], **kwargs)["from_cache"].all()
+    weights.write_text("2")
+    os.utime(weights, ns=(0, os.stat(weights).st_mtime_ns + 10**9))
+    assert not rank_models(model, models["pixels"], **kwargs)["from_cache"].any()
 
 
 def _zip_with_compression_method(data, method):
