@@ -7,8 +7,8 @@ features (pooled pre-logits, an intermediate layer, logits or probabilities) and
 cache them on disk. :func:`load_image_folder` lists a folder of class sub-folders.
 """
 
+from ..utils._store import FeatureCache, default_cache_dir
 from ._base import BaseFeatureExtractor
-from ._cache import FeatureCache, default_cache_dir
 from ._checks import check_feature_extractor
 from ._inputs import IMAGE_EXTENSIONS, load_image_folder
 from ._timm import TimmFeatureExtractor

@@ -12,7 +12,6 @@ pickling -- lives here once.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import os
 import sys
@@ -25,7 +24,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._cache import FeatureCache, cache_key, resolve_cache_dir
+from ..utils._store import FeatureCache, digest, resolve_cache_dir
 from ._inputs import as_image_dataset
 
 
@@ -50,13 +49,8 @@ def resolve_precision(precision, device):
 
 
 def tensor_digest(module):
-    """SHA-256 of a module's parameters and buffers (names, shapes, values)."""
-    h = hashlib.sha256()
-    for name, t in module.state_dict().items():
-        t = t.detach().to("cpu").contiguous()
-        h.update(f"{name}{tuple(t.shape)}{t.dtype}".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
+    """Digest of a module's parameters and buffers (names, dtypes, shapes, values)."""
+    return digest("state_dict", module.state_dict())
 
 
 def has_conv2d(module):
@@ -336,15 +330,13 @@ class BaseFeatureExtractor(TransformerMixin, BaseEstimator):
     def _cache_key(self, data_fingerprint):
         device = resolve_device(self.device)
         dtype = resolve_precision(self.precision, device)
-        return cache_key(
-            {
-                "extractor": type(self).__name__,
-                "model": self._model_identity(),
-                "preprocessing": repr(self.transform_),
-                "precision": str(dtype or torch.float32),
-                "data": data_fingerprint,
-            }
-        )
+        return {
+            "extractor": type(self).__name__,
+            "model": self._model_identity(),
+            "preprocessing": repr(self.transform_),
+            "precision": str(dtype or torch.float32),
+            "data": data_fingerprint,
+        }
 
     def _state_digest(self):
         """Digest of the fitted model's weights, computed once per fit."""

@@ -2,19 +2,21 @@
 
 Every supported input becomes an :class:`ImageDataset` whose items are decoded and
 preprocessed one at a time, so a ``DataLoader`` streams batches and the images are
-never all decoded at once. Each input also has a *fingerprint*, a short hash that
-identifies the data for the feature cache without decoding it.
+never all decoded at once. Each input also has a *fingerprint*, a digest (the
+store's one hash scheme, :func:`skdisco.utils._store.digest`) that identifies the
+data for the feature cache without decoding it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
+
+from ..utils._store import digest, files_digest
 
 #: File extensions :func:`load_image_folder` collects (lower case).
 IMAGE_EXTENSIONS = (
@@ -290,37 +292,18 @@ def _dataset_input(dataset, transform, fingerprint):
     if fingerprint:
         # A Dataset is identified by its type, length and repr only: its items
         # are not read (that would decode the whole dataset).
-        h = hashlib.sha256(b"dataset")
-        h.update(type(dataset).__qualname__.encode())
-        h.update(str(len(dataset)).encode())
-        h.update(repr(dataset).encode())
-        fp = h.hexdigest()
+        fp = digest("dataset", type(dataset).__qualname__, len(dataset), repr(dataset))
     return ImageDataset(dataset, _decode_dataset_item, transform, fp)
 
 
 def _arrays_fingerprint(arrays):
-    h = hashlib.sha256(b"arrays")
-    for a in arrays:
-        h.update(repr((a.shape, a.dtype.str)).encode())
-        h.update(memoryview(np.ascontiguousarray(a)).cast("B"))
-    return h.hexdigest()
+    return digest("arrays", list(arrays))
 
 
 def _pil_fingerprint(images):
-    h = hashlib.sha256(b"pil")
-    for image in images:
-        h.update(repr((image.mode, image.size)).encode())
-        h.update(image.tobytes())
-    return h.hexdigest()
+    return digest("pil", [(im.mode, im.size, im.tobytes()) for im in images])
 
 
 def _paths_fingerprint(paths):
-    """Path, size and modification time of every file (files are not read)."""
-    h = hashlib.sha256(b"paths")
-    for path in paths:
-        try:
-            st = os.stat(path)
-        except OSError as exc:
-            raise ValueError(f"Cannot read image file {path!r}: {exc}") from exc
-        h.update(f"{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()
+    """The content of every file, in order (read once per process and version)."""
+    return files_digest(paths, what="image file")

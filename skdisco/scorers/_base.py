@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import NamedTuple
 
 import numpy as np
@@ -11,21 +10,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..transferability._leep import check_source_probabilities
 from ..utils._docstrings import fill_doc
+from ..utils._store import digest
 from ..utils._tags import ScorerTags, Tags, get_scorer_tags
 from ..utils._validation import check_classification_target, infer_task
 
 
 def data_digest(X, y):
     """A content hash of ``(X, y)`` used to recognise the data ``fit`` saw."""
-    h = hashlib.blake2b(digest_size=16)
-    for a in (X, y):
-        a = np.asarray(a)
-        h.update(repr((a.shape, a.dtype.str)).encode())
-        if a.dtype.kind == "O":
-            h.update(repr(a.tolist()).encode())
-        else:
-            h.update(np.ascontiguousarray(a).data)
-    return h.hexdigest()
+    return digest("fit data", np.asarray(X), np.asarray(y))
 
 
 class EncodedTarget(NamedTuple):

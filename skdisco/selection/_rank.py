@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import socket
 import sys
-import tempfile
 import time
 import traceback
 import warnings
 from collections.abc import Mapping
 from numbers import Integral
-from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
@@ -23,11 +19,13 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..features import PACKAGE_WEIGHTS, TimmFeatureExtractor
+from ..utils._store import Store, digest, file_digest, files_digest, resolve_cache_dir
 from ..utils._tags import get_scorer_tags
 from ..utils._validation import infer_task
 from ._registry import resolve_scorers
 
-#: Version of the files written under ``cache_dir``; bump when rows change.
+#: Version of the rows kept under ``cache_dir`` (a part of their key); bump it when
+#: what a row holds changes. The store's own format covers the file layout.
 ROW_FORMAT = 1
 
 
@@ -119,76 +117,54 @@ def resolve_models(models):
 # --------------------------------------------------------------------------
 # fingerprints for resumable rankings
 # --------------------------------------------------------------------------
-def _array_token(a):
-    if a is None:
-        return None
-    if type(a).__module__.startswith("dask"):
-        return ("dask", a.name, a.shape)
-    if isinstance(a, (list, tuple)) and a and all(isinstance(p, str) for p in a):
-        from ..features._inputs import _paths_fingerprint
+def _images_token(X):
+    """What identifies the images ``X`` in a row key: file contents for paths.
 
-        return ("paths", _paths_fingerprint(a))
-    try:
-        return joblib.hash(a)
-    except Exception:  # an unpicklable Dataset: its type, length and repr
-        return ("repr", type(a).__qualname__, repr(a))
+    Anything else is the data itself, which the store's
+    :func:`~skdisco.utils._store.canonical` hashes by content (Dask arrays by
+    graph name).
+    """
+    if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray) and not _is_dask(X):
+        X = X.to_numpy()  # a pandas Series of paths
+    paths_like = isinstance(X, (list, tuple)) or (
+        isinstance(X, np.ndarray) and X.dtype.kind in "OU"
+    )
+    if paths_like and len(X) and all(_is_file(p) for p in X):
+        return ("files", files_digest(X))
+    return X
+
+
+def _is_file(path):
+    return isinstance(path, (str, os.PathLike)) and os.path.isfile(path)
 
 
 def _spec_token(spec):
     if isinstance(spec, str):
         arch, sep, weights = spec.partition("=")
         if sep and os.path.isfile(weights):
-            st = os.stat(weights)
-            return ("str", spec, os.path.abspath(weights), st.st_size, st.st_mtime_ns)
+            return ("str", spec, file_digest(weights))
         return ("str", spec)
     if isinstance(spec, Mapping):
-        return {k: _array_token(v) for k, v in spec.items()}
+        return {k: digest(v) for k, v in spec.items()}
     if hasattr(spec, "transform") and hasattr(spec, "get_params"):
-        return ("estimator", joblib.hash(clone(spec)))
-    return _array_token(spec)
+        files = {
+            name: file_digest(value)
+            for name, value in spec.get_params(deep=True).items()
+            if _is_file(value)
+        }
+        return ("estimator", digest(spec), files)
+    return digest(spec)
 
 
 def _row_key(name, spec, data_token, scorers_token):
-    return joblib.hash((ROW_FORMAT, name, _spec_token(spec), data_token, scorers_token))
-
-
-class RowStore:
-    """Finished rows of a ranking on disk: one small JSON file per model.
-
-    Each file is written to a temporary name and renamed, so an interrupted
-    ranking leaves either a complete row or none.
-    """
-
-    def __init__(self, directory):
-        self.directory = Path(directory)
-
-    def path(self, key):
-        return self.directory / f"{key}.json"
-
-    def get(self, key):
-        path = self.path(key)
-        try:
-            with open(path, encoding="utf-8") as f:
-                row = json.load(f)
-        except (OSError, ValueError):
-            return None
-        return row if isinstance(row, dict) and "model" in row else None
-
-    def put(self, key, row):
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(row, f, allow_nan=True)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path(key))
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+    return {
+        "kind": "ranking row",
+        "row_format": ROW_FORMAT,
+        "model": name,
+        "spec": _spec_token(spec),
+        "data": data_token,
+        "scorers": scorers_token,
+    }
 
 
 # --------------------------------------------------------------------------
@@ -513,9 +489,12 @@ TimmFeatureExtractor`, :class:`~skdisco.features.TorchFeatureExtractor`, a
         Models scored in parallel (joblib semantics; ``None`` means 1 unless
         inside a ``joblib.parallel_config`` that says otherwise).
     cache_dir : str or path-like, default=None
-        Folder keeping one small JSON file per finished model. The file's name
-        is a hash of the model, the scorers and the data, so changing any of
-        them computes a fresh row.
+        Folder keeping one small JSON file per finished model, a
+        :class:`~skdisco.utils.Store` (it may be the folder of
+        ``feature_cache`` too). The file's name is a hash of the model, the
+        scorers and the data, so changing any of them computes a fresh row; a
+        folder that cannot be written gives one
+        :class:`~skdisco.utils.CacheWarning` and the ranking runs without it.
     resume : bool, default=True
         Reuse the rows found in ``cache_dir`` (rows with errors are always
         recomputed). ``False`` recomputes and overwrites them.
@@ -591,19 +570,19 @@ TimmFeatureExtractor`, :class:`~skdisco.features.TorchFeatureExtractor`, a
         cache=feature_cache,
         progress=progress is True and (n_jobs is None or n_jobs == 1),
     )
-    store = RowStore(cache_dir) if cache_dir is not None else None
+    feature_dir = resolve_cache_dir(feature_cache)
+    if feature_dir is not None:
+        Store(feature_dir)  # an unusable folder warns here, once, not in each row
+    store = Store(cache_dir) if cache_dir is not None else None
     keys = {}
     rows = {}
     if store is not None:
-        data_token = (_array_token(X), _array_token(y), repr(extractor_params))
-        scorers_token = [
-            (n, type(s).__qualname__, joblib.hash(s.get_params()))
-            for n, s in scorer_map.items()
-        ]
+        data_token = digest(_images_token(X), y, extractor_params)
+        scorers_token = digest(list(scorer_map.items()))
         for name, spec in items:
             keys[name] = _row_key(name, spec, data_token, scorers_token)
             if resume:
-                row = store.get(keys[name])
+                row = store.get_row(keys[name])
                 if row is not None and row.get("error") is None:
                     row["from_cache"] = True
                     rows[name] = row
@@ -626,7 +605,7 @@ TimmFeatureExtractor`, :class:`~skdisco.features.TorchFeatureExtractor`, a
                     f"{row.get('traceback', '')}"
                 )
             if store is not None and row["error"] is None:
-                store.put(keys[row["model"]], row)
+                store.put_row(keys[row["model"]], row)
             rows[row["model"]] = row
             done += 1
             _report(progress, done, total, row)

@@ -1,5 +1,6 @@
-"""Validation helpers, scorer tags and the scorer check suite."""
+"""Validation helpers, scorer tags, the scorer check suite and the cache store."""
 
+from ._store import CacheWarning, Store
 from ._tags import ScorerTags, Tags, get_scorer_tags
 from ._validation import (
     check_classification_target,
@@ -11,7 +12,9 @@ from ._validation import (
 )
 
 __all__ = [
+    "CacheWarning",
     "ScorerTags",
+    "Store",
     "Tags",
     "get_scorer_tags",
     "check_classification_target",

@@ -90,6 +90,27 @@ def test_cache_key_changes_when_image_file_is_rewritten(tmp_path, images, monkey
     np.testing.assert_array_equal(after, ext.transform(images[1:2]))
 
 
+def test_cache_hits_for_the_same_image_files_in_another_folder(
+    tmp_path, images, monkeypatch
+):
+    from PIL import Image
+
+    paths = {}
+    for folder in ("here", "there"):
+        (tmp_path / folder).mkdir()
+        paths[folder] = []
+        for i, image in enumerate(images):
+            path = tmp_path / folder / f"{i}.png"
+            Image.fromarray(image).save(path)
+            paths[folder].append(str(path))
+    ext = _extractor(tmp_path / "cache").fit()
+    calls = _count_forwards(ext, monkeypatch)
+    here = ext.transform(paths["here"])
+    there = ext.transform(paths["there"])  # same content: keyed by it, not by path
+    assert sum(calls) == len(images)
+    np.testing.assert_array_equal(here, there)
+
+
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage"])
 def test_corrupt_entry_is_recomputed_not_returned(
     tmp_path, images, monkeypatch, damage
@@ -119,8 +140,9 @@ def test_corrupt_entry_is_recomputed_not_returned(
 def test_feature_cache_rejects_wrong_number_of_rows(tmp_path):
     cache = FeatureCache(tmp_path)
     cache.put("k", np.ones((3, 2), np.float32))
+    assert cache.path("k").exists()
     assert cache.get("k", n_samples=4) is None
-    assert not (tmp_path / "k.npz").exists()
+    assert not cache.path("k").exists()
 
 
 def test_cache_true_uses_environment_directory(tmp_path, images, monkeypatch):
