@@ -133,7 +133,8 @@ class BaseFeatureExtractor(TransformerMixin, BaseEstimator):
     ``fit`` loads the model (it never learns from ``X``); ``transform`` streams the
     images through it batch by batch and returns a float32 ``(n_images,
     n_features)`` array, from the on-disk cache when the same model,
-    preprocessing, output and data were seen before.
+    preprocessing, output and data were seen before; ``transform_outputs``
+    returns several named outputs from one forward pass per batch.
 
     Examples
     --------

@@ -231,8 +231,9 @@ class TorchFeatureExtractor(BaseFeatureExtractor):
             return pool_tensor(raw, self.pooling)
         if name == "probabilities":
             return pool_tensor(raw, self.pooling).float().softmax(dim=-1)
+        hint = " (the output of layer= is 'features' here)" if name == "layer" else ""
         raise ValueError(
-            f"Unknown output {name!r}: a module returning a tensor gives "
+            f"Unknown output {name!r}{hint}: a module returning a tensor gives "
             "'features', 'logits' and 'probabilities'; return a dict from its "
             "forward to name other outputs."
         )
