@@ -165,8 +165,22 @@ class BaseFeatureExtractor(TransformerMixin, BaseEstimator):
     def _default_transform(self, model):  # pragma: no cover - abstract
         raise TypeError(f"{type(self).__name__} must define _default_transform")
 
-    def _forward_outputs(self, model, x, outputs):  # pragma: no cover - abstract
-        raise TypeError(f"{type(self).__name__} must define _forward_outputs")
+    def _forward_outputs(self, model, x, outputs):
+        """``{name: tensor}`` of one pass; by default a subclass's ``_forward``.
+
+        A subclass written against the single-output hook ``_forward(model,
+        x)`` keeps working: it gives its one output, ``transform``'s.
+        """
+        forward = getattr(self, "_forward", None)
+        if forward is None:  # pragma: no cover - abstract
+            raise TypeError(f"{type(self).__name__} must define _forward_outputs")
+        own = self._transform_output()
+        if tuple(outputs) != (own,):
+            raise ValueError(
+                f"{type(self).__name__} gives one output, {own!r}; it cannot "
+                f"return {[name for name in outputs if name != own] or list(outputs)}."
+            )
+        return {own: forward(model, x)}
 
     def _transform_output(self):
         """Name of the output ``transform`` returns, from the parameters."""
@@ -310,7 +324,7 @@ class BaseFeatureExtractor(TransformerMixin, BaseEstimator):
         costs exactly one).
         """
         check_is_fitted(self, "model_")
-        return self._outputs(X, self._check_outputs(outputs))
+        return self._outputs(X, outputs)
 
     def _outputs(self, X, outputs):
         """``{name: array}`` of ``outputs``: cached ones read, the rest in one pass."""

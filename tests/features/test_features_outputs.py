@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from skdisco.features import TimmFeatureExtractor, TorchFeatureExtractor
+from skdisco.features import (
+    BaseFeatureExtractor,
+    TimmFeatureExtractor,
+    TorchFeatureExtractor,
+)
 
 
 def _timm(name="test_resnet", **kwargs):
@@ -182,3 +186,21 @@ def test_torch_bad_outputs_raise(classifier, images):
         ext.transform_outputs(images, ("features", "embedding"))
     with pytest.raises(ValueError, match="cannot be combined with layer"):
         TorchFeatureExtractor(classifier(), layer="body", softmax=True).fit()
+
+
+class _SingleOutputExtractor(TorchFeatureExtractor):
+    """A subclass written against the single-output ``_forward`` hook."""
+
+    _forward_outputs = BaseFeatureExtractor._forward_outputs  # the default hook
+
+    def _forward(self, model, x):
+        return model(x).flatten(1) * 2.0
+
+
+def test_subclass_with_single_output_forward_keeps_working(classifier, images):
+    ext = _SingleOutputExtractor(classifier()).fit()
+    expected = 2.0 * TorchFeatureExtractor(classifier()).fit_transform(images)
+    _close(ext.transform(images), expected)
+    _close(ext.transform_outputs(images, "features")["features"], expected)
+    with pytest.raises(ValueError, match=r"gives one output, 'features'.*'logits'"):
+        ext.transform_outputs(images, ("features", "logits"))
