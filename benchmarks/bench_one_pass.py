@@ -11,6 +11,7 @@ Usage::
 
     python benchmarks/bench_one_pass.py                       # resnet18, 512 images
     python benchmarks/bench_one_pass.py --model test_vit --size 32
+    python benchmarks/bench_one_pass.py --quick               # seconds
 """
 
 from __future__ import annotations
@@ -36,7 +37,12 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--quick", action="store_true", help="64 images, one repeat: a smoke run"
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.n_images, args.repeats = 64, 1
 
     import numpy as np
     import torch
