@@ -447,13 +447,6 @@ def _hooked(module):
         handle.remove()
 
 
-def _hooked_output(model, module, x):
-    """Output of ``module`` during a forward pass of ``model`` on ``x``."""
-    with _hooked(module) as captured:
-        model(x)
-    return captured[-1]
-
-
 def _first_line(exc):
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
