@@ -4,8 +4,11 @@ Features
 --------
 Each candidate's pre-logits features *and* its source-head probabilities of a
 target's images (train rows, then test rows) come from one pass of
-:class:`skdisco.features.TorchFeatureExtractor` over a module that returns both
-(``FeaturesAndProbabilities``), with the candidate's own normalisation
+:class:`skdisco.features.TorchFeatureExtractor` over the candidate's timm model
+(``transform_outputs(X, ("features", "probabilities"))``): the features are the
+output of the module that feeds the classifier (:data:`PRE_LOGITS_LAYER`, equal
+to timm's ``forward_head(pre_logits=True)``), hooked during the forward whose
+softmax gives the probabilities; with the candidate's own normalisation
 (:class:`zoo_models.Preprocess`). Zoo models have a 10-class source head, the
 EfficientNet-Lites their 1 000-class ImageNet head, the random controls their
 random head. Cached as ``<cache>/features/<image set>/<candidate>.npz``.
@@ -42,27 +45,40 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
-from torch import nn
 from zoo_models import Preprocess, load_candidate
 
 # --------------------------------------------------------------------------- #
 # features
 # --------------------------------------------------------------------------- #
 
+#: Per architecture, the module whose output is the classifier's input: timm's
+#: pre-logits features (``forward_head(pre_logits=True)``) at eval time.
+PRE_LOGITS_LAYER = {
+    "resnet10t": "global_pool",
+    "test_convnext": "head.drop",
+    "mobilenetv3_small_050": "flatten",
+    "test_vit": "head_drop",
+    "test_efficientnet": "global_pool",
+    "tf_efficientnet_lite0": "global_pool",
+    "tf_efficientnet_lite1": "global_pool",
+    "tf_efficientnet_lite2": "global_pool",
+}
 
-class FeaturesAndProbabilities(nn.Module):
-    """A timm model returning ``[pre-logits features, softmax(source logits)]``."""
 
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
+def features_and_probabilities(model, arch, X, mean, std):
+    """``(pre-logits features, source probabilities)`` of images ``X``, one pass."""
+    from skdisco.features import TorchFeatureExtractor
 
-    def forward(self, x):
-        f = self.model.forward_features(x)
-        pre = self.model.forward_head(f, pre_logits=True)
-        logits = self.model.forward_head(f)
-        return torch.cat([pre, logits.float().softmax(dim=-1)], dim=1)
+    ext = TorchFeatureExtractor(
+        model,
+        layer=PRE_LOGITS_LAYER[arch],
+        preprocessing=Preprocess(mean, std),
+        batch_size=250,
+        device="cpu",
+        precision="float32",
+    )
+    out = ext.fit(X).transform_outputs(X, ("features", "probabilities"))
+    return out["features"], out["probabilities"]
 
 
 def feature_path(cache, image_set, cand):
@@ -74,27 +90,13 @@ def extract(cand, target, cache):
     path = feature_path(cache, target.image_set, cand)
     if path.exists():
         return path
-    from skdisco.features import TorchFeatureExtractor
-
-    model = load_candidate(cand, cache)
-    n_classes = int(model.num_classes)
-    ext = TorchFeatureExtractor(
-        FeaturesAndProbabilities(model),
-        preprocessing=Preprocess(cand.mean, cand.std),
-        batch_size=250,
-        device="cpu",
-        precision="float32",
-    )
     X = np.concatenate([target.X_train, target.X_test])
-    out = ext.fit(X).transform(X)
+    F, P = features_and_probabilities(
+        load_candidate(cand, cache), cand.arch, X, cand.mean, cand.std
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(
-        tmp,
-        features=out[:, :-n_classes].astype(np.float32),
-        probabilities=out[:, -n_classes:].astype(np.float32),
-        n_train=target.X_train.shape[0],
-    )
+    np.savez(tmp, features=F, probabilities=P, n_train=target.X_train.shape[0])
     tmp.replace(path)
     return path
 

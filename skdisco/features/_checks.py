@@ -3,7 +3,8 @@
 The extractor counterpart of :func:`skdisco.utils.estimator_checks.check_scorer`
 (image transformers do not fit ``sklearn.utils.estimator_checks``, which feeds 2-D
 tabular data): output shape and dtype, determinism, batch-size invariance,
-input-form invariance, ``clone`` and pickling.
+input-form invariance, ``transform_outputs`` agreeing with ``transform``,
+``clone`` and pickling.
 """
 
 from __future__ import annotations
@@ -72,6 +73,13 @@ def check_feature_extractor(
 
     np.testing.assert_array_equal(
         est.transform(images), F, err_msg=f"{name} is not deterministic"
+    )
+    outputs = est.transform_outputs(images, [est.output_])
+    assert list(outputs) == [est.output_], "transform_outputs keys != outputs asked"
+    np.testing.assert_array_equal(
+        outputs[est.output_],
+        F,
+        err_msg=f"{name}: transform_outputs differs from transform for output_",
     )
     one_by_one = clone(est).set_params(batch_size=1).fit().transform(images)
     np.testing.assert_allclose(

@@ -21,6 +21,8 @@ from ._weights import (
 )
 
 OUTPUTS = ("features", "logits", "probabilities")
+#: Outputs of :meth:`TimmFeatureExtractor.transform_outputs` ("layer" needs ``layer``).
+NAMED_OUTPUTS = (*OUTPUTS, "layer")
 
 
 def check_model_name(name):
@@ -43,7 +45,8 @@ class TimmFeatureExtractor(BaseFeatureExtractor):
     :func:`torch.inference_mode` and returns float32 features: pooled pre-logits
     features (what LogME, DISCO and the other feature-based scores take), a pooled
     intermediate layer, or the source classifier's logits or probabilities (what
-    LEEP and NCE take).
+    LEEP and NCE take). :meth:`transform_outputs` returns several of these from
+    one forward pass per batch.
 
     Parameters
     ----------
@@ -71,7 +74,8 @@ class TimmFeatureExtractor(BaseFeatureExtractor):
         softmax.
     layer : int or str, default=None
         Return a pooled intermediate layer instead of the final features
-        (``output`` must then be ``"features"``): an int indexes the model's
+        (``output`` must then be ``"features"``; :meth:`transform_outputs` gives
+        it as the output ``"layer"``, next to the others): an int indexes the model's
         feature stages (``forward_intermediates(indices=[layer])``, negative
         from the end; forward hooks on ``model.feature_info`` where
         ``forward_intermediates`` is unavailable), a str names a module of
@@ -125,6 +129,9 @@ class TimmFeatureExtractor(BaseFeatureExtractor):
         Whether the channels-last memory format is used.
     n_features_out_ : int
         Width of the output.
+    output_ : str
+        Name of the output :meth:`transform` returns: ``output``, or
+        ``"layer"`` when ``layer`` is set.
     weights_path_ : str or None
         The local weights file loaded, if any.
 
@@ -136,7 +143,16 @@ class TimmFeatureExtractor(BaseFeatureExtractor):
     Notes
     -----
     Images are decoded one by one inside a ``DataLoader``, so memory holds one
-    batch of images plus the output matrix. Cached features are verified by a
+    batch of images plus the output matrices.
+
+    Named outputs of :meth:`transform_outputs`, all from one pass per batch:
+    ``"features"`` (pooled pre-logits, ``forward_head(pre_logits=True)``),
+    ``"logits"`` and ``"probabilities"`` (``forward_head`` on the same
+    ``forward_features``; they need a classifier head, ``num_classes > 0``) and,
+    when ``layer`` is set, ``"layer"`` (``forward_intermediates`` with
+    ``intermediates_only=False``, whose final features feed the head, or a
+    forward hook). Each output is its own cache entry, shared with
+    :meth:`transform` and ``output``. Cached features are verified by a
     checksum on reading; a ``Dataset`` input is fingerprinted by its type, length
     and ``repr`` only (its items are not read), so a dataset whose content
     changes without changing those needs ``cache=None``.
@@ -154,6 +170,9 @@ class TimmFeatureExtractor(BaseFeatureExtractor):
     >>> proba = ext.set_params(output="probabilities").fit_transform(images)
     >>> proba.shape, proba.sum(axis=1).round(4).tolist()
     ((4, 1000), [1.0, 1.0, 1.0, 1.0])
+    >>> both = ext.transform_outputs(images, ("features", "probabilities"))
+    >>> {name: a.shape for name, a in both.items()}
+    {'features': (4, 64), 'probabilities': (4, 1000)}
     """
 
     _parameter_constraints: dict = {
@@ -304,6 +323,35 @@ class TimmFeatureExtractor(BaseFeatureExtractor):
             return int(getattr(model, "head_hidden_size", model.num_features))
         return int(model.num_classes)
 
+    def _transform_output(self):
+        return "layer" if self.layer is not None else self.output
+
+    def _check_outputs(self, outputs):
+        names = super()._check_outputs(outputs)
+        unknown = [name for name in names if name not in NAMED_OUTPUTS]
+        if unknown:
+            raise ValueError(
+                f"Unknown output {unknown[0]!r} of TimmFeatureExtractor; choose "
+                f"among {list(NAMED_OUTPUTS)}."
+            )
+        if "layer" in names and self.layer is None:
+            raise ValueError(
+                "The output 'layer' is the pooled intermediate layer named by the "
+                "layer parameter; set layer= (e.g. layer=-2) to ask for it."
+            )
+        head = [name for name in names if name in ("logits", "probabilities")]
+        if head and not getattr(self.model_, "num_classes", 0):
+            raise ValueError(
+                f"{self.model_name!r} has no classifier head (num_classes=0), so it "
+                f"has no {head[0]!r}; ask for 'features' or 'layer' instead."
+            )
+        return names
+
+    def _output_identity(self, output):
+        if output == "layer":
+            return {"output": output, "layer": self.layer, "pooling": self.pooling}
+        return output
+
     def _feature_name_prefix(self):
         if self.layer is not None:
             return f"{self.model_name}_layer{self.layer}_"
@@ -317,27 +365,34 @@ class TimmFeatureExtractor(BaseFeatureExtractor):
         return {
             "model_name": self.model_name,
             "weights": weights,
-            "output": self.output,
-            "layer": self.layer,
-            "pooling": self.pooling,
             "image_size": self.image_size,
         }
 
     # --- forward ---------------------------------------------------------------
-    def _forward(self, model, x):
-        if self.layer is not None:
-            return self._forward_layer(model, x)
-        if self.output == "features":
-            return model.forward_head(model.forward_features(x), pre_logits=True)
-        logits = model.forward_head(model.forward_features(x))
-        if self.output == "probabilities":
-            return logits.float().softmax(dim=-1)
-        return logits
+    def _forward_outputs(self, model, x, outputs):
+        """The named ``outputs`` of batch ``x`` from one forward pass."""
+        got = {}
+        if "layer" in outputs:
+            final, got["layer"] = self._forward_layer(
+                model, x, with_final=len(outputs) > 1
+            )
+        else:
+            final = model.forward_features(x)
+        if "features" in outputs:
+            got["features"] = model.forward_head(final, pre_logits=True)
+        if "logits" in outputs or "probabilities" in outputs:
+            logits = model.forward_head(final)
+            if "logits" in outputs:
+                got["logits"] = logits
+            if "probabilities" in outputs:
+                got["probabilities"] = logits.float().softmax(dim=-1)
+        return got
 
-    def _forward_layer(self, model, x):
+    def _forward_layer(self, model, x, with_final=False):
+        """``(forward_features output or None, pooled layer)`` of one pass."""
         if isinstance(self.layer, str):
             module = dict(model.named_modules())[self.layer]
-            return pool_tensor(_hooked_output(model, module, x), self.pooling)
+            return self._hooked_layer(model, module, x, with_final)
         if hasattr(model, "forward_intermediates"):
             kwargs = {"indices": [self.layer], "intermediates_only": True}
             if self.pooling == "cls":
@@ -347,29 +402,49 @@ class TimmFeatureExtractor(BaseFeatureExtractor):
                         f"{self.model_name!r} has none. Use pooling='avg'."
                     )
                 kwargs["return_prefix_tokens"] = True
+            kwargs["intermediates_only"] = not with_final
             try:
-                out = model.forward_intermediates(x, **kwargs)[0]
+                out = model.forward_intermediates(x, **kwargs)
             except NotImplementedError:
                 pass
             else:
+                final, out = out if with_final else (None, out)
+                out = out[0]
                 if self.pooling == "cls":
-                    return out[1][:, 0]
-                return pool_tensor(out, self.pooling)
+                    return final, out[1][:, 0]
+                return final, pool_tensor(out, self.pooling)
         info = model.feature_info
         name = info[self.layer]["module"]
         module = dict(model.named_modules())[name]
-        return pool_tensor(_hooked_output(model, module, x), self.pooling)
+        return self._hooked_layer(model, module, x, with_final)
+
+    def _hooked_layer(self, model, module, x, with_final):
+        """Pooled output of ``module``, hooked during ``model``'s pass on ``x``.
+
+        With ``with_final`` the pass is ``forward_features`` (returned too, for
+        the head) and then, only if ``module`` belongs to the head and has not
+        run yet, ``forward_head``; else the whole ``model(x)``.
+        """
+        final = None
+        with _hooked(module) as captured:
+            if not with_final:
+                model(x)
+            else:
+                final = model.forward_features(x)
+                if not captured:
+                    model.forward_head(final)
+        return final, pool_tensor(captured[-1], self.pooling)
 
 
-def _hooked_output(model, module, x):
-    """Output of ``module`` during a forward pass of ``model`` on ``x``."""
+@contextlib.contextmanager
+def _hooked(module):
+    """A list receiving ``module``'s outputs while the context is open."""
     captured = []
     handle = module.register_forward_hook(lambda m, i, o: captured.append(o))
     try:
-        model(x)
+        yield captured
     finally:
         handle.remove()
-    return captured[-1]
 
 
 def _first_line(exc):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
+from collections.abc import Mapping
 
 import torch
 from sklearn.utils._param_validation import StrOptions
@@ -11,7 +13,7 @@ from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, create_transf
 from torchvision import transforms as T
 
 from ._base import BaseFeatureExtractor, pool_tensor, to_tensor
-from ._timm import _hooked_output
+from ._timm import _hooked
 
 
 class TorchFeatureExtractor(BaseFeatureExtractor):
@@ -21,21 +23,29 @@ class TorchFeatureExtractor(BaseFeatureExtractor):
     puts the copy in eval mode on the device; ``transform`` streams the images
     through it like :class:`TimmFeatureExtractor` does and returns the module's
     output, or a named submodule's output, pooled to one vector per image.
+    :meth:`transform_outputs` returns several named outputs (features and the
+    source probabilities, say) from one forward pass per batch.
 
     Parameters
     ----------
     module : torch.nn.Module
-        The model. Its forward takes a float batch (N, 3, H, W).
+        The model. Its forward takes a float batch (N, 3, H, W) and returns a
+        tensor (a tuple: its first element) or a dict of named tensors (see
+        Notes).
     layer : str, default=None
-        Name of a submodule (``module.named_modules()``) whose output is returned
-        (forward hook); ``None`` returns the module's own output.
+        Name of a submodule (``module.named_modules()``) whose output gives the
+        features (forward hook); ``None`` takes them from the module's own
+        output.
     pooling : {"avg", "cls"}, default="avg"
         How an output with more than two dimensions becomes one vector:
         ``"avg"`` averages spatial positions (N, C, H, W) or tokens (N, L, D),
         ``"cls"`` takes the first token.
     softmax : bool, default=False
-        Return the softmax of the output (the probabilities LEEP and NCE take,
-        when the module outputs logits).
+        Return the softmax of the module's output (the probabilities LEEP and
+        NCE take, when the module outputs logits): ``transform`` then returns
+        the output ``"probabilities"``. Cannot be combined with ``layer``; ask
+        :meth:`transform_outputs` for ``("features", "probabilities")`` to get
+        a layer's features and the module's probabilities in one pass.
     image_size : int, default=None
         With the default transform, resize (shorter side, bicubic) and
         center-crop to this size; ``None`` keeps the images' size (a batch
@@ -73,10 +83,28 @@ class TorchFeatureExtractor(BaseFeatureExtractor):
         Whether the channels-last memory format is used.
     n_features_out_ : int or None
         Width of the output, known after the first ``transform``.
+    output_ : str
+        Name of the output :meth:`transform` returns: ``"probabilities"`` with
+        ``softmax=True``, else ``"features"``.
 
     See Also
     --------
     TimmFeatureExtractor : The same for timm models, with their data config.
+
+    Notes
+    -----
+    Named outputs of :meth:`transform_outputs`, all read from one forward pass
+    of each batch (the ``layer`` hook fires during the module's own forward):
+
+    - a module returning a tensor: ``"features"`` is the pooled output of
+      ``layer`` when it is set, else the pooled module output; ``"logits"`` is
+      the pooled module output (its classifier's logits, for a classifier) and
+      ``"probabilities"`` their softmax;
+    - a module returning a dict: each key is an output of that name (pooled),
+      ``"probabilities"`` is the softmax of ``"logits"`` unless the dict has
+      its own, and ``layer``, when set, gives ``"features"``.
+
+    Each output is its own cache entry, shared with :meth:`transform`.
 
     Examples
     --------
@@ -87,6 +115,15 @@ class TorchFeatureExtractor(BaseFeatureExtractor):
     >>> images = np.zeros((5, 16, 16, 3), dtype=np.uint8)
     >>> TorchFeatureExtractor(net).fit_transform(images).shape
     (5, 8)
+
+    A classifier's penultimate features and its probabilities in one pass:
+
+    >>> clf = torch.nn.Sequential(net, torch.nn.AdaptiveAvgPool2d(1),
+    ...                           torch.nn.Flatten(), torch.nn.Linear(8, 3))
+    >>> ext = TorchFeatureExtractor(clf, layer="2").fit()
+    >>> out = ext.transform_outputs(images, ("features", "probabilities"))
+    >>> out["features"].shape, out["probabilities"].shape
+    ((5, 8), (5, 3))
     """
 
     _parameter_constraints: dict = {
@@ -129,6 +166,13 @@ class TorchFeatureExtractor(BaseFeatureExtractor):
         self.progress = progress
 
     def _build_model(self):
+        if self.softmax and self.layer is not None:
+            raise ValueError(
+                f"softmax=True returns the probabilities of the module's output; "
+                f"it cannot be combined with layer={self.layer!r}. For the layer's "
+                "features and the probabilities in one pass, use "
+                "transform_outputs(X, ('features', 'probabilities'))."
+            )
         model = copy.deepcopy(self.module)
         if self.layer is not None:
             names = [name for name, _ in model.named_modules() if name]
@@ -153,14 +197,46 @@ class TorchFeatureExtractor(BaseFeatureExtractor):
         normalize = T.Normalize(IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD)
         return T.Compose([T.Lambda(to_tensor), normalize])
 
-    def _forward(self, model, x):
-        if self.layer is None:
-            out = model(x)
-        else:
-            module = dict(model.named_modules())[self.layer]
-            out = _hooked_output(model, module, x)
-        out = pool_tensor(out, self.pooling)
-        return out.float().softmax(dim=-1) if self.softmax else out
+    def _transform_output(self):
+        return "probabilities" if self.softmax else "features"
+
+    def _forward_outputs(self, model, x, outputs):
+        """The named ``outputs`` of batch ``x`` from one forward pass."""
+        hook = self.layer is not None and "features" in outputs
+        with contextlib.ExitStack() as stack:
+            if hook:
+                module = dict(model.named_modules())[self.layer]
+                captured = stack.enter_context(_hooked(module))
+            raw = model(x)
+        got = {}
+        for name in outputs:
+            if hook and name == "features":
+                got[name] = pool_tensor(captured[-1], self.pooling)
+            else:
+                got[name] = self._named_output(raw, name)
+        return got
+
+    def _named_output(self, raw, name):
+        """Output ``name`` of the module's return value ``raw``, pooled."""
+        if isinstance(raw, Mapping):
+            if name in raw:
+                return pool_tensor(raw[name], self.pooling)
+            if name == "probabilities" and "logits" in raw:
+                return pool_tensor(raw["logits"], self.pooling).float().softmax(-1)
+            raise ValueError(
+                f"The module returns a dict with keys {sorted(raw)}; it has no "
+                f"output {name!r} (for 'probabilities' a 'logits' key is enough)."
+            )
+        if name in ("features", "logits"):
+            return pool_tensor(raw, self.pooling)
+        if name == "probabilities":
+            return pool_tensor(raw, self.pooling).float().softmax(dim=-1)
+        hint = " (the output of layer= is 'features' here)" if name == "layer" else ""
+        raise ValueError(
+            f"Unknown output {name!r}{hint}: a module returning a tensor gives "
+            "'features', 'logits' and 'probabilities'; return a dict from its "
+            "forward to name other outputs."
+        )
 
     def _model_identity(self):
         return {
@@ -168,6 +244,5 @@ class TorchFeatureExtractor(BaseFeatureExtractor):
             "weights": "state:" + self._state_digest(),
             "layer": self.layer,
             "pooling": self.pooling,
-            "softmax": self.softmax,
             "image_size": self.image_size,
         }

@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 
 from ..features import PACKAGE_WEIGHTS, TimmFeatureExtractor
 from ..utils._store import Store, digest, file_digest, files_digest, resolve_cache_dir
-from ..utils._tags import get_scorer_tags
+from ..utils._tags import INPUT_KINDS, get_scorer_tags
 from ..utils._validation import infer_task
 from ._registry import resolve_scorers
 
@@ -84,7 +84,7 @@ def _model_name(spec):
 
 def _is_features(value):
     if isinstance(value, Mapping):
-        return "features" in value or "probabilities" in value
+        return any(kind in value for kind in INPUT_KINDS)
     return hasattr(value, "shape") and hasattr(value, "dtype")
 
 
@@ -180,19 +180,6 @@ def _to_numpy(a):
     return np.asarray(a)
 
 
-def _probability_extractor(extractor):
-    params = extractor.get_params(deep=False)
-    if "output" in params:
-        return clone(extractor).set_params(output="probabilities")
-    if "softmax" in params:
-        return clone(extractor).set_params(softmax=True)
-    raise ValueError(
-        f"{type(extractor).__name__} cannot output source-class probabilities, "
-        "which this scorer needs; pass them precomputed as "
-        "{'features': F, 'probabilities': P}."
-    )
-
-
 def _chunked_fit(scorer, X, y, task):
     """Fit ``scorer`` with ``partial_fit`` one row-block of the dask array at a time."""
     X = X.rechunk({1: -1})
@@ -231,19 +218,17 @@ def evaluate_model(name, spec, X, y, scorers, extractor_params=None):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            features, probabilities, extract_s = _features_of(
-                spec, X, scorers, extractor_params or {}
-            )
+            inputs, extract_s = _inputs_of(spec, X, scorers, extractor_params or {})
         except Exception as exc:
-            features = probabilities = None
+            inputs = {}
             extract_s = time.perf_counter() - start
             errors.append(_short(exc))
             row["traceback"] = traceback.format_exc(limit=-3)
         row["extract_s"] = extract_s
-        if features is not None or probabilities is not None:
-            ref = features if features is not None else probabilities
-            row["n_samples"] = int(ref.shape[0])
-            row["n_features"] = int(ref.shape[1]) if features is not None else None
+        if inputs:
+            features = inputs.get("features")
+            row["n_samples"] = int(next(iter(inputs.values())).shape[0])
+            row["n_features"] = int(features.shape[1]) if features is not None else None
             y_np = None if y is None else _to_numpy(y)
             if y_np is not None and y_np.shape[0] != row["n_samples"]:
                 errors.append(
@@ -252,7 +237,7 @@ def evaluate_model(name, spec, X, y, scorers, extractor_params=None):
                 )
                 scorers = {}
             for sname, scorer in scorers.items():
-                _score_one(row, errors, sname, scorer, features, probabilities, y_np)
+                _score_one(row, errors, sname, scorer, inputs, y_np)
     row["time_s"] = time.perf_counter() - start
     row["worker"] = f"{socket.gethostname()}:{os.getpid()}"
     row["error"] = "; ".join(errors) if errors else None
@@ -265,44 +250,69 @@ def evaluate_model(name, spec, X, y, scorers, extractor_params=None):
     return row
 
 
-def _features_of(spec, X, scorers, extractor_params):
-    """(features, probabilities, seconds) of one model, each None if not needed."""
+def _inputs_of(spec, X, scorers, extractor_params):
+    """``({input kind: array}, seconds)``: what this model's scorers take.
+
+    A model given by name or as an extractor is asked once, in one pass over
+    ``X``, for every output its scorers need: the features (the extractor's
+    own ``transform`` output, ``output_``) and the source probabilities, whose
+    argmax gives the source labels.
+    """
     kinds = {get_scorer_tags(s).input_kind for s in scorers.values()}
     t0 = time.perf_counter()
     if isinstance(spec, Mapping):
-        F = spec.get("features")
-        P = spec.get("probabilities")
-        if "probabilities" in kinds and P is None:
+        inputs = {k: spec[k] for k in INPUT_KINDS if spec.get(k) is not None}
+        if "probabilities" in kinds and "probabilities" not in inputs:
             raise ValueError(
                 "A scorer needs source-class probabilities; give this model as "
                 "{'features': F, 'probabilities': P}."
             )
-        return F, P, time.perf_counter() - t0
-    if _is_features(spec):
-        return spec, None, time.perf_counter() - t0
-    if X is None:
+    elif _is_features(spec):
+        inputs = {"features": spec}
+    elif X is None:
         raise ValueError(
             "X (the images) is required for a model given as a name or an "
             "extractor; only precomputed features may come without X."
         )
-    if isinstance(spec, str):
-        extractor = make_extractor(spec, **extractor_params)
     else:
-        extractor = clone(spec)
-    F = P = None
+        extractor = (
+            make_extractor(spec, **extractor_params)
+            if isinstance(spec, str)
+            else clone(spec)
+        )
+        inputs = _extract_inputs(extractor.fit(X), X, kinds)
+    if "labels" in kinds and "labels" not in inputs and "probabilities" in inputs:
+        inputs["labels"] = _to_numpy(inputs["probabilities"]).argmax(axis=1)[:, None]
+    return inputs, time.perf_counter() - t0
+
+
+def _extract_inputs(extractor, X, kinds):
+    """The features and/or probabilities of a fitted extractor, in one pass."""
+    wants_probabilities = bool(kinds & {"probabilities", "labels"})
+    if not hasattr(extractor, "transform_outputs"):
+        if wants_probabilities:
+            raise ValueError(
+                f"{type(extractor).__name__} cannot output source-class "
+                "probabilities, which this scorer needs; pass them precomputed as "
+                "{'features': F, 'probabilities': P}."
+            )
+        return {"features": extractor.transform(X)}
+    names = {}
     if "features" in kinds:
-        F = extractor.fit(X).transform(X)
-    if "probabilities" in kinds:
-        P = _probability_extractor(extractor).fit(X).transform(X)
-    return F, P, time.perf_counter() - t0
+        names["features"] = extractor.output_
+    if wants_probabilities:
+        names["probabilities"] = "probabilities"
+    outputs = extractor.transform_outputs(X, list(names.values()))
+    return {kind: outputs[name] for kind, name in names.items()}
 
 
-def _score_one(row, errors, sname, scorer, features, probabilities, y):
+def _score_one(row, errors, sname, scorer, inputs, y):
     tags = get_scorer_tags(scorer)
-    data = probabilities if tags.input_kind == "probabilities" else features
+    kind = tags.input_kind
+    data = inputs.get(kind)
     if data is None:
         row["scores"][sname] = None
-        errors.append(f"{sname}: no {tags.input_kind} for this model")
+        errors.append(f"{sname}: no {kind} for this model")
         return
     scorer = clone(scorer)
     try:
@@ -469,7 +479,9 @@ TimmFeatureExtractor`, :class:`~skdisco.features.TorchFeatureExtractor`, a
           features: an array ``(n_samples, n_features)`` (numpy, memmap or a
           Dask array) or ``{"features": F, "probabilities": P}`` when a scorer
           needs source-class probabilities (LEEP, NCE, PACTran's Dirichlet and
-          Gamma variants).
+          Gamma variants); a ``"labels"`` entry (source labels, one column)
+          may stand in for scorers of source labels, which otherwise take the
+          argmax of ``P``.
 
         A list names each model after its string or its ``model_name``; a dict
         after its keys.
@@ -532,6 +544,15 @@ TimmFeatureExtractor`, :class:`~skdisco.features.TorchFeatureExtractor`, a
 
     Notes
     -----
+    Each model runs over ``X`` once, whatever its scorers take: the input kind
+    each scorer declares in its tags (:func:`~skdisco.utils.get_scorer_tags`)
+    decides which outputs the model's extractor is asked for, all together,
+    through its ``transform_outputs``: the features (the extractor's own
+    ``transform`` output) for feature scorers, the source probabilities for
+    probability scorers and, as their argmax (one column), the source labels
+    for label scorers. An extractor without ``transform_outputs`` (a
+    ``Pipeline``) gives features only.
+
     Scorers with ``partial_fit`` (LogME) receive a Dask array block of rows at a
     time, so features larger than memory are scored from their sufficient
     statistics; the result equals the in-memory one to round-off. Other

@@ -101,10 +101,10 @@ def resolve_scorers(scorers):
             raise ValueError(f"Scorer name {name!r} appears twice.")
         if isinstance(spec, str):
             spec = scorer_from_name(spec)
-        elif not (hasattr(spec, "fit") and hasattr(spec, "get_params")):
+        elif not all(hasattr(spec, a) for a in ("fit", "score", "get_params")):
             raise ValueError(
-                f"Scorer {name!r} must be a name or a scorer estimator with fit; got "
-                f"{type(spec).__name__}."
+                f"Scorer {name!r} must be a name or a scorer estimator with fit and "
+                f"score; got {type(spec).__name__}."
             )
         out[name] = clone(spec)
     return out

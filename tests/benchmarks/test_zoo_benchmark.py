@@ -101,14 +101,47 @@ def test_profiles_have_enough_candidates():
     assert len(run.PROFILES["full"]["targets"]) >= 5
 
 
-def test_features_and_probabilities_module():
-    model = zoo_models.create("test_convnext", seed=0).eval()
-    net = zoo_stages.FeaturesAndProbabilities(model)
-    x = zoo_models.to_tensor(np.zeros((3, 32, 32), np.uint8))
+@pytest.mark.parametrize("arch", sorted(zoo_stages.PRE_LOGITS_LAYER))
+def test_features_and_probabilities_equal_timm_pre_logits_and_softmax(arch):
+    model = zoo_models.create(arch, seed=0).eval()
+    X = np.random.default_rng(0).integers(0, 256, (5, 32, 32), dtype=np.uint8)
+    seen = []
+    model.register_forward_hook(lambda m, i, o: seen.append(len(i[0])))
+    F, P = zoo_stages.features_and_probabilities(
+        model, arch, X, zoo_models.IMAGENET_MEAN, zoo_models.IMAGENET_STD
+    )
+    assert sum(seen) == len(X)  # one forward pass gives both
+    x = zoo_models.to_tensor(X)
     with torch.no_grad():
-        out = net(x)
-    assert out.shape == (3, 64 + 10)
-    np.testing.assert_allclose(out[:, -10:].sum(1).numpy(), 1.0, rtol=1e-5)
+        f = model.forward_features(x)
+        pre = model.forward_head(f, pre_logits=True).numpy()
+        proba = model.forward_head(f).softmax(dim=-1).numpy()
+    assert F.dtype == P.dtype == np.float32
+    assert F.shape == (5, model.head_hidden_size)
+    assert P.shape == (5, model.num_classes)
+    np.testing.assert_allclose(F, pre, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(P, proba, rtol=1e-4, atol=1e-6)
+
+
+def test_extract_keeps_the_feature_cache_layout(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(zoo_stages, "load_candidate",
+                        lambda cand, cache: zoo_models.create(cand.arch, seed=0))
+    cand = zoo_models.Candidate("test_vit@random", "test_vit", "random", "random")
+    rng = np.random.default_rng(0)
+    target = SimpleNamespace(
+        image_set="digits", X_train=rng.integers(0, 256, (4, 32, 32), np.uint8),
+        X_test=rng.integers(0, 256, (3, 32, 32), np.uint8),
+    )
+    path = zoo_stages.extract(cand, target, tmp_path)
+    assert path == tmp_path / "features" / "digits" / "test_vit@random.npz"
+    with np.load(path) as z:
+        assert sorted(z.files) == ["features", "n_train", "probabilities"]
+    F_tr, P_tr, F_te, P_te = zoo_stages.load_features(tmp_path, target, cand)
+    assert F_tr.shape == (4, 64) and F_te.shape == (3, 64)
+    assert P_tr.shape == (4, 10) and P_te.shape == (3, 10)
+    np.testing.assert_allclose(P_tr.sum(axis=1), 1.0, rtol=1e-5)
 
 
 def test_preprocess_matches_training_tensor():

@@ -13,13 +13,13 @@ def _extractor(cache, **kwargs):
 
 def _count_forwards(ext, monkeypatch):
     calls = []
-    original = type(ext)._forward
+    original = type(ext)._forward_outputs
 
-    def counting(self, model, x):
+    def counting(self, model, x, outputs):
         calls.append(len(x))
-        return original(self, model, x)
+        return original(self, model, x, outputs)
 
-    monkeypatch.setattr(type(ext), "_forward", counting)
+    monkeypatch.setattr(type(ext), "_forward_outputs", counting)
     return calls
 
 

@@ -357,3 +357,126 @@ def test_rank_models_runs_on_dask_cluster(zoo):
         remote[["model", "logme", "ncti", "logme_rank"]],
         local[["model", "logme", "ncti", "logme_rank"]],
     )
+
+
+class _CountingClassifier(torch.nn.Module):
+    """A tiny classifier recording the images its forward sees (class-level,
+    so the copies that fit and clone make still count here)."""
+
+    seen: list = []
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.body = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1)
+        )
+        self.head = torch.nn.Linear(8, 4)
+
+    def forward(self, x):
+        type(self).seen.append(len(x))
+        return self.head(self.body(x).flatten(1))
+
+
+def _images_and_labels(n=40):
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (n, 32, 32, 3), np.uint8), np.repeat([0, 1], n // 2)
+
+
+def test_rank_models_runs_each_image_once_for_features_and_probabilities():
+    images, labels = _images_and_labels()
+    _CountingClassifier.seen = []
+    ext = TorchFeatureExtractor(_CountingClassifier(), layer="body", batch_size=16)
+    ranking = rank_models(
+        {"net": ext}, images, labels, scorers=["logme", "leep"]
+    ).set_index("model")
+    assert sum(_CountingClassifier.seen) == len(images)  # one pass, not two
+    assert ranking.loc["net", "error"] is None
+    F = TorchFeatureExtractor(_CountingClassifier(), layer="body").fit_transform(images)
+    P = TorchFeatureExtractor(_CountingClassifier(), softmax=True).fit_transform(images)
+    assert ranking.loc["net", "n_features"] == F.shape[1] == 8
+    assert ranking.loc["net", "logme"] == pytest.approx(logme(F, labels), rel=1e-6)
+    assert ranking.loc["net", "leep"] == pytest.approx(leep(P, labels), rel=1e-6)
+
+
+def test_rank_models_runs_each_image_once_through_a_timm_model(monkeypatch):
+    images, labels = _images_and_labels()
+    seen = []
+    build = TimmFeatureExtractor._build_model
+
+    def counting_build(self):
+        model = build(self)
+        model.conv1.register_forward_hook(lambda m, i, o: seen.append(len(i[0])))
+        return model
+
+    monkeypatch.setattr(TimmFeatureExtractor, "_build_model", counting_build)
+    ranking = rank_models(
+        ["test_resnet=random"],
+        images,
+        labels,
+        scorers=["logme", "leep"],
+        image_size=32,
+        batch_size=16,
+    ).set_index("model")
+    assert sum(seen) == len(images)
+    F = make_extractor("test_resnet=random", image_size=32).fit_transform(images)
+    P = (
+        make_extractor("test_resnet=random", image_size=32)
+        .set_params(output="probabilities")
+        .fit_transform(images)
+    )
+    row = ranking.loc["test_resnet=random"]
+    assert row["error"] is None and row["n_features"] == F.shape[1]
+    assert row["logme"] == pytest.approx(logme(F, labels), rel=1e-5)
+    assert row["leep"] == pytest.approx(leep(P, labels), rel=1e-5)
+
+
+class _AgreementScorer(BaseEstimator):
+    """Fraction of samples whose source label equals the target label."""
+
+    def __sklearn_tags__(self):
+        from skdisco.utils import ScorerTags, Tags
+
+        return Tags.from_sklearn(
+            super().__sklearn_tags__(), ScorerTags(input_kind="labels")
+        )
+
+    def fit(self, X, y):
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != 1:
+            raise ValueError(f"source labels must be one column; got {X.shape}")
+        self.score_ = float(np.mean(X[:, 0] == y))
+        return self
+
+    def score(self, X, y):
+        return self.fit(X, y).score_
+
+
+def test_rank_models_gives_labels_scorers_the_argmax_of_the_probabilities():
+    images, labels = _images_and_labels()
+    _CountingClassifier.seen = []
+    ext = TorchFeatureExtractor(_CountingClassifier())
+    ranking = rank_models(
+        {"net": ext}, images, labels, scorers={"agree": _AgreementScorer()}
+    )
+    assert sum(_CountingClassifier.seen) == len(images)
+    P = TorchFeatureExtractor(_CountingClassifier(), softmax=True).fit_transform(images)
+    assert ranking.loc[0, "error"] is None
+    assert ranking.loc[0, "agree"] == pytest.approx(np.mean(P.argmax(1) == labels))
+    precomputed = rank_models(
+        {"m": {"probabilities": P}}, y=labels, scorers={"agree": _AgreementScorer()}
+    )
+    assert precomputed.loc[0, "agree"] == ranking.loc[0, "agree"]
+
+
+def test_rank_models_extractor_without_probabilities_fails_in_its_row():
+    images, labels = _images_and_labels()
+    from sklearn.pipeline import make_pipeline
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU())
+    pipe = make_pipeline(TorchFeatureExtractor(net))
+    ranking = rank_models({"pipe": pipe}, images, labels, scorers=["logme", "leep"])
+    assert np.isnan(ranking.loc[0, "leep"]) and np.isnan(ranking.loc[0, "logme"])
+    assert "cannot output source-class probabilities" in ranking.loc[0, "error"]
+    features_only = rank_models({"pipe": pipe}, images, labels, scorers=["logme"])
+    assert np.isfinite(features_only.loc[0, "logme"])
