@@ -22,7 +22,6 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..features import PACKAGE_WEIGHTS, TimmFeatureExtractor
 from ..utils._validation import infer_task
 from ._registry import input_kind, resolve_scorers, set_combiner
 
@@ -44,6 +43,8 @@ def make_extractor(spec, **params):
     every ranking should beat). ``params`` are further extractor parameters
     (``image_size``, ``batch_size``, ``device``, ``cache``, ``progress``).
     """
+    from ..features import PACKAGE_WEIGHTS, TimmFeatureExtractor  # imports torch
+
     spec = spec.strip()
     package = spec.lower().replace("_", "-")
     if package in PACKAGE_WEIGHTS:
