@@ -53,6 +53,9 @@ def _loaded(code):
         "import skdisco.utils",
         "import skdisco.datasets",
         "import skdisco.cli",
+        "import skdisco.features",
+        "from skdisco.features import IMAGE_EXTENSIONS, PACKAGE_WEIGHTS",
+        "from skdisco.features import load_image_folder",
     ],
 )
 def test_import_leaves_torch_and_timm_out(code):
@@ -73,3 +76,14 @@ def test_model_touch_imports_torch():
     # The oracle the cases above rely on: the report does see torch once loaded.
     loaded = _loaded("import skdisco; skdisco.TimmFeatureExtractor")
     assert {"torch", "timm"} <= loaded
+
+
+def test_lazy_package_loads_a_name_once_and_lists_it():
+    import skdisco.features as features
+
+    assert "TimmFeatureExtractor" in dir(features)
+    first = features.TimmFeatureExtractor
+    assert features.__dict__["TimmFeatureExtractor"] is first
+    assert first.__module__ == "skdisco.features._timm"
+    with pytest.raises(AttributeError, match="has no attribute 'NoSuchName'"):
+        features.NoSuchName  # noqa: B018
