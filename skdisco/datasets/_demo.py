@@ -52,7 +52,7 @@ def subsample_per_class(X, y, max_samples, seed=0):
     prefer_skip_nested_validation=True,
 )
 def load_digit_images(n_samples=300, size=32):
-    """scikit-learn's digits as RGB uint8 images, a stratified subset, upsampled.
+    """Load scikit-learn's digits as RGB uint8 images, a stratified subset, upsampled.
 
     The 8x8 digits (values 0..16) are scaled to 0..255, resized to ``size``
     pixels with bicubic interpolation and repeated over three channels; a

@@ -51,6 +51,9 @@ def _read_table(path, what):
 def load_features(path):
     """Read a 2-D table of features (samples x features) from a file.
 
+    What ``skdisco score --features`` reads: one row per sample, one column per
+    feature, as float64 whatever the file stores.
+
     Parameters
     ----------
     path : str or path-like
@@ -102,6 +105,9 @@ def load_features(path):
 def load_labels(path):
     """Read labels (or regression targets), one per sample, from a file.
 
+    What ``skdisco score --labels`` reads: the labels of the rows of a features
+    file, strings or numbers.
+
     Parameters
     ----------
     path : str or path-like
@@ -150,6 +156,9 @@ def load_labels(path):
 
 def load_images(path):
     """Read a labelled image set: a folder, an ``.npz`` or a ``.csv`` of paths.
+
+    What ``skdisco rank --data`` reads. Files are listed, not decoded: a feature
+    extractor decodes the images batch by batch.
 
     Parameters
     ----------
