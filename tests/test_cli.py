@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from skdisco.cli import main
+from skdisco.cli import SCORER_NAMES, main
 from skdisco.transferability import disco, logme
 
 
@@ -76,19 +76,21 @@ def test_score_bad_input_exits_2_with_message(feature_files, capsys, args, messa
     assert message in err
 
 
-def test_score_parquet_needs_a_parquet_engine(feature_files, capsys):
-    d, F, y = feature_files
-    path = d / "F.parquet"
-    try:
-        pd.DataFrame(F, columns=[f"f{i}" for i in range(6)]).to_parquet(path)
-    except ImportError:
-        path.write_bytes(b"PAR1")
-        assert (
-            main(["score", "--features", str(path), "--labels", str(d / "y.npy")]) == 2
-        )
-        assert "pip install pyarrow" in capsys.readouterr().err
-        return
-    assert main(["score", "--features", str(path), "--labels", str(d / "y.npy")]) == 0
+def test_scorer_names_in_help_are_the_registered_ones(capsys):
+    from skdisco.selection import scorer_names
+
+    assert SCORER_NAMES == tuple(sorted(scorer_names()))
+    assert main(["score", "--help"]) == 0
+    assert "pactran_dirichlet" in capsys.readouterr().out
+
+
+def test_score_unreadable_parquet_exits_2(feature_files, capsys):
+    d, _, _ = feature_files
+    (d / "F.parquet").write_bytes(b"PAR1")
+    assert main(["score", "--features", str(d / "F.parquet"), "--labels", "y"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("skdisco: error:")
+    assert "pip install pyarrow" in err or "Cannot read features file" in err
 
 
 def test_usage_errors_exit_2(capsys):

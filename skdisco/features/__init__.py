@@ -6,15 +6,28 @@ wraps any ``torch.nn.Module``. Both stream images batch by batch, return float32
 features (pooled pre-logits, an intermediate layer, logits or probabilities; several
 of them from one forward pass with ``transform_outputs``) and cache them on disk.
 :func:`load_image_folder` lists a folder of class sub-folders.
+
+The names load on first use: ``import skdisco.features`` is cheap, and torch and
+timm are imported when an extractor is first touched (``load_image_folder`` and
+``PACKAGE_WEIGHTS`` need neither).
 """
 
-from ..utils._store import FeatureCache, default_cache_dir
-from ._base import BaseFeatureExtractor
-from ._checks import check_feature_extractor
-from ._inputs import IMAGE_EXTENSIONS, load_image_folder
-from ._timm import TimmFeatureExtractor
-from ._torch import TorchFeatureExtractor
-from ._weights import PACKAGE_WEIGHTS
+from .._lazy import lazy_exports
+
+#: Public name -> the submodule that defines it.
+_LAZY = {
+    "BaseFeatureExtractor": "_base",
+    "FeatureCache": "..utils._store",
+    "default_cache_dir": "..utils._store",
+    "check_feature_extractor": "_checks",
+    "IMAGE_EXTENSIONS": "_folder",
+    "load_image_folder": "_folder",
+    "TimmFeatureExtractor": "_timm",
+    "TorchFeatureExtractor": "_torch",
+    "PACKAGE_WEIGHTS": "_weights",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
 
 __all__ = [
     "IMAGE_EXTENSIONS",

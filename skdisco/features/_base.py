@@ -6,17 +6,16 @@ image by default (``_default_transform``), which named outputs it can give
 2-D tensor (``_forward_outputs``), and what identifies the model for the cache
 (``_model_identity``). Everything else -- parameter validation, streaming batches
 through a ``DataLoader`` under ``torch.inference_mode``, bf16 autocast on CUDA,
-channels-last, the on-disk cache (one entry per output), progress, feature names,
-``set_output`` and pickling -- lives here once.
+channels-last, the on-disk cache (one entry per output), progress, feature
+names, ``set_output`` and pickling -- lives here once, on the torch runtime of
+:mod:`skdisco.utils._torch` (devices, pooling, progress, pickling through the
+CPU) that fine-tuning shares.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import os
-import sys
-import time
 from numbers import Integral
 
 import numpy as np
@@ -26,27 +25,15 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._store import FeatureCache, digest, resolve_cache_dir
+from ..utils._torch import (
+    Progress,
+    TorchModelMixin,
+    has_conv2d,
+    resolve_device,
+    resolve_precision,
+    to_tensor,
+)
 from ._inputs import as_image_dataset
-
-
-def resolve_device(device):
-    """``"auto"`` → CUDA when available, else CPU; an unavailable CUDA raises."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={str(device)!r} was requested but CUDA is not available on "
-            "this machine; use device='auto' or device='cpu'."
-        )
-    return device
-
-
-def resolve_precision(precision, device):
-    """The autocast dtype: bfloat16 on CUDA for ``"auto"``, else None (float32)."""
-    if precision == "auto":
-        return torch.bfloat16 if device.type == "cuda" else None
-    return torch.bfloat16 if precision == "bfloat16" else None
 
 
 def tensor_digest(module):
@@ -54,74 +41,7 @@ def tensor_digest(module):
     return digest("state_dict", module.state_dict())
 
 
-def has_conv2d(module):
-    return any(isinstance(m, torch.nn.Conv2d) for m in module.modules())
-
-
-def pool_tensor(t, pooling):
-    """Pool a layer output to (N, D): spatial maps and tokens averaged or CLS."""
-    if isinstance(t, (tuple, list)):
-        t = t[0]
-    if t.ndim == 2:
-        return t
-    if t.ndim == 4:
-        if pooling == "cls":
-            raise ValueError(
-                "pooling='cls' needs token outputs (N, L, D); this layer gives "
-                f"a spatial map of shape {tuple(t.shape)}. Use pooling='avg'."
-            )
-        return t.mean(dim=(2, 3))
-    if t.ndim == 3:
-        return t[:, 0] if pooling == "cls" else t.mean(dim=1)
-    return t.flatten(1)
-
-
-def to_tensor(image):
-    """PIL image → float (3, H, W) tensor in [0, 1]; tensors pass through."""
-    if isinstance(image, torch.Tensor):
-        return image
-    a = torch.from_numpy(np.array(image, dtype=np.uint8, copy=True))
-    return a.permute(2, 0, 1).float().div_(255.0)
-
-
-class _Progress:
-    """tqdm when installed, else a one-line counter on stderr."""
-
-    def __init__(self, iterable, total, enabled, desc):
-        self.iterable, self.total, self.enabled, self.desc = (
-            iterable,
-            total,
-            enabled,
-            desc,
-        )
-
-    def __iter__(self):
-        if not self.enabled:
-            yield from self.iterable
-            return
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            tqdm = None
-        if tqdm is not None:
-            with tqdm(total=self.total, desc=self.desc, unit="img") as bar:
-                for batch in self.iterable:
-                    yield batch
-                    bar.update(len(batch))
-            return
-        done, start = 0, time.perf_counter()
-        for batch in self.iterable:
-            yield batch
-            done += len(batch)
-            rate = done / max(time.perf_counter() - start, 1e-9)
-            sys.stderr.write(
-                f"\r{self.desc}: {done}/{self.total} images ({rate:.1f} img/s)"
-            )
-            sys.stderr.flush()
-        sys.stderr.write("\n")
-
-
-class BaseFeatureExtractor(TransformerMixin, BaseEstimator):
+class BaseFeatureExtractor(TransformerMixin, TorchModelMixin, BaseEstimator):
     """Base class of the feature extractors: a backbone as a stateless transformer.
 
     ``fit`` loads the model (it never learns from ``X``); ``transform`` streams the
@@ -369,14 +289,6 @@ class BaseFeatureExtractor(TransformerMixin, BaseEstimator):
         return np.asarray([f"{prefix}{i}" for i in range(n)], dtype=object)
 
     # --- streaming -----------------------------------------------------------
-    def _runtime_device(self):
-        """The device to run on now; moves the model there if needed."""
-        device = resolve_device(self.device)
-        if device != self.device_:
-            self.model_.to(device)
-            self.device_ = device
-        return device
-
     def _extract(self, dataset, outputs):
         device = self._runtime_device()
         model = self.model_
@@ -397,7 +309,7 @@ class BaseFeatureExtractor(TransformerMixin, BaseEstimator):
             if autocast_dtype is not None
             else contextlib.nullcontext()
         )
-        batches = _Progress(loader, n, self.progress, type(self).__name__)
+        batches = Progress(loader, n, self.progress, type(self).__name__)
         with torch.inference_mode(), amp:
             for batch in batches:
                 batch = batch.to(device, non_blocking=True)
@@ -433,30 +345,3 @@ class BaseFeatureExtractor(TransformerMixin, BaseEstimator):
         if getattr(self, "_weights_digest", None) is None:
             self._weights_digest = tensor_digest(self.model_)
         return self._weights_digest
-
-    # --- pickling ------------------------------------------------------------
-    def __getstate__(self):
-        return cpu_state(super().__getstate__())
-
-
-def cpu_state(state):
-    """A pickling state whose ``model_`` lives on the CPU and ``device_`` is CPU.
-
-    A model on an accelerator is round-tripped through torch's serialiser with
-    ``map_location="cpu"``: a CPU copy without a second copy on the GPU, so the
-    pickle loads on a machine without one. The fitted estimator is not changed.
-    """
-    model = state.get("model_")
-    if model is not None and _on_accelerator(model):
-        buffer = io.BytesIO()
-        torch.save(model, buffer)
-        buffer.seek(0)
-        state["model_"] = torch.load(buffer, map_location="cpu", weights_only=False)
-    if "device_" in state:
-        state["device_"] = torch.device("cpu")
-    return state
-
-
-def _on_accelerator(module):
-    tensors = list(module.parameters()) + list(module.buffers())
-    return any(t.device.type != "cpu" for t in tensors)

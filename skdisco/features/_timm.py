@@ -12,7 +12,8 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from timm.data import create_transform, resolve_data_config
 
-from ._base import BaseFeatureExtractor, pool_tensor
+from ..utils._torch import pool_tensor
+from ._base import BaseFeatureExtractor
 from ._weights import (
     PACKAGE_WEIGHTS,
     load_state_dict_by_position,

@@ -12,7 +12,8 @@ from sklearn.utils._param_validation import StrOptions
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, create_transform
 from torchvision import transforms as T
 
-from ._base import BaseFeatureExtractor, pool_tensor, to_tensor
+from ..utils._torch import pool_tensor, to_tensor
+from ._base import BaseFeatureExtractor
 from ._timm import _hooked
 
 

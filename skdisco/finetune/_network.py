@@ -14,7 +14,7 @@ import torch
 from timm.data import create_transform, resolve_data_config
 
 from ..features import TimmFeatureExtractor, TorchFeatureExtractor
-from ..features._base import pool_tensor
+from ..utils._torch import pool_tensor, to_tensor
 
 
 def is_timm_module(module):
@@ -132,8 +132,6 @@ def _timm_module_transform(module, image_size, preprocessing):
     if callable(preprocessing):
         return preprocessing
     if preprocessing == "passthrough":
-        from ..features._base import to_tensor
-
         return to_tensor
     args = {}
     if image_size is not None:

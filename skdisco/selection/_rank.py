@@ -18,7 +18,6 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..features import PACKAGE_WEIGHTS, TimmFeatureExtractor
 from ..utils._store import Store, digest, file_digest, files_digest, resolve_cache_dir
 from ..utils._tags import INPUT_KINDS, get_scorer_tags
 from ..utils._validation import infer_task
@@ -43,6 +42,8 @@ def make_extractor(spec, **params):
     every ranking should beat). ``params`` are further extractor parameters
     (``image_size``, ``batch_size``, ``device``, ``cache``, ``progress``).
     """
+    from ..features import PACKAGE_WEIGHTS, TimmFeatureExtractor  # imports torch
+
     spec = spec.strip()
     package = spec.lower().replace("_", "-")
     if package in PACKAGE_WEIGHTS:
