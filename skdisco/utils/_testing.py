@@ -63,6 +63,8 @@ SCORER_VARIANTS = {
     "GBCScorer": [{"gaussian_type": "diagonal"}],
     "HScoreScorer": [{"variant": "pactran"}],
     "NCEScorer": [{"soft": True}],
+    # The default tolerance, beside the fast max_iter=10 instance.
+    "PACTranGaussScorer": [{}],
     "TransRateScorer": [{"variant": "tllib"}, {"variant": "official_projection"}],
 }
 

@@ -1,10 +1,10 @@
-"""SFDA, NCTI, ETran and PACTran scorers: sklearn contract and scorer checks."""
+"""SFDA, NCTI, ETran and PACTran scorers: components, bounds and bad input.
 
-import warnings
+check_estimator and the scorer checks run over every scorer in tests/test_common.py.
+"""
 
 import numpy as np
 import pytest
-from sklearn.utils.estimator_checks import check_estimator
 
 from skdisco.scorers import (
     ETranScorer,
@@ -16,10 +16,8 @@ from skdisco.scorers import (
 )
 from skdisco.transferability import etran_components, ncti_components, sfda
 from skdisco.utils.estimator_checks import (
-    check_scorer,
     check_scorer_label_renaming_invariance,
     make_scorer_data,
-    yield_scorer_checks,
 )
 
 FEATURE_SCORERS = [
@@ -28,49 +26,6 @@ FEATURE_SCORERS = [
     ETranScorer(percent=5),
 ]
 PROBABILITY_SCORERS = [PACTranDirichletScorer(), PACTranGammaScorer()]
-
-# sklearn's generic checks feed arbitrary real matrices; these scorers take
-# source-model probabilities (rows on the simplex) and reject anything else.
-_NOT_PROBABILITIES = "X must be source-model probabilities (rows on the simplex)"
-PROBABILITY_EXPECTED_FAILURES = {
-    name: _NOT_PROBABILITIES
-    for name in [
-        "check_fit_score_takes_y",
-        "check_estimators_overwrite_params",
-        "check_dont_overwrite_parameters",
-        "check_estimators_fit_returns_self",
-        "check_readonly_memmap_input",
-        "check_n_features_in_after_fitting",
-        "check_positive_only_tag_during_fit",
-        "check_estimators_dtypes",
-        "check_dtype_object",
-        "check_pipeline_consistency",
-        "check_estimators_nan_inf",
-        "check_estimators_pickle",
-        "check_f_contiguous_array_estimator",
-        "check_methods_sample_order_invariance",
-        "check_methods_subset_invariance",
-        "check_fit2d_1feature",
-        "check_dict_unchanged",
-        "check_fit_idempotent",
-        "check_fit_check_is_fitted",
-        "check_n_features_in",
-        "check_fit2d_predict1d",
-    ]
-}
-
-
-@pytest.mark.parametrize("scorer", FEATURE_SCORERS + PROBABILITY_SCORERS, ids=repr)
-def test_scorer_checks_pass(scorer):
-    assert len(check_scorer(scorer)) == 6
-
-
-def test_pactran_gauss_scorer_checks_pass():
-    scorer = PACTranGaussScorer()
-    X, y, X_noise = make_scorer_data("classification")
-    for name, check in yield_scorer_checks(scorer, X, y, X_noise, "classification"):
-        if name != "label_renaming":
-            check()
 
 
 def test_pactran_gauss_scorer_label_renaming_invariant_when_converged():
@@ -83,22 +38,6 @@ def test_pactran_gauss_scorer_label_renaming_invariant_when_converged():
         assert scorer.fit(X, y2).score_ == pytest.approx(base, rel=1e-5)
     with pytest.raises(AssertionError):
         check_scorer_label_renaming_invariance("g", PACTranGaussScorer(), X, y)
-
-
-@pytest.mark.parametrize(
-    "scorer", FEATURE_SCORERS + [PACTranGaussScorer(max_iter=10)], ids=repr
-)
-def test_scorer_passes_check_estimator(scorer):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        check_estimator(scorer)
-
-
-@pytest.mark.parametrize("scorer", PROBABILITY_SCORERS, ids=repr)
-def test_probability_scorer_check_estimator_only_expected_failures(scorer):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        check_estimator(scorer, expected_failed_checks=PROBABILITY_EXPECTED_FAILURES)
 
 
 def test_scorers_expose_components():
