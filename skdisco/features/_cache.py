@@ -26,7 +26,20 @@ _FILE_DIGESTS: dict = {}
 
 
 def default_cache_dir():
-    """``$SKDISCO_CACHE_DIR`` when set, else ``~/.cache/skdisco/features``."""
+    """``$SKDISCO_CACHE_DIR`` when set, else ``~/.cache/skdisco/features``.
+
+    Returns
+    -------
+    directory : pathlib.Path
+        The folder that ``cache=True`` of an extractor writes to.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from skdisco.features import default_cache_dir
+    >>> isinstance(default_cache_dir(), Path)
+    True
+    """
     env = os.environ.get("SKDISCO_CACHE_DIR")
     if env:
         return Path(env).expanduser()
@@ -93,7 +106,18 @@ class FeatureCache:
         self.directory = Path(directory)
 
     def path(self, key):
-        """File of the entry ``key``."""
+        """File of the entry ``key``.
+
+        Parameters
+        ----------
+        key : str
+            Key of the entry.
+
+        Returns
+        -------
+        path : pathlib.Path
+            Where the entry is (or would be) stored.
+        """
         return self.directory / f"{key}.npz"
 
     def get(self, key, *, n_samples):
@@ -101,6 +125,18 @@ class FeatureCache:
 
         A corrupt entry (unreadable file, wrong shape, checksum mismatch) is
         deleted so that the next write replaces it.
+
+        Parameters
+        ----------
+        key : str
+            Key of the entry.
+        n_samples : int
+            Number of rows the features must have.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_features) or None
+            The float32 features, or None when there is no valid entry.
         """
         path = self.path(key)
         if not path.exists():
@@ -126,7 +162,15 @@ class FeatureCache:
         return features
 
     def put(self, key, features):
-        """Store ``features`` under ``key`` atomically."""
+        """Store ``features`` under ``key`` atomically.
+
+        Parameters
+        ----------
+        key : str
+            Key of the entry.
+        features : array-like of shape (n_samples, n_features)
+            Features to store, as float32.
+        """
         features = np.ascontiguousarray(features, dtype=np.float32)
         self.directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".npz")

@@ -73,12 +73,34 @@ class ScorerTags:
 class Tags(_SklearnTags):
     """scikit-learn's :class:`~sklearn.utils.Tags` plus :class:`ScorerTags`.
 
+    The fields before ``scorer_tags`` are scikit-learn's, with its meanings.
+
     Parameters
     ----------
+    estimator_type : str or None
+        The type of the estimator (``"classifier"``, ``"regressor"``, ...).
+    target_tags : sklearn.utils.TargetTags
+        The target (y) tags.
+    transformer_tags : sklearn.utils.TransformerTags or None, default=None
+        The transformer tags.
+    classifier_tags : sklearn.utils.ClassifierTags or None, default=None
+        The classifier tags.
+    regressor_tags : sklearn.utils.RegressorTags or None, default=None
+        The regressor tags.
+    array_api_support : bool, default=False
+        Whether the estimator supports Array API compatible inputs.
+    no_validation : bool, default=False
+        Whether the estimator skips input validation.
+    non_deterministic : bool, default=False
+        Whether the estimator is not deterministic given a fixed random state.
+    requires_fit : bool, default=True
+        Whether the estimator must be fitted before other methods.
+    _skip_test : bool, default=False
+        Whether scikit-learn's common tests skip the estimator.
+    input_tags : sklearn.utils.InputTags
+        The input (X) tags.
     scorer_tags : ScorerTags or None, default=None
         The scorer tags; ``None`` for an estimator that is not a scorer.
-    **kwargs
-        The fields of :class:`sklearn.utils.Tags`.
 
     Examples
     --------
