@@ -14,33 +14,26 @@ import inspect
 
 from sklearn.utils import estimator_checks as _ec
 
+#: A fine-tuner on timm's tiny test_resnet, random weights, 16-pixel images, 1 epoch.
+_TINY_FINETUNE = {
+    "model": "test_resnet",
+    "pretrained": False,
+    "image_size": 16,
+    "max_epochs": 1,
+    "random_state": 0,
+}
+
 #: Class name -> keyword arguments of each test instance to build, for every
 #: check. Classes not listed here are built with their defaults, which needs
 #: every ``__init__`` parameter to have one. Several entries give several
 #: instances: a ``task`` setting changes how the target is validated, and
 #: LogME's ``method="icml"`` is a second fit path. ``"module": "tiny"`` of
-#: TorchFeatureExtractor is built by :func:`_tiny_torch_module`.
+#: TorchFeatureExtractor is built by :func:`tiny_torch_module`.
 INSTANCE_PARAMS = {
     "DiscoScorer": [{}, {"task": "regression"}],
     "ETranScorer": [{"percent": 5}],
-    "FineTuneClassifier": [
-        {
-            "model": "test_resnet",
-            "pretrained": False,
-            "image_size": 16,
-            "max_epochs": 1,
-            "random_state": 0,
-        }
-    ],
-    "FineTuneRegressor": [
-        {
-            "model": "test_resnet",
-            "pretrained": False,
-            "image_size": 16,
-            "max_epochs": 1,
-            "random_state": 0,
-        }
-    ],
+    "FineTuneClassifier": [_TINY_FINETUNE],
+    "FineTuneRegressor": [_TINY_FINETUNE],
     "LogMEScorer": [{}, {"task": "regression"}, {"method": "icml"}],
     "NCTIScorer": [{"n_components": 8}],
     "PACTranGaussScorer": [{"max_iter": 10}],
@@ -69,7 +62,7 @@ SCORER_VARIANTS = {
 }
 
 
-def _tiny_torch_module():
+def tiny_torch_module():
     """A two-convolution network with pooled 4-wide output, seeded."""
     import torch
 
@@ -131,7 +124,7 @@ def construct_instances(Estimator, *, variants=False):
     for params in settings:
         params = dict(params)
         if params.get("module") == "tiny":
-            params["module"] = _tiny_torch_module()
+            params["module"] = tiny_torch_module()
         instances.append(Estimator(**params))
     return instances
 
