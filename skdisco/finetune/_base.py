@@ -495,6 +495,7 @@ class BaseFineTuner(TorchModelMixin, BaseEstimator):
         Returns
         -------
         features : ndarray of shape (n_images, n_features), dtype float32
+            The backbone's pooled output after fine-tuning, one row per image.
         """
         dataset = self._images(X)
         return self._stream(dataset, lambda net, x: net.features(x)).cpu().numpy()

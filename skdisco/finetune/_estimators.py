@@ -279,6 +279,8 @@ class FineTuneClassifier(ClassifierMixin, BaseFineTuner):
         Returns
         -------
         log_proba : ndarray of shape (n_images, n_classes)
+            Log-probability of each class (columns in the order of
+            ``classes_``).
         """
         logits = torch.from_numpy(self._raw_outputs(X)).double()
         return logits.log_softmax(dim=1).numpy()

@@ -7,6 +7,7 @@ from ..transferability._disco import (
     _PARAMETERS,
     disco,
     disco_detection,
+    disco_detection_components,
     disco_detection_result,
     disco_result,
     prepare_detection_target,
@@ -234,6 +235,8 @@ class DiscoDetectionScorer(SetLevelMixin, BaseScorer):
     (2,)
     """
 
+    #: its function gives the components (``components_``), not one score.
+    _score_function = staticmethod(disco_detection_components)
     _parameter_constraints: dict = dict(_DETECTION_PARAMETERS)
 
     def __init__(self, *, n_groups=2, random_state=0):
@@ -242,7 +245,7 @@ class DiscoDetectionScorer(SetLevelMixin, BaseScorer):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.scorer_tags.tasks = ("classification", "regression")
+        tags.scorer_tags.tasks = ("detection",)
         tags.target_tags.single_output = False
         tags.target_tags.multi_output = True
         return tags

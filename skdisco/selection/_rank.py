@@ -41,6 +41,25 @@ def make_extractor(spec, **params):
     package) or ``"ARCH=random"`` (random initialisation, seed 0 -- the control
     every ranking should beat). ``params`` are further extractor parameters
     (``image_size``, ``batch_size``, ``device``, ``cache``, ``progress``).
+
+    Parameters
+    ----------
+    spec : str
+        The model string, in one of the forms above.
+    **params
+        Further parameters of the extractor.
+
+    Returns
+    -------
+    extractor : TimmFeatureExtractor
+        Unfitted extractor of the model.
+
+    Examples
+    --------
+    >>> from skdisco.selection import make_extractor
+    >>> ext = make_extractor("test_resnet=random", image_size=32)
+    >>> ext.model_name, ext.pretrained, ext.random_state
+    ('test_resnet', False, 0)
     """
     from ..features import PACKAGE_WEIGHTS, TimmFeatureExtractor  # imports torch
 

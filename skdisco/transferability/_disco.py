@@ -75,7 +75,9 @@ _DETECTION_PARAMETERS = {k: _PARAMETERS[k] for k in ("n_groups", "random_state")
 class DiscoResult:
     """The DISCO score and its per-component breakdown.
 
-    Attributes
+    What :func:`disco_components` returns; its fields are its parameters.
+
+    Parameters
     ----------
     score : float
         ``sum(contributions)``: the DISCO score (higher is better).
@@ -98,6 +100,15 @@ class DiscoResult:
         n_classes), the last fold's for cross-validation), or empty.
     sample_indices : ndarray or None
         Rows kept by hard-example sampling (sorted), or None when all were used.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skdisco.transferability import disco_components
+    >>> X, y = load_iris(return_X_y=True)
+    >>> result = disco_components(X, y)
+    >>> result.task, len(result.groups)
+    ('classification', 2)
     """
 
     score: float
@@ -696,9 +707,10 @@ def disco_components(
 ):
     """DISCO score with its per-component breakdown.
 
-    Same parameters as :func:`disco`; returns a :class:`DiscoResult` holding the
-    singular values, the groups, their singular-value ratios, task scores and
-    contributions (``score == contributions.sum()``).
+    Takes the parameters of :func:`disco` (their text below is disco's) and
+    returns a :class:`DiscoResult` holding the singular values, the groups,
+    their singular-value ratios, task scores and contributions
+    (``score == contributions.sum()``).
 
     Returns
     -------
@@ -1070,6 +1082,17 @@ def _model_scores(s, name):
         raise ValueError(f"{name} contains NaN or infinity.")
     return s
 
+
+def _parameters_section(doc):
+    """The ``Parameters`` section of a numpydoc docstring, heading included."""
+    start = doc.index("    Parameters\n")
+    return doc[start : doc.index("    Returns\n", start)]
+
+
+# disco_components takes disco's parameters: one text documents both.
+disco_components.__doc__ = disco_components.__doc__.replace(
+    "    Returns\n", _parameters_section(disco.__doc__) + "    Returns\n", 1
+)
 
 __all__ = [
     "DiscoResult",

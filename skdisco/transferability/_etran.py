@@ -128,6 +128,7 @@ def etran_energy(features, *, percent=0.5, tail="bottom"):
     Returns
     -------
     energy : float
+        Mean energy of the selected samples.
 
     Warns
     -----

@@ -18,7 +18,7 @@ from sklearn.utils import get_tags
 #: What a scorer's ``X`` holds.
 INPUT_KINDS = ("features", "probabilities", "labels")
 #: Kinds of target a scorer may define.
-SCORER_TASKS = ("classification", "regression", "multilabel")
+SCORER_TASKS = ("classification", "regression", "multilabel", "detection")
 
 
 @dataclass(slots=True)
@@ -33,8 +33,9 @@ class ScorerTags:
         variants); or the source model's hard labels of them, one column.
     tasks : tuple of str, default=("classification",)
         Targets the score is defined for, among ``"classification"`` (class
-        labels), ``"regression"`` (real-valued targets, one or several columns)
-        and ``"multilabel"`` (a binary indicator matrix).
+        labels), ``"regression"`` (real-valued targets, one or several columns),
+        ``"multilabel"`` (a binary indicator matrix) and ``"detection"`` (one row
+        per box: its class label in column 0, its box targets in the others).
     set_level : bool, default=False
         Whether the score is defined only across a set of candidate models: the
         scorer then has ``components_`` after ``fit`` and a method
@@ -73,12 +74,34 @@ class ScorerTags:
 class Tags(_SklearnTags):
     """scikit-learn's :class:`~sklearn.utils.Tags` plus :class:`ScorerTags`.
 
+    The fields before ``scorer_tags`` are scikit-learn's, with its meanings.
+
     Parameters
     ----------
+    estimator_type : str or None
+        The type of the estimator (``"classifier"``, ``"regressor"``, ...).
+    target_tags : sklearn.utils.TargetTags
+        The target (y) tags.
+    transformer_tags : sklearn.utils.TransformerTags or None, default=None
+        The transformer tags.
+    classifier_tags : sklearn.utils.ClassifierTags or None, default=None
+        The classifier tags.
+    regressor_tags : sklearn.utils.RegressorTags or None, default=None
+        The regressor tags.
+    array_api_support : bool, default=False
+        Whether the estimator supports Array API compatible inputs.
+    no_validation : bool, default=False
+        Whether the estimator skips input validation.
+    non_deterministic : bool, default=False
+        Whether the estimator is not deterministic given a fixed random state.
+    requires_fit : bool, default=True
+        Whether the estimator must be fitted before other methods.
+    _skip_test : bool, default=False
+        Whether scikit-learn's common tests skip the estimator.
+    input_tags : sklearn.utils.InputTags
+        The input (X) tags.
     scorer_tags : ScorerTags or None, default=None
         The scorer tags; ``None`` for an estimator that is not a scorer.
-    **kwargs
-        The fields of :class:`sklearn.utils.Tags`.
 
     Examples
     --------

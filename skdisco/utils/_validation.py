@@ -85,6 +85,20 @@ def _reject_non_numeric(X, name):
 def check_consistent_samples(X, y, *, names=("features", "y")):
     """Raise a ValueError unless ``X`` and ``y`` have the same number of rows.
 
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, ...)
+        First array.
+    y : array-like of shape (n_samples, ...)
+        Second array.
+    names : tuple of two str, default=("features", "y")
+        Names of ``X`` and ``y`` in the error message.
+
+    Raises
+    ------
+    ValueError
+        If the numbers of rows differ.
+
     Examples
     --------
     >>> import numpy as np
@@ -122,6 +136,7 @@ def infer_task(y, task="auto"):
     Returns
     -------
     task : {"classification", "regression"}
+        The kind of target.
 
     Examples
     --------
@@ -251,6 +266,7 @@ def check_regression_target(y, n_samples=None):
     Returns
     -------
     Y : ndarray of shape (n_samples, n_targets), dtype float64
+        The target, one column per target.
 
     Examples
     --------
@@ -288,6 +304,26 @@ def check_regression_target(y, n_samples=None):
 
 def check_scalar_positive_int(value, name, *, min_value=1):
     """Validate an integer parameter and return it as ``int``.
+
+    Parameters
+    ----------
+    value : object
+        The parameter's value.
+    name : str
+        The parameter's name, for the error message.
+    min_value : int, default=1
+        Smallest value accepted.
+
+    Returns
+    -------
+    value : int
+        ``value`` as a Python ``int``.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not an integer (booleans are not) or is below
+        ``min_value``.
 
     Examples
     --------

@@ -3,17 +3,7 @@ import pytest
 import torch
 
 from skdisco.features import TorchFeatureExtractor, check_feature_extractor
-
-
-def _net():
-    torch.manual_seed(0)
-    return torch.nn.Sequential(
-        torch.nn.Conv2d(3, 8, 3),
-        torch.nn.ReLU(),
-        torch.nn.Conv2d(8, 4, 3),
-        torch.nn.AdaptiveAvgPool2d(1),
-        torch.nn.Flatten(),
-    )
+from skdisco.utils._testing import tiny_torch_module as _net
 
 
 def _inputs(images):

@@ -1,10 +1,12 @@
-"""DiscoScorer and DiscoDetectionScorer: sklearn contract, scorer checks,
-breakdown attributes, the detection combination."""
+"""DiscoScorer and DiscoDetectionScorer: breakdown attributes, new data, the
+detection combination, bad parameters.
+
+check_estimator and the scorer checks run over every scorer in tests/test_common.py.
+"""
 
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skdisco.scorers import DiscoDetectionScorer, DiscoScorer
 from skdisco.transferability import (
@@ -13,22 +15,7 @@ from skdisco.transferability import (
     disco_detection,
     disco_detection_components,
 )
-from skdisco.utils.estimator_checks import check_scorer, make_scorer_data
-
-
-@parametrize_with_checks([DiscoScorer(), DiscoScorer(task="regression")])
-def test_disco_scorer_sklearn_check_estimator(estimator, check):
-    check(estimator)
-
-
-@pytest.mark.parametrize("task", ["classification", "regression"])
-@pytest.mark.parametrize(
-    "params",
-    [{}, {"posterior": "in_sample", "centering": False}, {"covariance": "identity"}],
-)
-def test_disco_scorer_passes_scorer_checks(task, params):
-    ran = check_scorer(DiscoScorer(**params), task=task)
-    assert f"{task}:informative_beats_noise" in ran
+from skdisco.utils.estimator_checks import make_scorer_data
 
 
 def test_disco_scorer_attributes_match_components():

@@ -1,4 +1,7 @@
-"""LogMEScorer: scikit-learn contract, partial_fit, and model selection."""
+"""LogMEScorer: fitted attributes, partial_fit, and model selection.
+
+check_estimator and the scorer checks run over every scorer in tests/test_common.py.
+"""
 
 import pickle
 import warnings
@@ -11,31 +14,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
-from sklearn.utils.estimator_checks import check_estimator
 
 from skdisco.scorers import LogMEScorer
 from skdisco.transferability import logme
-from skdisco.utils.estimator_checks import check_scorer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-@pytest.mark.parametrize(
-    "scorer",
-    [LogMEScorer(), LogMEScorer(task="regression"), LogMEScorer(method="icml")],
-    ids=["auto", "regression", "icml"],
-)
-def test_logme_scorer_passes_check_estimator(scorer):
-    check_estimator(scorer)
-
-
-@pytest.mark.parametrize(
-    "scorer", [LogMEScorer(), LogMEScorer(method="icml")], ids=["fixed_point", "icml"]
-)
-def test_logme_scorer_passes_scorer_checks(scorer):
-    ran = check_scorer(scorer)
-    assert "classification:label_renaming" in ran
-    assert "regression:informative_beats_noise" in ran
 
 
 def test_logme_scorer_fitted_attributes():

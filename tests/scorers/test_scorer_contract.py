@@ -1,7 +1,8 @@
-"""What every scorer shares: scorer checks, check_estimator, bad input, tags, and
-estimator parameters stated once with the function's defaults and constraints.
+"""What every scorer shares: scores of new data, bad input, tags, and estimator
+parameters stated once with the function's defaults and constraints.
 
-Family-specific behaviour is tested in ``test_<family>_scorer.py``.
+Family-specific behaviour is tested in ``test_<family>_scorer.py``;
+check_estimator and the scorer checks run over every scorer in tests/test_common.py.
 """
 
 import inspect
@@ -10,11 +11,9 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.utils.estimator_checks import check_estimator
 
 import skdisco.scorers as scorers_module
 from skdisco.scorers import (
-    DiscoDetectionScorer,
     ETranScorer,
     GBCScorer,
     HScoreScorer,
@@ -33,9 +32,9 @@ from skdisco.scorers import (
     SFDAScorer,
     TransRateScorer,
 )
-from skdisco.transferability import disco_detection_components, etran_components
+from skdisco.transferability import etran_components
 from skdisco.utils import get_scorer_tags
-from skdisco.utils.estimator_checks import check_scorer, make_scorer_data
+from skdisco.utils.estimator_checks import make_scorer_data
 
 # Scorers of class labels, by family (LEEP/NCE/NLEEP, H-score, GBC, TransRate,
 # PARC, probes); then SFDA, NCTI and ETran, which need two samples per class.
@@ -67,90 +66,9 @@ PROBABILITY_SCORERS = [
 ]
 ALL = FEATURE_SCORERS + TWO_PER_CLASS_SCORERS + PROBABILITY_SCORERS
 
-# scikit-learn's generic checks feed arbitrary real matrices; LEEP, NCE and the
-# PACTran Dirichlet/Gamma scorers take source-model probabilities and reject rows
-# that are not on the simplex with a ValueError, so every check that fits on
-# such data fails by design.
-_NOT_PROBABILITIES = (
-    "sklearn's generic data are not probabilities (rows on the simplex); the "
-    "scorer rejects them by design"
-)
-FITTING_CHECKS = [
-    "check_fit_score_takes_y",
-    "check_estimators_overwrite_params",
-    "check_dont_overwrite_parameters",
-    "check_estimators_fit_returns_self",
-    "check_readonly_memmap_input",
-    "check_n_features_in_after_fitting",
-    "check_positive_only_tag_during_fit",
-    "check_estimators_dtypes",
-    "check_dtype_object",
-    "check_pipeline_consistency",
-    "check_estimators_nan_inf",
-    "check_estimators_pickle",
-    "check_f_contiguous_array_estimator",
-    "check_methods_sample_order_invariance",
-    "check_methods_subset_invariance",
-    "check_fit2d_1feature",
-    "check_dict_unchanged",
-    "check_fit_idempotent",
-    "check_fit_check_is_fitted",
-    "check_n_features_in",
-    "check_fit2d_predict1d",
-]
-PROBABILITY_EXPECTED_FAILURES = dict.fromkeys(FITTING_CHECKS, _NOT_PROBABILITIES)
-
 
 def _id(est):
     return type(est).__name__ + str(est.get_params() or "")
-
-
-@pytest.mark.parametrize("scorer", ALL, ids=_id)
-def test_scorer_passes_scorer_checks(scorer):
-    ran = check_scorer(scorer)
-    assert "classification:informative_beats_noise" in ran
-    assert len(ran) == 6
-
-
-@pytest.mark.parametrize(
-    "scorer",
-    FEATURE_SCORERS[:10:3]
-    + [KNNProbeScorer()]
-    + TWO_PER_CLASS_SCORERS
-    + [PACTranGaussScorer(max_iter=10)],
-    ids=_id,
-)
-def test_feature_scorer_passes_check_estimator(scorer):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        check_estimator(scorer)
-
-
-@pytest.mark.parametrize(
-    "scorer",
-    [LEEPScorer(), NCEScorer(), PACTranDirichletScorer(), PACTranGammaScorer()],
-    ids=_id,
-)
-def test_probability_scorer_check_estimator_fails_only_as_documented(scorer):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        check_estimator(scorer, expected_failed_checks=PROBABILITY_EXPECTED_FAILURES)
-
-
-# sklearn's generic checks feed y of shape (n_samples,) or, for an estimator
-# that is multi-output only, (n_samples, 1): a detection target needs a label
-# column and at least one box column, so the same checks fail by design.
-DETECTION_EXPECTED_FAILURES = dict.fromkeys(
-    FITTING_CHECKS,
-    "sklearn's generic y has no box columns; a detection target is (n_samples, "
-    "1 + n_box_targets)",
-)
-
-
-def test_disco_detection_scorer_check_estimator_fails_only_as_documented():
-    check_estimator(
-        DiscoDetectionScorer(), expected_failed_checks=DETECTION_EXPECTED_FAILURES
-    )
 
 
 @pytest.mark.parametrize("scorer", FEATURE_SCORERS[:9], ids=_id)
@@ -202,7 +120,7 @@ def test_scorer_bad_input_raises_on_tiny_data(scorer, X, y, match):
 # --------------------------------------------------------------------------
 EXPECTED_TAGS = {
     # class name: (input_kind, tasks, set_level, partial_fit)
-    "DiscoDetectionScorer": ("features", ("classification", "regression"), True, 0),
+    "DiscoDetectionScorer": ("features", ("detection",), True, 0),
     "DiscoScorer": ("features", ("classification", "regression", "multilabel"), 0, 0),
     "ETranScorer": ("features", ("classification",), True, False),
     "GBCScorer": ("features", ("classification",), False, False),
@@ -279,7 +197,6 @@ def test_scorer_fitted_attributes_are_plain_attributes(scorer):
 # function naming a parameter gives its default and constraint).
 _EXTRA_FUNCTIONS = {
     "ETranScorer": [etran_components],
-    "DiscoDetectionScorer": [disco_detection_components],
 }
 
 

@@ -2,16 +2,22 @@
 
 import numpy as np
 import pytest
+from sklearn.metrics import mutual_info_score
 
 from skdisco.scorers import LogMEScorer
+from skdisco.transferability import logme
+from skdisco.utils import ScorerTags, Tags
 from skdisco.utils.estimator_checks import (
     check_scorer,
+    check_scorer_combine_models,
     check_scorer_deterministic,
     check_scorer_informative_beats_noise,
+    check_scorer_label_permutation_invariance,
     check_scorer_label_renaming_invariance,
     check_scorer_matches_function,
     check_scorer_sample_order_invariance,
     make_scorer_data,
+    scorer_tasks,
 )
 
 
@@ -55,7 +61,15 @@ X, Y, X_NOISE = make_scorer_data("classification")
 
 
 def test_check_scorer_passes_logme():
-    assert len(check_scorer(LogMEScorer())) == 11
+    ran = check_scorer(LogMEScorer())
+    # 6 checks on class labels (label renaming), 6 on a multi-label matrix
+    # (label permutation), 5 on a regression target.
+    assert len(ran) == 17
+    assert {r.split(":")[0] for r in ran} == {
+        "classification",
+        "regression",
+        "multilabel",
+    }
 
 
 def test_sample_order_check_catches_order_dependence():
@@ -85,3 +99,124 @@ def test_make_scorer_data_probabilities_lie_on_the_simplex():
     np.testing.assert_allclose(P.sum(axis=1), 1.0)
     assert (P >= 0).all() and (P_noise >= 0).all()
     assert np.bincount(y).min() == np.bincount(y).max()
+
+
+def test_make_scorer_data_multilabel_is_a_balanced_indicator():
+    X, Y, X_noise = make_scorer_data("multilabel", n_classes=3)
+    assert Y.shape == (240, 3) and set(np.unique(Y)) == {0, 1}
+    np.testing.assert_array_equal(Y.sum(axis=0), [120, 120, 120])
+    assert X.shape == X_noise.shape == (240, 12)
+
+
+def test_make_scorer_data_source_labels_are_one_informative_column():
+    X, y, X_noise = make_scorer_data("classification", "labels")
+    assert X.shape == X_noise.shape == (240, 1)
+    assert X.dtype.kind == X_noise.dtype.kind == "i"
+    assert X.min() >= 0 and X.max() < 12
+    assert mutual_info_score(y, X[:, 0]) > 5 * mutual_info_score(y, X_noise[:, 0])
+
+
+class _Tagged(LogMEScorer):
+    """LogME with other scorer tags; records the data each fit sees."""
+
+    scorer_tags = ScorerTags()
+    seen = []
+
+    def __sklearn_tags__(self):
+        return Tags.from_sklearn(super().__sklearn_tags__(), self.scorer_tags)
+
+    def fit(self, X, y):
+        type(self).seen.append((np.shape(X), np.shape(y)))
+        return super().fit(X, y)
+
+
+def _one_hot(labels):
+    return np.eye(12)[np.asarray(labels)[:, 0].astype(int)]
+
+
+def _logme_of_one_hot(X, y, **kwargs):
+    return logme(_one_hot(X), y, **kwargs)
+
+
+class _LabelsMultilabel(_Tagged):
+    """LogME of one-hot source labels, for multi-label targets."""
+
+    scorer_tags = ScorerTags(input_kind="labels", tasks=("multilabel",))
+    seen = []
+    _score_function = staticmethod(_logme_of_one_hot)
+
+    def fit(self, X, y):
+        type(self).seen.append((np.shape(X), np.shape(y)))
+        return LogMEScorer.fit(self, _one_hot(X), y)
+
+
+def test_check_scorer_builds_the_data_its_tags_ask_for():
+    ran = check_scorer(_LabelsMultilabel(task="regression"))
+    assert ran[0] == "multilabel:finite"
+    assert "multilabel:label_permutation" in ran
+    assert not any("label_renaming" in name for name in ran)
+    assert set(_LabelsMultilabel.seen) == {((240, 1), (240, 4))}
+
+
+def test_scorer_tasks_follow_tags_and_the_task_parameter():
+    assert scorer_tasks(LogMEScorer()) == ["classification", "regression", "multilabel"]
+    assert scorer_tasks(LogMEScorer(task="regression")) == ["regression"]
+    assert scorer_tasks(_LabelsMultilabel(task="regression")) == ["multilabel"]
+
+
+class _FirstLabelOnly(LogMEScorer):
+    """Scores only the first column of a multi-label target."""
+
+    def fit(self, X, y):
+        return super().fit(X, np.asarray(y)[:, :1])
+
+
+def test_label_permutation_check_catches_column_dependence():
+    X, Y, _ = make_scorer_data("multilabel")
+    check_scorer_label_permutation_invariance("s", LogMEScorer(task="regression"), X, Y)
+    with pytest.raises(AssertionError, match="reordered"):
+        check_scorer_label_permutation_invariance(
+            "s", _FirstLabelOnly(task="regression"), X, Y
+        )
+
+
+class _SetLevel(_Tagged):
+    """A set-level LogME: one component, combined by min-max over the models."""
+
+    scorer_tags = ScorerTags(set_level=True)
+    seen = []
+
+    def fit(self, X, y):
+        super().fit(X, y)
+        self.components_ = np.array([self.score_])
+        return self
+
+    def combine_models(self, components):
+        c = np.asarray(components)[:, 0]
+        return (c - c.min()) / (c.max() - c.min())
+
+
+class _SetLevelInverted(_SetLevel):
+    def combine_models(self, components):
+        return -super().combine_models(components)
+
+
+class _SetLevelOrderDependent(_SetLevel):
+    def combine_models(self, components):
+        return np.arange(len(components), 0, -1, dtype=float)
+
+
+def test_set_level_scorer_is_checked_through_combine_models():
+    ran = check_scorer(_SetLevel(), task="classification")
+    assert "classification:combine_models" in ran
+    assert "classification:informative_beats_noise" not in ran
+    assert "classification:label_renaming" in ran
+
+
+def test_combine_models_check_catches_a_bad_combination():
+    with pytest.raises(AssertionError, match="informative model"):
+        check_scorer_combine_models("s", _SetLevelInverted(), X, Y, X_NOISE)
+    with pytest.raises(AssertionError, match="order of the models"):
+        check_scorer_combine_models("s", _SetLevelOrderDependent(), X, Y, X_NOISE)
+    with pytest.raises(AttributeError, match="components_"):
+        check_scorer_combine_models("s", LogMEScorer(), X, Y, X_NOISE)
