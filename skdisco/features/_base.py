@@ -28,12 +28,12 @@ from ..utils._store import FeatureCache, digest, resolve_cache_dir
 from ..utils._torch import (
     Progress,
     TorchModelMixin,
+    as_image_dataset,
     has_conv2d,
     resolve_device,
     resolve_precision,
     to_tensor,
 )
-from ._inputs import as_image_dataset
 
 
 def tensor_digest(module):

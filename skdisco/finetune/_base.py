@@ -26,8 +26,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..features._inputs import as_image_dataset
-from ..utils._torch import LabelledSubset, TorchModelMixin, resolve_device
+from ..utils._torch import (
+    LabelledSubset,
+    TorchModelMixin,
+    as_image_dataset,
+    resolve_device,
+)
 from ._network import (
     FineTuneNet,
     feature_width,
