@@ -111,10 +111,14 @@ def parc(features, y, *, ratio=2, label_ties="reference"):
     return parc_result(F, y_enc, classes.shape[0], ratio=ratio, label_ties=label_ties)
 
 
-def _reduce(F, ratio):
-    n, d = F.shape
+def _n_dims(n, d, ratio):
+    """Dimensions kept by the reduction."""
     k = _PARC_DIMS if ratio > 1 else int(d * ratio)
-    k = max(1, min(k, n, d))
+    return max(1, min(k, n, d))
+
+
+def _reduce(F, ratio):
+    k = _n_dims(*F.shape, ratio)
     pca = PCA(
         n_components=k,
         svd_solver="randomized",
@@ -130,6 +134,14 @@ def parc_result(F, y, n_classes, *, ratio=2, label_ties="reference"):
     Inputs are validated and encoded by the caller (the public function or the
     estimator): nothing is checked again here.
     """
+    n, d = F.shape
+    if _n_dims(n, d, ratio) < 2:
+        raise ValueError(
+            "PARC correlates the samples' feature vectors, which needs at least "
+            f"two dimensions after its reduction; got n_features={d} (ratio="
+            f"{ratio}) for 1 feature(s) kept. Pass more features or a larger "
+            "ratio."
+        )
     if not np.any(np.bincount(y, minlength=n_classes) > 1):
         raise ValueError(
             "PARC needs two samples of one class: it correlates feature with label "
