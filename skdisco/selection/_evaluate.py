@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -12,7 +13,7 @@ from sklearn.utils._param_validation import Interval, validate_params
 _PAIR = {"scores": ["array-like"], "truth": ["array-like"]}
 
 
-def _check_pair(scores, truth, *, min_models=2):
+def _check_pair(scores, truth, *, min_models=2, ties=False):
     s = np.asarray(scores, dtype=np.float64).ravel()
     t = np.asarray(truth, dtype=np.float64).ravel()
     if s.shape != t.shape:
@@ -31,7 +32,24 @@ def _check_pair(scores, truth, *, min_models=2):
                 f"{name} contains NaN or infinity; drop the models that failed "
                 "before evaluating the ranking."
             )
+    if ties:
+        _check_not_constant(s, t)
     return s, t
+
+
+def _check_not_constant(s, t):
+    """Raise a ValueError when ``scores`` or ``truth`` holds one value only."""
+    if np.ptp(s) == 0:
+        raise ValueError(
+            f"scores are all equal ({s[0]:g} for every model): a score that ties "
+            "every model cannot rank them, so its correlation with the ground "
+            "truth is undefined."
+        )
+    if np.ptp(t) == 0:
+        raise ValueError(
+            f"truth is the same ({t[0]:g}) for every model: there is no order to "
+            "agree with, so the correlation is undefined."
+        )
 
 
 @validate_params(_PAIR, prefer_skip_nested_validation=True)
@@ -55,6 +73,12 @@ def weighted_kendall_tau(scores, truth):
     -------
     tau : float
         In [-1, 1]; 1 when the two orders agree.
+
+    Raises
+    ------
+    ValueError
+        When the scores tie every model or the truth is the same for every
+        model: the correlation is then undefined (scipy returns NaN).
 
     Notes
     -----
@@ -82,7 +106,7 @@ def weighted_kendall_tau(scores, truth):
     >>> round(weighted_kendall_tau([0.9, 0.5, 0.1], [60.0, 70.0, 80.0]), 6)
     -1.0
     """
-    s, t = _check_pair(scores, truth)
+    s, t = _check_pair(scores, truth, ties=True)
     return float(stats.weightedtau(s, t).statistic)
 
 
@@ -101,7 +125,12 @@ def kendall_tau(scores, truth):
     -------
     tau : float
         ``scipy.stats.kendalltau(scores, truth).statistic`` (τ-b, ties
-        corrected), in [-1, 1]; NaN when either input is constant.
+        corrected), in [-1, 1].
+
+    Raises
+    ------
+    ValueError
+        When either input is constant (scipy returns NaN there).
 
     Examples
     --------
@@ -109,7 +138,7 @@ def kendall_tau(scores, truth):
     >>> round(kendall_tau([3.0, 1.0, 2.0], [30.0, 10.0, 25.0]), 6)
     1.0
     """
-    s, t = _check_pair(scores, truth)
+    s, t = _check_pair(scores, truth, ties=True)
     return float(stats.kendalltau(s, t).statistic)
 
 
@@ -127,9 +156,13 @@ def pearson_correlation(scores, truth):
     Returns
     -------
     r : float
-        ``scipy.stats.pearsonr(scores, truth).statistic``, in [-1, 1]; NaN
-        when either input is constant. Unlike the τ it depends on the scale of
-        the scores, not only on their order.
+        ``scipy.stats.pearsonr(scores, truth).statistic``, in [-1, 1]. Unlike
+        the τ it depends on the scale of the scores, not only on their order.
+
+    Raises
+    ------
+    ValueError
+        When either input is constant (the correlation is undefined).
 
     Examples
     --------
@@ -137,9 +170,7 @@ def pearson_correlation(scores, truth):
     >>> round(pearson_correlation([1.0, 2.0, 3.0], [10.0, 20.0, 30.0]), 6)
     1.0
     """
-    s, t = _check_pair(scores, truth)
-    if np.ptp(s) == 0 or np.ptp(t) == 0:
-        return float("nan")
+    s, t = _check_pair(scores, truth, ties=True)
     return float(stats.pearsonr(s, t).statistic)
 
 
@@ -172,6 +203,12 @@ def top_k_relative_accuracy(scores, truth, *, k=1):
     relative_accuracy : float
         In (0, 1]; 1 when the best model is among the top ``k``.
 
+    Raises
+    ------
+    ValueError
+        With fewer than two models (one model is trivially the best: there is
+        no selection to evaluate), or a truth that is not positive.
+
     Notes
     -----
     The top ``k`` are the ``k`` highest scores; models with equal scores keep
@@ -188,7 +225,7 @@ def top_k_relative_accuracy(scores, truth, *, k=1):
     >>> top_k_relative_accuracy(scores, truth, k=2)
     1.0
     """
-    s, t = _check_pair(scores, truth, min_models=1)
+    s, t = _check_pair(scores, truth)
     if np.any(t <= 0):
         raise ValueError(
             "truth must be positive (an accuracy) for a relative accuracy; got "
@@ -286,6 +323,9 @@ def evaluate_ranking(ranking, ground_truth, *, scorers=None, dataset=None, k=(1,
         ``top<k>_relative_accuracy`` for each ``k`` and ``n_models`` (the
         models with both a finite score and a ground truth; the others --
         failed models, models missing from the ground truth -- are left out).
+        A scorer whose scores tie every model (a saturated score), or a ground
+        truth equal for every model, gets NaN in every metric, with a
+        UserWarning naming it: the other scorers are still evaluated.
 
     Raises
     ------
@@ -335,15 +375,32 @@ def evaluate_ranking(ranking, ground_truth, *, scorers=None, dataset=None, k=(1,
                 f"a ground truth (ranking models: {list(scores.index)}; ground "
                 f"truth models: {list(truth.index)}). Model names must match."
             )
-        row = {
-            "weighted_kendall_tau": weighted_kendall_tau(s, t),
-            "kendall_tau": kendall_tau(s, t),
-            "pearson": pearson_correlation(s, t),
-        }
-        for kk in ks:
-            row[f"top{kk}_relative_accuracy"] = top_k_relative_accuracy(s, t, k=kk)
+        row = _evaluation_row(name, s, t, ks)
         row["n_models"] = int(s.shape[0])
         rows[name] = row
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "scorer"
     return out
+
+
+def _evaluation_row(name, s, t, ks):
+    """The metrics of one score column; NaN, with a warning, where undefined."""
+    columns = ["weighted_kendall_tau", "kendall_tau", "pearson"]
+    columns += [f"top{kk}_relative_accuracy" for kk in ks]
+    try:
+        _check_not_constant(s, t)
+    except ValueError as exc:
+        warnings.warn(
+            f"{name!r} cannot be evaluated: {exc} Its row is NaN.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return dict.fromkeys(columns, float("nan"))
+    row = {
+        "weighted_kendall_tau": weighted_kendall_tau(s, t),
+        "kendall_tau": kendall_tau(s, t),
+        "pearson": pearson_correlation(s, t),
+    }
+    for kk in ks:
+        row[f"top{kk}_relative_accuracy"] = top_k_relative_accuracy(s, t, k=kk)
+    return row

@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from ..utils._store import Store, digest, file_digest, files_digest, resolve_cache_dir
 from ..utils._tags import INPUT_KINDS, get_scorer_tags
 from ..utils._validation import infer_task
+from ..utils._warnings import SaturatedScoreWarning
 from ._registry import resolve_scorers
 
 #: Version of the rows kept under ``cache_dir`` (a part of their key); bump it when
@@ -336,18 +337,31 @@ def _score_one(row, errors, sname, scorer, inputs, y):
         return
     scorer = clone(scorer)
     try:
-        if _is_dask(data) and tags.partial_fit:
-            task = infer_task(y, getattr(scorer, "task", "auto"))
-            _chunked_fit(scorer, data, y, task)
-            # score(X, y) would materialise the whole dask array: the chunks'
-            # score is the one partial_fit accumulated.
-            score = float(scorer.score_)
-        else:
-            data = _to_numpy(data)
-            score = float(scorer.fit(data, y).score(data, y))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if _is_dask(data) and tags.partial_fit:
+                task = infer_task(y, getattr(scorer, "task", "auto"))
+                _chunked_fit(scorer, data, y, task)
+                # score(X, y) would materialise the whole dask array: the
+                # chunks' score is the one partial_fit accumulated.
+                score = float(scorer.score_)
+            else:
+                data = _to_numpy(data)
+                score = float(scorer.fit(data, y).score(data, y))
     except Exception as exc:
         row["scores"][sname] = None
         errors.append(f"{sname}: {_short(exc)}")
+        return
+    finally:
+        saturated = _pass_on_warnings(caught)
+    if saturated is not None:
+        # A saturated score cannot rank: kept, it would put this model at the
+        # top (or bottom) whatever its features. NaN, and the reason.
+        row["scores"][sname] = None
+        errors.append(
+            f"{sname}: score {score:.6g} not used, it cannot rank "
+            f"(SaturatedScoreWarning: {saturated})"
+        )
         return
     row["scores"][sname] = score if math.isfinite(score) else None
     if tags.set_level:
@@ -355,6 +369,18 @@ def _score_one(row, errors, sname, scorer, inputs, y):
     contributions = getattr(scorer, "contributions_", None)
     if contributions is not None:
         row["contributions"][sname] = np.asarray(contributions, float).tolist()
+
+
+def _pass_on_warnings(caught):
+    """Re-issue caught warnings; return the first saturation message, or None."""
+    saturated = None
+    for w in caught:
+        if issubclass(w.category, SaturatedScoreWarning):
+            if saturated is None:
+                saturated = str(w.message).splitlines()[0]
+            continue
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return saturated
 
 
 # --------------------------------------------------------------------------
@@ -532,7 +558,11 @@ TimmFeatureExtractor`, :class:`~skdisco.features.TorchFeatureExtractor`, a
         recomputed). ``False`` recomputes and overwrites them.
     errors : {"record", "raise"}, default="record"
         ``"record"``: a failing model gets NaN scores and the message in its
-        ``error`` column; ``"raise"``: the first failure propagates.
+        ``error`` column; ``"raise"``: the first failure propagates. A score
+        that saturates (a :class:`~skdisco.utils.SaturatedScoreWarning`: it
+        sits at a bound whatever the features, so it cannot rank) counts as a
+        failure of that scorer: NaN, with its value and the reason in
+        ``error``.
     image_size, batch_size, device, feature_cache
         Parameters of the extractors built from model names (``image_size``:
         the input size, ``None`` for each model's own; ``feature_cache``: the

@@ -11,16 +11,18 @@ import warnings
 from numbers import Real
 
 import numpy as np
-from scipy.special import logsumexp
+from scipy.special import logsumexp, softmax
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..utils._validation import check_classification_target, check_features
 from ._linalg import (
+    check_within_scatter,
     iter_row_blocks,
     lda_coefficients,
     lda_predict_proba,
     lda_statistics,
     minmax_across_models,
+    rescaled,
     sfda_shrinkage,
     shrink_covariance,
 )
@@ -72,16 +74,44 @@ def lda_result(F, y, n_classes, covariance="identity"):
     Inputs are validated and encoded by the caller (the public function or the
     estimator): nothing is checked again here.
     """
+    # Features of extreme magnitude are divided by a power of two (exactly);
+    # what depends on their scale is scaled back below.
+    F, scale = rescaled(F)
     counts, means, within = lda_statistics(F, y, n_classes)
     priors = counts / counts.sum()
     center = priors @ means
     if covariance == "identity":
         cov = None
     else:
-        cov = shrink_covariance(within, sfda_shrinkage(within))[0]
+        check_within_scatter(within, "ETran's shrunk LDA")
+        cov = shrink_covariance(within, sfda_shrinkage(within, scale=scale))[0]
     coef, intercept = lda_coefficients(means, priors, cov, center)
-    proba = lda_predict_proba(F, coef, intercept, center)
+    if cov is None and scale != 1.0:
+        proba = _rescaled_identity_posterior(F, coef, intercept, center, priors, scale)
+    else:
+        proba = lda_predict_proba(F, coef, intercept, center)
     return float(proba[np.arange(F.shape[0]), y].mean())
+
+
+def _rescaled_identity_posterior(F, coef, intercept, center, priors, scale):
+    """The identity-covariance posterior of features ``F · scale``, from ``F``.
+
+    Its logits are ``scale² · L + log π`` with ``L`` the logits of ``F`` less
+    their log priors (not scale invariant). Taking each row's maximum of ``L``
+    off first keeps ``scale² · L`` finite or ``-inf`` (a class infinitely less
+    likely), never ``inf - inf``.
+    """
+    log_priors = np.log(priors)
+    out = np.empty((F.shape[0], coef.shape[0]), dtype=np.float64)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        s2 = np.float64(scale) * scale
+        for start, stop, block in iter_row_blocks(F):
+            L = (block - center) @ coef.T + (intercept - log_priors)
+            L -= L.max(axis=1, keepdims=True)
+            out[start:stop] = softmax(
+                np.where(L == 0, 0.0, L * s2) + log_priors, axis=1
+            )
+    return out
 
 
 def etran_result(F, y, n_classes, *, percent=0.5, tail="bottom", covariance="identity"):
@@ -177,6 +207,14 @@ def etran_lda(features, y, *, covariance="identity"):
     :math:`p(c \mid x) \propto \pi_c \exp(x^\top \Sigma^{-1}\mu_c -
     \tfrac12\mu_c^\top\Sigma^{-1}\mu_c)` and the score
     :math:`\frac1N\sum_i p(y_i \mid x_i)`.
+
+    Neither covariance makes the score scale invariant: the logits of
+    ``"identity"`` grow with the square of the features' scale, and the
+    shrinkage of ``"shrunk"`` reads it. Features of extreme magnitude (beyond
+    :math:`2^{\pm 256}`) are divided by a power of two and what depends on the
+    scale is scaled back, so the value is the one the formula gives, not an
+    overflow; constant within-class features make ``"shrunk"`` raise a
+    ``ValueError`` (its covariance is zero).
 
     **Deviation, decided**: the reference meant SFDA's shrunk LDA but computes
     ``np.linalg.eigh(inv(Sw) @ Sb)``: ``eigh`` reads only the lower triangle of

@@ -6,13 +6,15 @@ Bhattacharyya Class Separability", CVPR 2022.
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..utils._validation import check_classification_target, check_features
-from ._linalg import CenteredSpectrum, class_statistics, class_variances
+from ..utils._warnings import SaturatedScoreWarning
+from ._linalg import CenteredSpectrum, class_statistics, class_variances, rescaled
 
 GAUSSIAN_TYPES = ("spherical", "diagonal")
 # The reference floors every per-class variance at this value.
@@ -55,6 +57,13 @@ def gbc(features, y, *, gaussian_type="spherical", n_components=None):
     score : float
         GBC in :math:`[-C(C-1), 0]`; higher is better (0: no two classes overlap).
 
+    Warns
+    -----
+    SaturatedScoreWarning
+        When every class has a single sample: each class variance is then the
+        floor alone, no two classes overlap and the score is its maximum 0
+        whatever the features, so it cannot rank models.
+
     See Also
     --------
     skdisco.scorers.GBCScorer : The estimator.
@@ -76,6 +85,13 @@ def gbc(features, y, *, gaussian_type="spherical", n_components=None):
     pairs, as google-research ``stable_transfer/transferability/gbc.py``
     computes it. Cost: O(N·D) for the class statistics and O(C²·D) for the
     pairs; memory O(C·D).
+
+    The score is invariant to a global rescaling of the features except
+    through the variance floor, which is absolute: features far below unit
+    scale (variances under 1e-4) score as if every class overlapped. Features
+    of extreme magnitude (beyond :math:`2^{\pm 256}`) are divided by a power of
+    two first and the floor scaled with them, so the value is the one the
+    formula gives, not an overflow.
 
     **Deviation from the reference**: labels are remapped; the reference
     pipeline's PCA output is float32 and its GBC runs in float32 (TensorFlow),
@@ -113,11 +129,27 @@ def gbc_result(F, y, n_classes, *, gaussian_type="spherical", n_components=None)
     Inputs are validated and encoded by the caller (the public function or the
     estimator): nothing is checked again here.
     """
+    if F.shape[0] == n_classes:
+        warnings.warn(
+            "GBC: every class has a single sample, so every class variance is the "
+            "floor alone and the score is its maximum (0: no overlap) whatever "
+            "the features; it cannot rank models. Collect at least two samples "
+            "per class.",
+            SaturatedScoreWarning,
+            stacklevel=3,
+        )
+    # An exact power-of-two rescaling for features whose squares would overflow
+    # or underflow float64; the absolute variance floor is rescaled with them.
+    F, scale = rescaled(F)
     if n_components is not None:
         k = min(int(n_components), *F.shape)
         F = CenteredSpectrum(F).scores(k)
     _, means = class_statistics(F, y, n_classes)
-    var = np.maximum(class_variances(F, y, n_classes, means), _MIN_VARIANCE)
+    with np.errstate(over="ignore", under="ignore"):
+        floor = np.float64(_MIN_VARIANCE) / scale / scale
+    info = np.finfo(np.float64)
+    floor = float(np.clip(floor, info.tiny, info.max / 4))
+    var = np.maximum(class_variances(F, y, n_classes, means), floor)
     if gaussian_type == "spherical":
         var = var.mean(axis=1, keepdims=True)
     log_var = np.log(var)

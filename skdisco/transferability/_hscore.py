@@ -8,15 +8,18 @@ peculiarities, stability and performance", ECML-PKDD 2022.
 
 from __future__ import annotations
 
+import warnings
 from numbers import Real
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..utils._validation import check_classification_target, check_features
+from ..utils._warnings import SaturatedScoreWarning
 from ._linalg import (
     CenteredSpectrum,
     ledoit_wolf_shrinkage_from_spectrum,
+    rescaled,
     sum_fourth_powers_of_norms,
 )
 
@@ -26,10 +29,13 @@ _PACTRAN_RIDGE = 1e-6
 
 
 def _class_terms(F, y, n_classes):
+    # Scale invariant: features of extreme magnitude are divided by a power of
+    # two (exactly) so their covariance neither overflows nor underflows.
+    F, scale = rescaled(F)
     spectrum = CenteredSpectrum(F)
     coords = spectrum.class_mean_coordinates(y, n_classes)
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
-    return spectrum, coords, counts
+    return F, scale, spectrum, coords, counts
 
 
 #: Constraints of the H-score's parameters, shared by :func:`hscore` and the
@@ -73,6 +79,15 @@ def hscore(features, y, *, variant="tllib", rcond=1e-15):
         features and one-hot labels); ``C - 1`` when the classes are linearly
         separable without within-class spread, e.g. whenever N ≤ D.
 
+    Warns
+    -----
+    SaturatedScoreWarning
+        When the centred features span all ``N - 1`` dimensions their samples
+        can span (always when N ≤ D, e.g. a few hundred samples of 1 280-d
+        features): the pseudo-inverse then fits any labelling exactly and the
+        score is ``C - 1`` for real features and pure noise alike, so it
+        cannot rank models. Use :func:`regularized_hscore` there.
+
     See Also
     --------
     regularized_hscore : The shrinkage version, stable when N is close to D.
@@ -97,7 +112,11 @@ def hscore(features, y, *, variant="tllib", rcond=1e-15):
 
     **Deviation from the references**: labels are remapped to ``0 .. C-1``. The
     pseudo-inverse uses the eigenvalues of the symmetric covariance rather than an
-    SVD; the two differ only in round-off.
+    SVD; the two differ only in round-off. ``variant="tllib"`` is invariant to a
+    global rescaling of the features; ``"pactran"``'s absolute ridge is not.
+    Features of extreme magnitude (beyond :math:`2^{\pm 256}`) are divided by a
+    power of two first (the ridge scaled with them), so the value is the one the
+    formula gives, not an overflow.
 
     References
     ----------
@@ -124,16 +143,39 @@ def hscore_result(F, y, n_classes, *, variant="tllib", rcond=1e-15):
     Inputs are validated and encoded by the caller (the public function or the
     estimator): nothing is checked again here.
     """
-    spectrum, coords, counts = _class_terms(F, y, n_classes)
+    _, scale, spectrum, coords, counts = _class_terms(F, y, n_classes)
     lam = spectrum.eigenvalues
+    _warn_if_saturated(spectrum, n_classes)
     if variant == "pactran":
-        inv = 1.0 / (lam + _PACTRAN_RIDGE)
+        with np.errstate(over="ignore", under="ignore", divide="ignore"):
+            denom = lam + np.float64(_PACTRAN_RIDGE) / scale / scale
+            inv = np.where(denom > 0, 1.0 / np.where(denom > 0, denom, 1.0), 0.0)
         return float(np.sum(counts * ((coords**2) @ inv)))
     keep = lam > rcond * lam[0] if lam[0] > 0 else np.zeros_like(lam, dtype=bool)
     # Σ_f = XcᵀXc / (N-1) and Σ_g = Σ_c n_c m_c m_cᵀ / (N-1): the N-1 cancel.
     inv = np.zeros_like(lam)
     inv[keep] = 1.0 / lam[keep]
     return float(np.sum(counts * ((coords**2) @ inv)))
+
+
+def _warn_if_saturated(spectrum, n_classes):
+    """Warn when the centred features span every direction their samples can."""
+    n, lam = spectrum.n_samples, spectrum.eigenvalues
+    if lam[0] <= 0:
+        return
+    eps = np.finfo(np.float64).eps
+    rank = int(np.sum(lam > lam[0] * max(n, spectrum.n_features) * eps))
+    if rank >= n - 1:
+        warnings.warn(
+            f"H-score saturates: the {n} centred samples span {rank} dimensions, "
+            f"all they can, so the pseudo-inverse of their covariance fits any "
+            f"labelling and the score is its maximum C - 1 = {n_classes - 1} for "
+            "real features and noise alike; it cannot rank models. Use "
+            "regularized_hscore (the shrinkage H-score), or more samples than "
+            "feature dimensions.",
+            SaturatedScoreWarning,
+            stacklevel=5,
+        )
 
 
 @validate_params(
@@ -208,7 +250,7 @@ def regularized_hscore_result(F, y, n_classes):
     Inputs are validated and encoded by the caller (the public function or the
     estimator): nothing is checked again here.
     """
-    spectrum, coords, counts = _class_terms(F, y, n_classes)
+    F, _, spectrum, coords, counts = _class_terms(F, y, n_classes)
     lam = spectrum.eigenvalues
     n, d = spectrum.n_samples, spectrum.n_features
     alpha = ledoit_wolf_shrinkage_from_spectrum(
@@ -219,8 +261,9 @@ def regularized_hscore_result(F, y, n_classes):
     denom = (1.0 - alpha) * s + alpha * mu
     if np.any(denom <= 0):
         raise ValueError(
-            "The shrunk feature covariance is singular (constant features with no "
-            "shrinkage); H-score is undefined for these features."
+            "The shrunk feature covariance is singular (no Ledoit-Wolf shrinkage "
+            "of rank-deficient features: constant features, or too few samples); "
+            "the shrinkage H-score is undefined for these features."
         )
     quad = (coords**2) @ (1.0 / denom)
     return float((1.0 - alpha) * np.sum(counts * quad) / (n - 1))

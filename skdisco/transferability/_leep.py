@@ -23,7 +23,8 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..utils._validation import check_classification_target, check_features
-from ._linalg import onehot
+from ..utils._warnings import SaturatedScoreWarning
+from ._linalg import check_magnitude, onehot
 
 # Largest deviation of a row sum from 1 accepted for source probabilities (float32
 # softmax outputs are off by ~1e-7; logits or scores are off by far more).
@@ -211,6 +212,13 @@ def nce(source, y, *, soft=False):
         :math:`-H(Y \mid Z)` in :math:`[-\log C_t, 0]`; higher is better (0: the
         source label determines the target label).
 
+    Warns
+    -----
+    SaturatedScoreWarning
+        With hard source labels, when every sample has its own source label
+        (e.g. one sample per class with distinct predictions): the score is
+        then its maximum 0 whatever the source, and cannot rank models.
+
     See Also
     --------
     skdisco.scorers.NCEScorer : The estimator (on probabilities).
@@ -264,7 +272,18 @@ def nce_result(source, y, n_classes, *, soft=False):
     """
     if not soft:
         z = source if source.ndim == 1 else np.argmax(source, axis=1)
-        source = onehot(z, int(z.max()) + 1).toarray()
+        n_sources = int(z.max()) + 1
+        if np.unique(z).shape[0] == z.shape[0]:
+            warnings.warn(
+                "NCE saturates: every sample has its own source label, so each "
+                "source label determines its target label and the score is its "
+                "maximum 0 whatever the source; it cannot rank models. NCE needs "
+                "source labels shared by several samples (e.g. several samples "
+                "per class).",
+                SaturatedScoreWarning,
+                stacklevel=3,
+            )
+        source = onehot(z, n_sources).toarray()
     return nce_from_assignments(source, y, n_classes)
 
 
@@ -322,12 +341,21 @@ def nleep(
     score : float
         Higher is better; range as described under ``variant``.
 
+    Raises
+    ------
+    ValueError
+        For features beyond :math:`2^{256}` in magnitude: the mixture's
+        covariance floor is absolute (NLEEP is not scale invariant), so they
+        cannot be computed in a rescaled basis, and float64 overflows on them.
+
     Warns
     -----
-    UserWarning
-        When there are fewer samples than mixture components; the number of
-        components is then lowered to the number of samples (the references
-        raise).
+    SaturatedScoreWarning
+        When there are no more samples than mixture components (e.g. one
+        sample per class): every sample can have its own component and the
+        score saturates at its maximum (1 for ``"sfda"``), so it cannot rank
+        models; the number of components is lowered to the number of samples
+        (the references raise).
 
     See Also
     --------
@@ -389,19 +417,24 @@ def nleep_result(
     estimator): nothing is checked again here.
     """
     n = F.shape[0]
+    check_magnitude(F, "NLEEP (its mixture's covariance floor is absolute)")
     Fd = np.asarray(F, dtype=np.float64)
     # fit then transform (not fit_transform), as the references do.
     Z = PCA(n_components=pca_variance).fit(Fd).transform(Fd)
     if variant == "sfda":
         k = component_ratio * n_classes
     else:
-        k = max(min(n_classes, int(n * 0.2)), int(n * 0.1))
-    if k > n:
+        # At least one component (the formula gives 0 below 5 samples).
+        k = max(min(n_classes, int(n * 0.2)), int(n * 0.1), 1)
+    if k >= n:
         warnings.warn(
-            f"NLEEP asks for {k} mixture components but there are only {n} "
-            f"samples; using {n} components. Collect more samples for a "
-            "meaningful score.",
-            UserWarning,
+            f"NLEEP saturates: it asks for {k} mixture components and there are "
+            f"only {n} samples, so every sample can have its own component, "
+            "which then predicts its label exactly and the score is its maximum "
+            f"whatever the features; it cannot rank models. Using {min(k, n)} "
+            "components. Collect more samples (more than component_ratio per "
+            "class).",
+            SaturatedScoreWarning,
             stacklevel=3,
         )
         k = n

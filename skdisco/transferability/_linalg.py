@@ -590,10 +590,17 @@ def power_iteration_eigenvalue(A, n_iter=3):
     return float(x @ A @ y)
 
 
-def sfda_shrinkage(within, n_iter=3):
-    """SFDA's adaptive shrinkage ``max(exp(-5 λ_max(Sw)), 1e-10)``."""
+def sfda_shrinkage(within, n_iter=3, scale=1.0):
+    """SFDA's adaptive shrinkage ``max(exp(-5 λ_max(Sw)), 1e-10)``.
+
+    ``within`` may be the covariance of features divided by ``scale``
+    (:func:`rescaled`): the eigenvalue is then scaled back by ``scale²``, as the
+    shrinkage is not scale invariant.
+    """
     lam = power_iteration_eigenvalue(within, n_iter)
-    return max(float(np.exp(-5.0 * lam)), 1e-10)
+    with np.errstate(over="ignore", under="ignore"):
+        lam = np.float64(lam) * scale * scale
+        return max(float(np.exp(-5.0 * lam)), 1e-10)
 
 
 def lda_coefficients(means, priors, covariance=None, center=None):
@@ -676,3 +683,84 @@ def minmax_across_models(values, name):
         )
         return np.zeros_like(values)
     return (values - values.min()) / span
+
+
+# --- Features of extreme magnitude -------------------------------------------
+
+# Features whose largest magnitude lies in [2^-_SAFE_EXPONENT, 2^_SAFE_EXPONENT]
+# are used as given: their squares, and sums of up to 2^400 of them, stay normal
+# float64 numbers. Outside that range a scale-invariant method divides them by a
+# power of two (exact: only the exponents change) before squaring anything.
+_SAFE_EXPONENT = 256
+
+
+def max_abs(X):
+    """Largest absolute value of ``X`` in float64, chunk by chunk (0 when empty)."""
+    largest = 0.0
+    for _, _, block in iter_float64_chunks(X):
+        if block.size:
+            largest = max(largest, float(np.max(np.abs(block))))
+    return largest
+
+
+def magnitude_scale(X):
+    """The power of two ``s`` to divide ``X`` by, or 1.0 when none is needed.
+
+    ``s = 2^e`` with ``max|X| / s`` in ``[1, 2)`` when ``max|X|`` lies outside
+    ``[2^-256, 2^256]`` (where squares overflow or underflow float64); 1.0 for
+    ordinary magnitudes and for all-zero features.
+    """
+    largest = max_abs(X)
+    if largest == 0.0:
+        return 1.0
+    exponent = np.frexp(largest)[1] - 1  # largest = f · 2^(exponent+1), f ∈ [½, 1)
+    if abs(exponent) <= _SAFE_EXPONENT:
+        return 1.0
+    return float(np.ldexp(1.0, int(exponent)))
+
+
+def rescaled(X):
+    """``(X / s, s)`` with ``s`` from :func:`magnitude_scale`.
+
+    ``X`` is returned as it is (no copy) when ``s == 1``; otherwise as a new
+    float64 array whose largest magnitude is in ``[1, 2)``. Division by a power
+    of two is exact, so a scale-invariant score of ``X / s`` is the score of
+    ``X`` -- computed without overflowing or underflowing float64.
+    """
+    s = magnitude_scale(X)
+    if s == 1.0:
+        return X, 1.0
+    return np.asarray(X, dtype=np.float64) / s, s
+
+
+def check_magnitude(X, method):
+    """Raise a ValueError when ``X`` is too large for a method that is not
+    scale invariant to be computed in float64.
+
+    Such a method (its definition holds an absolute constant: a prior, a
+    regulariser) cannot be computed in a rescaled basis, and its float64
+    arithmetic overflows on features above ``2^256`` in magnitude.
+    """
+    largest = max_abs(X)
+    if largest > np.ldexp(1.0, _SAFE_EXPONENT):
+        raise ValueError(
+            f"features of magnitude {largest:.3g} overflow float64 when squared, "
+            f"and {method} is not scale invariant (it cannot be computed in a "
+            "rescaled basis); rescale them (e.g. divide by their largest value)."
+        )
+
+
+def check_within_scatter(within, method):
+    """Raise a ValueError when the pooled within-class covariance is zero.
+
+    Every class's features are then constant: the discriminant a
+    Fisher-type method builds (SFDA, NCTI, ETran's shrunk LDA) inverts that
+    covariance, and no shrinkage toward its own trace can make it invertible.
+    """
+    if not np.trace(within) > 0:
+        raise ValueError(
+            f"{method} is undefined here: the features are constant within every "
+            "class (the within-class covariance is zero), so there is no "
+            "discriminant to fit. Constant features carry no information; "
+            "check the feature extraction."
+        )

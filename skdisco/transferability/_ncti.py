@@ -19,11 +19,13 @@ from ..utils._validation import check_classification_target, check_features
 from ._linalg import (
     CenteredSpectrum,
     between_covariance,
+    check_within_scatter,
     lda_coefficients,
     lda_directions,
     lda_predict_proba,
     lda_statistics,
     minmax_across_models,
+    rescaled,
     shrink_covariance,
 )
 
@@ -96,10 +98,18 @@ def ncti_result(F, y, n_classes, *, n_components=64):
     Inputs are validated and encoded by the caller (the public function or the
     estimator): nothing is checked again here.
     """
+    # Every component is invariant to a joint rescaling of the features and
+    # their covariance; only the shrinkage reads the scale. Features of extreme
+    # magnitude are divided by a power of two (exactly), the explained
+    # variances scaled back for the shrinkage.
+    F, scale = rescaled(F)
     Z, explained_variance = _pca_scores(F, n_classes, n_components)
     n, k = Z.shape
-    shrinkage = max(np.exp(-explained_variance[: n_components // 2].sum()), _FLOOR)
+    with np.errstate(over="ignore", under="ignore"):
+        top = np.float64(explained_variance[: n_components // 2].sum()) * scale
+        shrinkage = max(float(np.exp(-top * scale)), _FLOOR)
     counts, means, within = lda_statistics(Z, y, n_classes)
+    check_within_scatter(within, "NCTI")
     priors = counts / n
     between = between_covariance(counts, means)
     n_directions = min(n_classes - 1, k)
@@ -183,6 +193,13 @@ def ncti_components(features, y, *, n_components=64):
     LDA is invariant to them. Cost: one PCA (:math:`O(N D^2 + D^3)`, or the
     :math:`N \times N` kernel when N < D) and an LDA in ``n_components``
     dimensions.
+
+    The shrinkage :math:`s` reads the scale of the features, so NCTI is not
+    invariant to rescaling them. Features of extreme magnitude (beyond
+    :math:`2^{\pm 256}`) are divided by a power of two and the explained
+    variances scaled back, so the value is the one the formula gives, not an
+    overflow. Features constant within every class raise a ``ValueError``
+    (the LDA's covariance is zero).
 
     **Deviations from the reference**: labels are encoded to ``0 .. C-1``
     (the reference indexes posteriors by raw labels); when

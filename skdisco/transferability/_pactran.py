@@ -22,7 +22,7 @@ from sklearn.utils._param_validation import Interval, validate_params
 
 from ..utils._validation import check_classification_target, check_features
 from ._leep import check_source_probabilities
-from ._linalg import column_mean, onehot
+from ._linalg import check_magnitude, column_mean, onehot
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ def pac_gauss_result(
     estimator): nothing is checked again here.
     """
     n, d = F.shape
+    check_magnitude(F, "PACTran-Gauss (its Gaussian prior has an absolute variance)")
     X = np.asarray(F, dtype=np.float64) - column_mean(F)
     Y = onehot(y, n_classes).toarray()
     kd = d * n_classes
@@ -207,6 +208,10 @@ def pactran_gauss(
         s^2 = \frac{v\lambda}{D}.
 
     Cost: ``max_iter`` L-BFGS-B steps of :math:`O(N D C)` each.
+
+    The prior's variance is absolute, so the score is not invariant to a
+    rescaling of the features; features beyond :math:`2^{256}` in magnitude
+    raise a ``ValueError`` (float64 overflows on their squares).
 
     **Deviations from the reference**: the input is never modified (the
     reference centres it in place); labels are encoded to ``0 .. C-1`` (the

@@ -14,6 +14,7 @@ from sklearn.decomposition import PCA
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..utils._validation import check_classification_target, check_features
+from ._linalg import rescaled
 
 # The reference reduces to 32 dimensions with a randomised PCA seeded 1919.
 _PARC_DIMS = 32
@@ -57,6 +58,13 @@ def parc(features, y, *, ratio=2, label_ties="reference"):
     -------
     score : float
         100 × Spearman correlation, in [-100, 100]; higher is better.
+
+    Raises
+    ------
+    ValueError
+        When the correlation is undefined: every class has a single sample (no
+        pair of the same class), or every pair of samples is equally
+        dissimilar (constant features).
 
     See Also
     --------
@@ -103,10 +111,14 @@ def parc(features, y, *, ratio=2, label_ties="reference"):
     return parc_result(F, y_enc, classes.shape[0], ratio=ratio, label_ties=label_ties)
 
 
-def _reduce(F, ratio):
-    n, d = F.shape
+def _n_dims(n, d, ratio):
+    """Dimensions kept by the reduction."""
     k = _PARC_DIMS if ratio > 1 else int(d * ratio)
-    k = max(1, min(k, n, d))
+    return max(1, min(k, n, d))
+
+
+def _reduce(F, ratio):
+    k = _n_dims(*F.shape, ratio)
     pca = PCA(
         n_components=k,
         svd_solver="randomized",
@@ -122,7 +134,23 @@ def parc_result(F, y, n_classes, *, ratio=2, label_ties="reference"):
     Inputs are validated and encoded by the caller (the public function or the
     estimator): nothing is checked again here.
     """
-    Z = _reduce(F, ratio)
+    n, d = F.shape
+    if _n_dims(n, d, ratio) < 2:
+        raise ValueError(
+            "PARC correlates the samples' feature vectors, which needs at least "
+            f"two dimensions after its reduction; got n_features={d} (ratio="
+            f"{ratio}) for 1 feature(s) kept. Pass more features or a larger "
+            "ratio."
+        )
+    if not np.any(np.bincount(y, minlength=n_classes) > 1):
+        raise ValueError(
+            "PARC needs two samples of one class: it correlates feature with label "
+            "dissimilarities over pairs of samples, and with one sample per class "
+            "every pair is of different classes (the label side is constant)."
+        )
+    # Scale invariant (the reduced features are standardised): features of
+    # extreme magnitude are divided by a power of two (exactly) first.
+    Z = _reduce(rescaled(F)[0], ratio)
     std = Z.std(axis=0)
     Z = (Z - Z.mean(axis=0)) / np.where(std > 0, std, 1.0)
     # Row-wise Pearson correlation: centre and normalise each sample's vector.
@@ -132,6 +160,12 @@ def parc_result(F, y, n_classes, *, ratio=2, label_ties="reference"):
     n = Z.shape[0]
     iu = np.triu_indices(n, 1)
     dissim = 1.0 - (Z @ Z.T)[iu]
+    if np.ptp(dissim) == 0:
+        raise ValueError(
+            "PARC is undefined for these features: every pair of samples is "
+            "equally dissimilar (constant features, or a single reduced "
+            "dimension, carry no information to rank)."
+        )
     ranks = rankdata(dissim)
     del dissim
     if label_ties == "exact":

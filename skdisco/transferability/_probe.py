@@ -18,6 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval, validate_params
 
 from ..utils._validation import check_classification_target, check_features
+from ._linalg import rescaled
 
 
 def _folds(y_enc, cv, random_state):
@@ -129,6 +130,9 @@ def linear_probe_result(F, y, n_classes, *, cv=5, C=1.0, max_iter=1000, random_s
     estimator): nothing is checked again here.
     """
     folds = _folds(y, cv, random_state)
+    # Standardised first, so scale invariant: features of extreme magnitude
+    # are divided by a power of two (exactly) before the scaler squares them.
+    F = rescaled(F)[0]
     scores = cross_val_score(linear_probe_estimator(C, max_iter), F, y, cv=folds)
     return float(np.mean(scores))
 
@@ -196,6 +200,9 @@ def knn_probe_result(F, y, n_classes, *, n_neighbors=5, cv=5, random_state=0):
     estimator): nothing is checked again here.
     """
     folds = _folds(y, cv, random_state)
+    # Neighbours do not change with a global rescaling: features of extreme
+    # magnitude are divided by a power of two (exactly) before any distance.
+    F = rescaled(F)[0]
     knn = KNeighborsClassifier(n_neighbors=n_neighbors)
     return float(np.mean(cross_val_score(knn, F, y, cv=folds)))
 

@@ -18,10 +18,12 @@ from sklearn.utils._param_validation import validate_params
 
 from ..utils._validation import check_classification_target, check_features
 from ._linalg import (
+    check_within_scatter,
     iter_row_blocks,
     lda_coefficients,
     lda_predict_proba,
     lda_statistics,
+    rescaled,
     sfda_shrinkage,
     shrink_covariance,
     symmetrize_upper,
@@ -52,12 +54,17 @@ class SFDAResult:
     confidence: np.ndarray
 
 
-def _lda_posterior(F, y, n_classes, *, shrinkage=None, row_map=None):
-    """One shrunk-LDA stage; return ``(proba, shrinkage, means)``."""
+def _lda_posterior(F, y, n_classes, *, shrinkage=None, row_map=None, scale=1.0):
+    """One shrunk-LDA stage; return ``(proba, shrinkage, means)``.
+
+    ``F`` may be features divided by ``scale`` (:func:`rescaled`): the posterior
+    is invariant to that, the shrinkage is computed on the original scale.
+    """
     counts, means, within = lda_statistics(F, y, n_classes, row_map=row_map)
+    check_within_scatter(within, "SFDA")
     priors = counts / counts.sum()
     if shrinkage is None:
-        shrinkage = sfda_shrinkage(within)
+        shrinkage = sfda_shrinkage(within, scale=scale)
     center = priors @ means
     covariance = shrink_covariance(within, shrinkage)[0]
     coef, intercept = lda_coefficients(means, priors, covariance, center)
@@ -121,7 +128,11 @@ def sfda_result(F, y, n_classes):
             stacklevel=3,
         )
     idx = np.arange(n)
-    proba, shrinkage, means = _lda_posterior(F, y, n_classes)
+    # The shrunk LDA's posterior is invariant to a joint rescaling of the
+    # features and their covariance; only the shrinkage reads the scale. So
+    # features of extreme magnitude are divided by a power of two (exactly).
+    F, scale = rescaled(F)
+    proba, shrinkage, means = _lda_posterior(F, y, n_classes, scale=scale)
     first = float(proba[idx, y].mean())
     # Soften the posterior with a second softmax, as the reference does.
     confidence = softmax(proba, axis=1)[idx, y]
@@ -168,6 +179,12 @@ def sfda(features, y):
     score : float
         SFDA score in (0, 1], higher is better.
 
+    Raises
+    ------
+    ValueError
+        When the features are constant within every class (the within-class
+        covariance is zero): the discriminant is undefined.
+
     Warns
     -----
     UserWarning
@@ -206,6 +223,12 @@ def sfda(features, y):
     :math:`S_w` from class-centred rows with one chunked ``dsyrk`` per stage
     (the mixed rows are formed chunk by chunk), and never hold an N × N matrix.
     Cost: two passes of :math:`O(N D^2)` plus :math:`O(D^3/3)`.
+
+    The shrinkage :math:`\lambda` depends on the scale of the features (not the
+    rest), so SFDA is not invariant to rescaling them. Features of extreme
+    magnitude (beyond :math:`2^{\pm 256}`) are divided by a power of two, with
+    :math:`\hat\sigma_{\max}` scaled back, so the value is the one the formula
+    gives, not an overflow.
 
     **Deviations from the reference** (TencentARC/SFDA ``SFDA_Score``): the
     input is never modified (the reference overwrites ``X`` with the mixed

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..utils._validation import check_classification_target, check_features
-from ._linalg import CenteredSpectrum, class_statistics, gram_eigenvalues
+from ._linalg import CenteredSpectrum, class_statistics, gram_eigenvalues, rescaled
 
 TRANSRATE_VARIANTS = ("official", "official_projection", "tllib")
 _EPS64 = np.finfo(np.float64).eps
@@ -96,6 +96,14 @@ def transrate(features, y, *, variant="official", eps=1e-4):
     product. Cost: O(N·D·min(N, D)) for ``"official"`` / ``"tllib"``,
     O(N·D·(C + min(N, D))) for ``"official_projection"``.
 
+    ``"official"`` and ``"official_projection"`` are invariant to a global
+    rescaling of the features; ``"tllib"`` is not (its distortion is absolute).
+    Features of extreme magnitude (beyond :math:`2^{\pm 256}`) are divided by a
+    power of two first (``"tllib"`` takes the scale back inside its
+    logarithms), so the value is the one the formula gives, not an overflow.
+    Constant features (every sample at the mean: rank 0, where the per-rank
+    rate is 0/0) score 0, the rate of features that code nothing.
+
     **Deviations from the references**: labels are remapped to ``0 .. C-1``
     (the references loop over ``max(y) + 1`` classes and divide by zero or fail
     to converge on absent ones). The authors' projection entry point
@@ -129,8 +137,12 @@ def transrate_result(F, y, n_classes, *, variant="official", eps=1e-4):
     Inputs are validated and encoded by the caller (the public function or the
     estimator): nothing is checked again here.
     """
+    # Features of extreme magnitude are divided by a power of two (exactly):
+    # "official" and "official_projection" are scale invariant, "tllib"'s
+    # rates take the scale back in log space.
+    F, scale = rescaled(F)
     if variant == "tllib":
-        return _transrate_tllib(F, y, n_classes, eps)
+        return _transrate_tllib(F, y, n_classes, eps, scale)
     if variant == "official":
         return _transrate_official(F, y, n_classes, eps)
     return _transrate_projection(F, y, n_classes, eps)
@@ -143,13 +155,19 @@ def _rank_from_eigenvalues(values, dim):
     return int(np.sum(values > values[0] * dim * _EPS64))
 
 
-def _transrate_tllib(F, y, n_classes, eps):
+def _transrate_tllib(F, y, n_classes, eps, scale=1.0):
     Fc = np.asarray(F, dtype=np.float64)
     Fc = Fc - Fc.mean(axis=0)
+    log_scale2 = 2.0 * np.log(scale)
 
     def rate(Z):
         n = Z.shape[0]
-        return 0.5 * np.sum(np.log1p(gram_eigenvalues(Z) / (n * eps)))
+        x = gram_eigenvalues(Z) / (n * eps)
+        if scale == 1.0:
+            return 0.5 * np.sum(np.log1p(x))
+        # log(1 + x·scale²) without forming x·scale², which may overflow.
+        with np.errstate(divide="ignore"):
+            return 0.5 * np.sum(np.logaddexp(0.0, np.log(x) + log_scale2))
 
     rate_y = sum(rate(Fc[y == c]) for c in range(n_classes))
     return float(rate(Fc) - rate_y / n_classes)
@@ -172,6 +190,8 @@ def _transrate_official(F, y, n_classes, eps):
     n, d = Z.shape
     eig = gram_eigenvalues(Z) / n
     rank = _rank_from_eigenvalues(eig, d)
+    if rank == 0:
+        return 0.0  # every sample is the mean: nothing to code, no information
     rate = np.sum(np.log1p(eig / eps))
     counts = np.bincount(y, minlength=n_classes)
     rate_y = 0.0
@@ -205,6 +225,8 @@ def _transrate_projection(F, y, n_classes, eps, rcond=1e-15):
     covf_B = Xc.T @ (Xc @ B) / n
     eig_z = _singular_values_of_product(covf_B, centred_means.T)
     rank = _rank_from_eigenvalues(eig_z, d)
+    if rank == 0:
+        return 0.0  # no between-class variance: nothing to code, no information
     total = eig_z.sum()
     eig_z = eig_z / total
     rate = np.sum(np.log1p(eig_z / eps))

@@ -10,9 +10,11 @@ from ._validation import (
     check_scalar_positive_int,
     infer_task,
 )
+from ._warnings import SaturatedScoreWarning
 
 __all__ = [
     "CacheWarning",
+    "SaturatedScoreWarning",
     "ScorerTags",
     "Store",
     "Tags",

@@ -18,6 +18,7 @@ from skdisco.transferability import (
     disco_detection,
     etran_combine,
     etran_components,
+    hscore,
     leep,
     logme,
     ncti_combine,
@@ -480,3 +481,30 @@ def test_rank_models_extractor_without_probabilities_fails_in_its_row():
     assert "cannot output source-class probabilities" in ranking.loc[0, "error"]
     features_only = rank_models({"pipe": pipe}, images, labels, scorers=["logme"])
     assert np.isfinite(features_only.loc[0, "logme"])
+
+
+def test_rank_models_saturated_score_is_nan_with_reason_in_error():
+    # H-score of 200-d noise on 60 samples is exactly C - 1, its maximum: kept,
+    # it would rank the noise first. The row says why it is NaN instead.
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 3
+    good = rng.normal(size=(60, 5))
+    good[:, 0] += 2.0 * y
+    noise = rng.normal(size=(60, 200))
+    ranking = rank_models(
+        {"good": good, "noise": noise}, y=y, scorers=["hscore", "gbc"]
+    ).set_index("model")
+    assert np.isnan(ranking.loc["noise", "hscore"])
+    assert "hscore: score 2 not used, it cannot rank" in ranking.loc["noise", "error"]
+    assert "SaturatedScoreWarning: H-score saturates" in ranking.loc["noise", "error"]
+    assert np.isfinite(ranking.loc["noise", "gbc"])  # the other scorer is kept
+    assert ranking.loc["good", "error"] is None
+    assert ranking.loc["good", "hscore_rank"] == 1
+    assert ranking.loc["good", "hscore"] == pytest.approx(hscore(good, y))
+
+
+def test_rank_models_saturated_score_fails_with_errors_raise():
+    y = np.arange(6) % 3
+    noise = np.random.default_rng(0).normal(size=(6, 20))
+    with pytest.raises(RuntimeError, match="SaturatedScoreWarning"):
+        rank_models({"noise": noise}, y=y, scorers="hscore", errors="raise")

@@ -77,7 +77,9 @@ def test_kendall_and_pearson_equal_scipy():
     s, t = rng.normal(size=9), rng.normal(size=9)
     assert kendall_tau(s, t) == stats.kendalltau(s, t).statistic
     assert pearson_correlation(s, t) == pytest.approx(np.corrcoef(s, t)[0, 1])
-    assert np.isnan(pearson_correlation([1.0, 1.0, 1.0], t[:3]))
+    # A constant input has no correlation: an error naming it (issue 14), not NaN.
+    with pytest.raises(ValueError, match="scores are all equal"):
+        pearson_correlation([1.0, 1.0, 1.0], t[:3])
 
 
 def test_top_k_relative_accuracy_hand_computed():
@@ -165,3 +167,44 @@ def test_evaluate_ranking_reports_bad_input():
         evaluate_ranking(ranking, acc, dataset="Cars")
     with pytest.raises(ValueError, match="not a column"):
         evaluate_ranking(ranking, {"a": 1.0, "b": 2.0}, scorers="logme")
+
+
+@pytest.mark.parametrize(
+    "scores, truth, match",
+    [
+        ([0.5, 0.5, 0.5], [70.0, 80.0, 90.0], "scores are all equal"),
+        ([0.1, 0.5, 0.9], [80.0, 80.0, 80.0], "truth is the same"),
+    ],
+    ids=["tied_scores", "constant_truth"],
+)
+def test_rank_correlations_constant_input_raise_named_error(scores, truth, match):
+    # scipy returns NaN here; a NaN correlation would pass on silently.
+    for f in (weighted_kendall_tau, kendall_tau, pearson_correlation):
+        with pytest.raises(ValueError, match=match):
+            f(scores, truth)
+
+
+def test_top_k_relative_accuracy_one_model_raises():
+    # One model is trivially the best: 1.0 would claim a perfect selection.
+    with pytest.raises(ValueError, match="At least 2 models"):
+        top_k_relative_accuracy([0.3], [80.0])
+
+
+def test_evaluate_ranking_tied_scorer_row_is_nan_with_warning():
+    ranking = _ranking(["a", "b", "c"], good=[0.9, 0.5, 0.1], flat=[7.0, 7.0, 7.0])
+    truth = {"a": 90.0, "b": 80.0, "c": 70.0}
+    with pytest.warns(UserWarning, match="'flat' cannot be evaluated: scores are"):
+        result = evaluate_ranking(ranking, truth, k=1)
+    metrics = ["weighted_kendall_tau", "kendall_tau", "pearson"]
+    metrics.append("top1_relative_accuracy")
+    assert result.loc["flat", metrics].isna().all()
+    assert result.loc["flat", "n_models"] == 3
+    # the other scorer is still evaluated
+    assert result.loc["good", metrics].tolist() == pytest.approx([1.0, 1.0, 1.0, 1.0])
+
+
+def test_evaluate_ranking_constant_truth_rows_are_nan_with_warning():
+    ranking = _ranking(["a", "b", "c"], s=[0.9, 0.5, 0.1])
+    with pytest.warns(UserWarning, match="truth is the same"):
+        result = evaluate_ranking(ranking, {"a": 80.0, "b": 80.0, "c": 80.0})
+    assert result.loc["s"].drop("n_models").isna().all()

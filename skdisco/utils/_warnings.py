@@ -1,0 +1,30 @@
+"""Warnings skdisco issues about the scores themselves (not about the inputs' form)."""
+
+from __future__ import annotations
+
+
+class SaturatedScoreWarning(UserWarning):
+    """A score sits at a bound the data forces, whatever the features carry.
+
+    Issued when a transferability score cannot rank models on the data it was
+    given: one sample per class (GBC, NCE, NLEEP), more dimensions than samples
+    for an unregularised H-score, as many mixture components as samples for
+    NLEEP. The value returned is what the method's definition gives, but every
+    model would get it (or nearly), so it says nothing about transferability.
+    :func:`~skdisco.selection.rank_models` records such a score as NaN with the
+    reason in the row's ``error`` column.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from skdisco.transferability import gbc
+    >>> from skdisco.utils import SaturatedScoreWarning
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     score = gbc([[0.0], [1.0], [5.0]], ["a", "b", "c"])
+    >>> score, caught[0].category is SaturatedScoreWarning
+    (-0.0, True)
+    """
+
+
+__all__ = ["SaturatedScoreWarning"]
