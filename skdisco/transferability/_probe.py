@@ -175,7 +175,8 @@ def linear_probe_result(F, y, n_classes, *, cv=5, C=1.0, max_iter=1000, random_s
     estimator): nothing is checked again here.
     """
     F, y, folds = _folds(F, y, n_classes, cv, random_state)
-    scores = cross_val_score(linear_probe_estimator(C, max_iter), F, y, cv=folds)
+    model = linear_probe_estimator(C, max_iter)
+    scores = cross_val_score(model, F, y, cv=folds, error_score="raise")
     return float(np.mean(scores))
 
 
@@ -262,10 +263,20 @@ def knn_probe_result(F, y, n_classes, *, n_neighbors=5, cv=5, random_state=0):
     """
     F, y, folds = _folds(F, y, n_classes, cv, random_state)
     if isinstance(cv, Integral):
+        fold = folds.test_fold
+        n_train = F.shape[0] - int(np.bincount(fold).max())
+        if n_train < n_neighbors:
+            raise ValueError(
+                f"The kNN probe needs at least n_neighbors={n_neighbors} training "
+                f"samples in every fold; with {F.shape[0]} samples in "
+                f"{folds.get_n_splits()} folds the smallest training part has "
+                f"{n_train}. Use fewer neighbours or more samples."
+            )
         knn = NeighbourVote(n_neighbors=n_neighbors)
     else:  # the behaviour before: scikit-learn's vote, ties to the first class
         knn = KNeighborsClassifier(n_neighbors=n_neighbors)
-    return float(np.mean(cross_val_score(knn, F, y, cv=folds)))
+    scores = cross_val_score(knn, F, y, cv=folds, error_score="raise")
+    return float(np.mean(scores))
 
 
 class NeighbourVote(NearestNeighbors):

@@ -148,3 +148,13 @@ def test_probes_reject_singleton_class():
 def test_linear_probe_bad_input_raises(X, y, match):
     with pytest.raises(ValueError, match=match):
         linear_probe(X, y)
+
+
+def test_knn_probe_with_too_few_training_samples_raises():
+    # Before: NaN (cross_val_score turned each fold's error into NaN).
+    X = np.arange(4.0)[:, None]
+    with pytest.raises(ValueError, match="n_neighbors=5 training samples"):
+        knn_probe(X, [0, 0, 1, 1])
+    cv = StratifiedKFold(2)
+    with pytest.raises(ValueError, match="n_neighbors"):
+        knn_probe(X, [0, 0, 1, 1], cv=cv)
