@@ -120,6 +120,9 @@ class NLEEPScorer(BaseScorer):
         Variance kept by the PCA.
     random_state : int, RandomState instance or None, default=0
         Seed of the mixture's initialisation.
+    sample_order : {"content", "given"}, default="content"
+        Rows in content order (the score does not depend on the order of
+        the samples) or as given (the references' values).
 
     Attributes
     ----------
@@ -145,12 +148,19 @@ class NLEEPScorer(BaseScorer):
     _parameter_constraints: dict = dict(_NLEEP_PARAMETERS)
 
     def __init__(
-        self, *, variant="sfda", component_ratio=5, pca_variance=0.8, random_state=0
+        self,
+        *,
+        variant="sfda",
+        component_ratio=5,
+        pca_variance=0.8,
+        random_state=0,
+        sample_order="content",
     ):
         self.variant = variant
         self.component_ratio = component_ratio
         self.pca_variance = pca_variance
         self.random_state = random_state
+        self.sample_order = sample_order
 
 
 __all__ = ["LEEPScorer", "NCEScorer", "NLEEPScorer"]

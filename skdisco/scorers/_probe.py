@@ -23,14 +23,16 @@ class LinearProbeScorer(BaseScorer):
 
     Parameters
     ----------
-    cv : int, default=5
-        Stratified shuffled folds.
+    cv : int or cross-validation splitter, default=5
+        Stratified folds assigned from the samples' content (invariant to
+        sample order and label names), or a splitter used as given.
     C : float, default=1.0
         Inverse L2 regularisation strength.
     max_iter : int, default=1000
         L-BFGS iterations.
     random_state : int, RandomState instance or None, default=0
-        Seed of the fold shuffling.
+        Permutes the fold labels within blocks of samples in content order;
+        ignored with a splitter.
 
     Attributes
     ----------
@@ -74,10 +76,12 @@ class KNNProbeScorer(BaseScorer):
     ----------
     n_neighbors : int, default=5
         Neighbours voting.
-    cv : int, default=5
-        Stratified shuffled folds.
+    cv : int or cross-validation splitter, default=5
+        Stratified folds assigned from the samples' content (invariant to
+        sample order and label names), or a splitter used as given.
     random_state : int, RandomState instance or None, default=0
-        Seed of the fold shuffling.
+        Permutes the fold labels within blocks of samples in content order;
+        ignored with a splitter.
 
     Attributes
     ----------

@@ -24,12 +24,13 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 
 from ..utils._validation import check_classification_target, check_features
 from ..utils._warnings import SaturatedScoreWarning
-from ._linalg import check_magnitude, onehot
+from ._linalg import check_magnitude, content_order, onehot
 
 # Largest deviation of a row sum from 1 accepted for source probabilities (float32
 # softmax outputs are off by ~1e-7; logits or scores are off by far more).
 _SIMPLEX_ATOL = 1e-3
 NLEEP_VARIANTS = ("sfda", "pactran")
+NLEEP_SAMPLE_ORDERS = ("content", "given")
 
 #: Constraints of each method's parameters, shared by the function and the
 #: estimator.
@@ -40,6 +41,7 @@ _NLEEP_PARAMETERS = {
     "component_ratio": [Interval(Integral, 1, None, closed="left")],
     "pca_variance": [Interval(Real, 0, 1, closed="neither")],
     "random_state": ["random_state"],
+    "sample_order": [StrOptions(set(NLEEP_SAMPLE_ORDERS))],
 }
 
 
@@ -305,7 +307,14 @@ def nce_from_assignments(P, y, n_classes):
     prefer_skip_nested_validation=True,
 )
 def nleep(
-    features, y, *, variant="sfda", component_ratio=5, pca_variance=0.8, random_state=0
+    features,
+    y,
+    *,
+    variant="sfda",
+    component_ratio=5,
+    pca_variance=0.8,
+    random_state=0,
+    sample_order="content",
 ):
     r"""NLEEP: LEEP with a Gaussian mixture of the features as the source model.
 
@@ -332,9 +341,17 @@ def nleep(
     pca_variance : float, default=0.8
         Fraction of variance kept by the PCA before the mixture.
     random_state : int, RandomState instance or None, default=0
-        Seeds the k-means initialisation of the mixture. ``0`` reproduces the
-        references run after ``np.random.seed(0)`` (they pass
+        Seeds the k-means initialisation of the mixture, which picks its
+        first centre at a random row. With ``sample_order="given"``, ``0``
+        reproduces the references run after ``np.random.seed(0)`` (they pass
         ``random_state=None``, which draws from numpy's global state).
+    sample_order : {"content", "given"}, default="content"
+        Order of the rows the PCA and the mixture see. ``"content"``: the
+        rows sorted by their content (the norm of the centred row, ties by
+        their values), so the mixture's initialisation -- and the score --
+        does not depend on the order of the samples. ``"given"``: the rows
+        as given, as the references do; the score then changes with the
+        order of the samples (k-means starts from different rows).
 
     Returns
     -------
@@ -370,7 +387,10 @@ def nleep(
     scikit-learn 1.9).
 
     **Deviation from the references**: labels are remapped to ``0 .. C-1``; too
-    few samples for the mixture warns instead of raising.
+    few samples for the mixture warns instead of raising; the rows are put in
+    content order first (``sample_order="content"``), so that the score is
+    invariant to the order of the samples -- ``sample_order="given"`` gives the
+    references' values.
 
     References
     ----------
@@ -398,6 +418,7 @@ def nleep(
         component_ratio=component_ratio,
         pca_variance=pca_variance,
         random_state=random_state,
+        sample_order=sample_order,
     )
 
 
@@ -410,6 +431,7 @@ def nleep_result(
     component_ratio=5,
     pca_variance=0.8,
     random_state=0,
+    sample_order="content",
 ):
     """NLEEP of features ``F`` and labels ``y`` encoded ``0 .. n_classes - 1``.
 
@@ -419,6 +441,9 @@ def nleep_result(
     n = F.shape[0]
     check_magnitude(F, "NLEEP (its mixture's covariance floor is absolute)")
     Fd = np.asarray(F, dtype=np.float64)
+    if sample_order == "content":
+        order, _ = content_order(Fd, y)
+        Fd, y = Fd[order], y[order]
     # fit then transform (not fit_transform), as the references do.
     Z = PCA(n_components=pca_variance).fit(Fd).transform(Fd)
     if variant == "sfda":

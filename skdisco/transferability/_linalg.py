@@ -764,3 +764,31 @@ def check_within_scatter(within, method):
             "discriminant to fit. Constant features carry no information; "
             "check the feature extraction."
         )
+
+
+def content_order(F, y):
+    """Order of the rows of ``F`` (with labels ``y``) defined by their content.
+
+    Rows are sorted by the norm of the centred row (rounded to float32 so that
+    rounding differences of the summation cannot split a tie), ties broken
+    lexicographically by the row's values and then by its label. The result
+    depends on the multiset of ``(row, label)`` pairs only: permuting the
+    samples permutes the input rows but not the sorted data, and the norm key
+    does not change under a global rescaling, a translation or a rotation of
+    the features. Identical rows with identical labels may swap, which changes
+    nothing.
+    """
+    # An order-invariant mean: the sum of each sorted column.
+    mean = np.sort(F, axis=0).sum(axis=0) / F.shape[0]
+    key = np.sqrt(np.einsum("ij,ij->i", F - mean, F - mean)).astype(np.float32)
+    order = np.argsort(key, kind="stable")
+    same = key[order][1:] == key[order][:-1]
+    tied = np.zeros(order.shape[0], dtype=bool)
+    tied[1:] |= same
+    tied[:-1] |= same
+    if tied.any():
+        sub = order[tied]
+        # lexsort: the last key is the primary one.
+        keys = [y[sub], *(F[sub, j] for j in range(F.shape[1] - 1, -1, -1))]
+        order[tied] = sub[np.lexsort([*keys, key[sub]])]
+    return order, key[order]

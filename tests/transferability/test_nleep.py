@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.datasets import make_blobs
 
 from skdisco.transferability import nleep
 
@@ -53,7 +54,9 @@ def test_nleep_matches_reference(
 ):
     X, y, _ = _inputs(load_case, case, prefix)
     expected = sign * _expected(reference_scores, case, prefix, key)
-    assert nleep(X, y, variant=variant) == pytest.approx(expected, rel=1e-6)
+    assert nleep(X, y, variant=variant, sample_order="given") == pytest.approx(
+        expected, rel=1e-6
+    )
 
 
 def test_nleep_warns_when_fewer_samples_than_components():
@@ -79,3 +82,26 @@ def test_nleep_bad_input_raises():
         nleep(X, [0, 1] * 3)
     with pytest.raises(ValueError, match="samples"):
         nleep(np.eye(6), [0, 1] * 2)
+
+
+def test_nleep_invariant_to_sample_order_on_overlapping_blobs():
+    # Before the content order: 0.6117 as given, 0.5882 permuted (k-means
+    # started from other rows).
+    X, y = make_blobs(
+        n_samples=200, n_features=16, centers=4, cluster_std=12.0, random_state=0
+    )
+    perm = np.random.default_rng(7).permutation(len(y))
+    assert nleep(X[perm], y[perm]) == nleep(X, y)
+    assert nleep(X, y) == pytest.approx(0.5711, abs=1e-4)
+    for variant in ("sfda", "pactran"):
+        a = nleep(X, 3 - y, variant=variant)
+        assert nleep(X[perm], (3 - y)[perm], variant=variant) == a
+
+
+def test_nleep_given_order_is_the_reference_behaviour():
+    # sample_order="given" feeds the rows as they come, as the references do.
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((120, 6))
+    y = np.repeat([0, 1, 2], 40)
+    order = np.argsort(np.linalg.norm(X - X.mean(axis=0), axis=1), kind="stable")
+    assert nleep(X, y) == nleep(X[order], y[order], sample_order="given")
