@@ -99,7 +99,7 @@ class LogMEScorer(BaseScorer):
     _parameter_constraints: dict = dict(_PARAMETERS)
 
     def __init__(
-        self, *, task="auto", method="fixed_point", max_iter=11, tol=None, epsilon=1e-5
+        self, *, task="auto", method="global", max_iter=None, tol=None, epsilon=1e-5
     ):
         self.task = task
         self.method = method

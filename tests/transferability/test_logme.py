@@ -80,7 +80,7 @@ def test_logme_details_match_reference(case, load_case, reference_scores):
     _, Y, _ = prepare_logme_target(y, X.shape[0], task)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        res = logme_result(X, Y)
+        res = logme_result(X, Y, method="fixed_point")
     # alpha and beta do not depend on the log-determinant, so they match the
     # reference even where its evidence is wrong (case d).
     np.testing.assert_allclose(res.alpha, details["alphas"], rtol=RTOL)
@@ -93,8 +93,12 @@ def test_logme_label_gaps_equal_relabelled_case(load_case, reference_scores):
     assert set(np.unique(y)) == {3, 7, 10, 42}
     expected = reference_scores["a_gauss_n300_d32_c4"]["logme.thuml_LogME.fixed_point"]
     # The reference averages over 43 "classes" here (6.495...); we remap.
-    assert logme(X, y) == pytest.approx(expected, rel=1e-12)
-    assert logme(X, y.astype(str)) == pytest.approx(expected, rel=1e-12)
+    for labels in (y, y.astype(str)):
+        got = logme(X, labels, method="fixed_point")
+        assert got == pytest.approx(expected, rel=1e-12)
+    # The default (the global maximum) is relabelling-invariant too.
+    X_a, y_a = _case_xy(load_case, "a_gauss_n300_d32_c4")
+    assert logme(X, y) == pytest.approx(logme(X_a, y_a), rel=1e-12)
 
 
 def _decaying_spectrum_problem(n, d, seed):
@@ -210,7 +214,7 @@ def test_logme_warns_when_not_converged():
     F = rng.standard_normal((100, 10))
     y = rng.integers(0, 2, 100)
     with pytest.warns(ConvergenceWarning, match="did not converge"):
-        logme(F, y, max_iter=1)
+        logme(F, y, method="fixed_point", max_iter=1)
 
 
 def test_logme_informative_features_beat_noise():
