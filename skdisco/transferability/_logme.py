@@ -78,9 +78,12 @@ class LogMEResult:
         Maximum log evidence per sample, one per class (one-vs-rest) or target
         column.
     alpha, beta : ndarray of shape (n_targets,)
-        Prior precision of the weights and precision of the noise at the optimum.
+        Prior precision of the weights and precision of the noise at the optimum;
+        ``inf`` where the maximum is a limit (α → ∞: zero weights; β → ∞:
+        noise-free interpolation by features of rank N).
     n_iter : ndarray of shape (n_targets,)
-        Iterations used per target.
+        Iterations used per target (for ``method="global"``: Newton steps over
+        all the candidate maxima refined; 0 for a maximum at a limit).
     converged : ndarray of shape (n_targets,), dtype bool
         Whether each target met the tolerance within ``max_iter``.
     coef : ndarray of shape (n_targets, n_features) or None
