@@ -16,6 +16,11 @@ Usage::
 
     python benchmarks/bench_logme.py              # N in {5000, 20000, 100000}
     python benchmarks/bench_logme.py --quick      # N in {2000, 5000}, D = 512
+    python benchmarks/bench_logme.py --compare-only   # default vs previous default
+
+The last table times the default (``method="global"``, the global maximum of the
+evidence) against the previous default (``method="fixed_point"``, the reference's
+11 iterations) on the same features, in alternated rounds, best of each.
 """
 
 from __future__ import annotations
@@ -41,6 +46,12 @@ def _parse():
     p.add_argument("--skip-br-above", type=int, default=50000,
                    help="skip BayesianRidge above this N (minutes per class)")
     p.add_argument("--quick", action="store_true", help="small sizes, seconds")
+    p.add_argument("--compare-sizes", type=int, nargs="+", default=[20000],
+                   help="N for the default-vs-previous-default comparison")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="alternated rounds of that comparison (best-of)")
+    p.add_argument("--compare-only", action="store_true",
+                   help="only the default-vs-previous-default comparison")
     return p.parse_args()
 
 
@@ -121,7 +132,42 @@ def peak_mib(fn, *args):
     return (peak - base) / 2**20
 
 
+def reference_scheme(F, y):
+    """The previous default: the reference's 11 fixed-point iterations."""
+    return logme(F, y, method="fixed_point")
+
+
+def alternated_best(fns, args, rounds):
+    """Best-of-``rounds`` time per function, the functions run in turn each round."""
+    best = [np.inf] * len(fns)
+    out = [None] * len(fns)
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            t, out[i] = timed(fn, *args)
+            best[i] = min(best[i], t)
+    return best, out
+
+
+def compare_with_previous_default():
+    """Global maximum (default) against the 11-iteration scheme, same data."""
+    d, c = ARGS.dim, ARGS.classes
+    print(f"\nDefault (global maximum) vs previous default (11 fixed-point "
+          f"iterations), D={d}, C={c}, best of {ARGS.rounds} alternated rounds")
+    print(f"{'N':>7} | {'global s':>8} {'score':>8} | {'fixed_point s':>13}"
+          f" {'score':>8} | {'new/old':>7}")
+    with threadpool_limits(ARGS.threads):
+        for n in ARGS.compare_sizes:
+            F, y = make_features(n, d, c)
+            (t_new, t_old), (s_new, s_old) = alternated_best(
+                [logme, reference_scheme], (F, y), ARGS.rounds)
+            print(f"{n:7d} | {t_new:8.2f} {s_new:8.4f} | {t_old:13.2f} {s_old:8.4f}"
+                  f" | {t_new / t_old:7.3f}")
+
+
 def main():
+    if ARGS.compare_only:
+        compare_with_previous_default()
+        return
     d, c = ARGS.dim, ARGS.classes
     rows = []
     with threadpool_limits(ARGS.threads):
@@ -159,6 +205,7 @@ def main():
           f"{min(ARGS.br_classes, c)} classes and extrapolated to {c}.")
     print("ratio = baseline time / our time (higher means we are faster). "
           "ref = thuml/LogME as quoted in the issue, not measured here.")
+    compare_with_previous_default()
 
 
 if __name__ == "__main__":

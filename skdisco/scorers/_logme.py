@@ -34,16 +34,20 @@ class LogMEScorer(BaseScorer):
     task : {"auto", "classification", "regression"}, default="auto"
         What ``y`` is; ``"auto"`` infers it (a multi-label indicator matrix is
         scored as one binary regression target per column).
-    method : {"fixed_point", "icml"}, default="fixed_point"
-        Evidence maximisation scheme: JMLR fixed-point iteration or ICML MacKay
-        iteration.
-    max_iter : int, default=11
-        Maximum iterations per target.
+    method : {"global", "fixed_point", "icml"}, default="global"
+        ``"global"``: the global maximum of the evidence per target (exact, scale
+        invariant). ``"fixed_point"`` / ``"icml"``: the published JMLR / ICML
+        iterations, which with the default ``max_iter`` reproduce the reference
+        code's values.
+    max_iter : int, default=None
+        Newton steps per candidate (``"global"``, ``None``: 100) or iterations
+        of the reference schemes (``None``: their 11).
     tol : float, default=None
-        Relative change of α/β that stops the iteration (``None``: 1e-3 for
-        fixed-point, 1e-2 for ICML).
+        Relative change of α/β that stops the iteration (``None``: 1e-10 for
+        global, 1e-3 for fixed-point, 1e-2 for ICML).
     epsilon : float, default=1e-5
-        Stabiliser added to the energy terms, as in the reference code.
+        Stabiliser added to the energy terms by the reference schemes, as in the
+        reference code (not used by ``"global"``).
 
     Attributes
     ----------
@@ -54,9 +58,11 @@ class LogMEScorer(BaseScorer):
     evidence_ : ndarray of shape (n_targets,)
         Log evidence per sample for each class or target.
     alpha_ : ndarray of shape (n_targets,)
-        Prior precision of the weights at the optimum, per target.
+        Prior precision of the weights at the optimum, per target; ``inf`` where
+        the maximum is the α → ∞ limit (zero weights).
     beta_ : ndarray of shape (n_targets,)
-        Noise precision at the optimum, per target.
+        Noise precision at the optimum, per target; ``inf`` where the maximum is
+        the noise-free limit (features of rank N).
     n_iter_ : ndarray of shape (n_targets,)
         Iterations used per target.
     coef_ : ndarray of shape (n_targets, n_features_in_)
@@ -99,7 +105,7 @@ class LogMEScorer(BaseScorer):
     _parameter_constraints: dict = dict(_PARAMETERS)
 
     def __init__(
-        self, *, task="auto", method="fixed_point", max_iter=11, tol=None, epsilon=1e-5
+        self, *, task="auto", method="global", max_iter=None, tol=None, epsilon=1e-5
     ):
         self.task = task
         self.method = method

@@ -82,7 +82,9 @@ def _cross(block_t, Y_block):
     return block_t @ Y_block
 
 
-def gram_statistics(X, Y=None, *, chunk_bytes=_CHUNK_BYTES, lower_only=False):
+def gram_statistics(
+    X, Y=None, *, chunk_bytes=_CHUNK_BYTES, lower_only=False, scale=1.0
+):
     """Accumulate ``G = XᵀX`` (d × d) and ``B = XᵀY`` (d × K) in float64.
 
     Parameters
@@ -94,6 +96,10 @@ def gram_statistics(X, Y=None, *, chunk_bytes=_CHUNK_BYTES, lower_only=False):
     lower_only : bool, default=False
         Return ``G`` Fortran-ordered with only its lower triangle filled -- what
         LAPACK's symmetric routines read -- saving a d × d copy.
+    scale : float, default=1.0
+        Multiply each chunk of ``X`` by this before the products (a power of two
+        keeps it exact): the statistics of ``scale · X``, for features whose
+        Gram matrix would overflow or underflow.
 
     Returns
     -------
@@ -106,6 +112,8 @@ def gram_statistics(X, Y=None, *, chunk_bytes=_CHUNK_BYTES, lower_only=False):
     G = np.zeros((d, d), dtype=np.float64, order="F")
     B = None if Y is None else np.zeros((d, Y.shape[1]), dtype=np.float64)
     for start, stop, block in iter_float64_chunks(X, chunk_bytes):
+        if scale != 1.0:
+            block = block * scale
         # block.T is F-contiguous: syrk reads it in place and updates G's lower part.
         G = dsyrk(1.0, block.T, beta=1.0, c=G, trans=0, lower=1, overwrite_c=1)
         if B is not None:
@@ -311,6 +319,30 @@ class TridiagonalSystem:
                 "The shifted Gram matrix is singular to working precision."
             )
         return x[:, 0]
+
+    def solve_columns(self, shift, R=None):
+        """Return ``(T + shift·I)⁻¹ R`` for every column of ``R`` (default ``C``).
+
+        One LDLᵀ factorisation (``pttrf``) shared by all columns, the O(n)-per-
+        column solve of a positive definite tridiagonal; where round-off makes
+        ``T + shift·I`` indefinite, partial pivoting (``gtsv``) instead.
+        """
+        R = self.C if R is None else R
+        R = np.asfortranarray(R, dtype=np.float64)
+        if self.diag.shape[0] == 1:
+            return R / (self.diag[0] + shift)
+        d, e, info = lapack.dpttrf(self.diag + shift, self.offdiag)
+        if info == 0:
+            x, info = lapack.dpttrs(d, e, R)
+            if info == 0:
+                return x
+        e = self.offdiag
+        _, _, _, x, info = lapack.dgtsv(e.copy(), self.diag + shift, e.copy(), R)
+        if info != 0:
+            raise np.linalg.LinAlgError(
+                "The shifted Gram matrix is singular to working precision."
+            )
+        return x
 
 
 def reverse_columns(W, block=64):

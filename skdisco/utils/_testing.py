@@ -34,7 +34,12 @@ INSTANCE_PARAMS = {
     "ETranScorer": [{"percent": 5}],
     "FineTuneClassifier": [_TINY_FINETUNE],
     "FineTuneRegressor": [_TINY_FINETUNE],
-    "LogMEScorer": [{}, {"task": "regression"}, {"method": "icml"}],
+    "LogMEScorer": [
+        {},
+        {"task": "regression"},
+        {"method": "icml"},
+        {"method": "fixed_point"},
+    ],
     "NCTIScorer": [{"n_components": 8}],
     "PACTranGaussScorer": [{"max_iter": 10}],
     "TimmFeatureExtractor": [

@@ -39,7 +39,8 @@ def test_logme_scorer_fitted_attributes():
 def test_logme_scorer_regression_has_no_classes():
     rng = np.random.default_rng(1)
     X = rng.standard_normal((80, 5))
-    scorer = LogMEScorer().fit(X, X @ np.ones(5))
+    # Noisy: a target the features fit exactly has no maximum evidence.
+    scorer = LogMEScorer().fit(X, X @ np.ones(5) + rng.standard_normal(80))
     assert scorer.task_ == "regression"
     assert not hasattr(scorer, "classes_")
 
@@ -181,3 +182,29 @@ def test_gridsearch_whole_set_split_ranks_digit_feature_sets():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             assert got == pytest.approx(logme(feats, y), rel=1e-12)
+
+
+@pytest.mark.parametrize("factor", [1e-6, 1e3, 1e200])
+def test_logme_scorer_fit_and_partial_fit_invariant_to_feature_scale(factor):
+    rng = np.random.default_rng(9)
+    y = rng.integers(0, 4, 300)
+    X = rng.standard_normal((4, 20))[y] + rng.standard_normal((300, 20))
+    base = LogMEScorer().fit(X, y)
+    scaled = LogMEScorer().fit(factor * X, y)
+    part = LogMEScorer()
+    for sl in _chunks(300, [100, 200]):
+        part.partial_fit(factor * X[sl], y[sl], classes=np.arange(4))
+    assert scaled.score_ == pytest.approx(base.score_, rel=1e-10)
+    assert part.score_ == pytest.approx(base.score_, rel=1e-9)
+    # α scales as factor² (the weights' precision), β not at all.
+    np.testing.assert_allclose(scaled.beta_, base.beta_, rtol=1e-8)
+    if factor < 1e100:
+        np.testing.assert_allclose(scaled.alpha_, base.alpha_ * factor**2, rtol=1e-8)
+
+
+@pytest.mark.filterwarnings("error")
+def test_logme_scorer_default_converges_without_warning_on_digits():
+    X, y = load_digits(return_X_y=True)
+    scorer = LogMEScorer().fit(X / 16.0, y)
+    assert scorer.score_ == pytest.approx(0.270278, abs=1e-6)
+    assert np.all(np.isfinite(scorer.alpha_)) and np.all(scorer.n_iter_ > 0)

@@ -80,7 +80,7 @@ def test_logme_details_match_reference(case, load_case, reference_scores):
     _, Y, _ = prepare_logme_target(y, X.shape[0], task)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        res = logme_result(X, Y)
+        res = logme_result(X, Y, method="fixed_point")
     # alpha and beta do not depend on the log-determinant, so they match the
     # reference even where its evidence is wrong (case d).
     np.testing.assert_allclose(res.alpha, details["alphas"], rtol=RTOL)
@@ -93,8 +93,12 @@ def test_logme_label_gaps_equal_relabelled_case(load_case, reference_scores):
     assert set(np.unique(y)) == {3, 7, 10, 42}
     expected = reference_scores["a_gauss_n300_d32_c4"]["logme.thuml_LogME.fixed_point"]
     # The reference averages over 43 "classes" here (6.495...); we remap.
-    assert logme(X, y) == pytest.approx(expected, rel=1e-12)
-    assert logme(X, y.astype(str)) == pytest.approx(expected, rel=1e-12)
+    for labels in (y, y.astype(str)):
+        got = logme(X, labels, method="fixed_point")
+        assert got == pytest.approx(expected, rel=1e-12)
+    # The default (the global maximum) is relabelling-invariant too.
+    X_a, y_a = _case_xy(load_case, "a_gauss_n300_d32_c4")
+    assert logme(X, y) == pytest.approx(logme(X_a, y_a), rel=1e-12)
 
 
 def _decaying_spectrum_problem(n, d, seed):
@@ -210,7 +214,7 @@ def test_logme_warns_when_not_converged():
     F = rng.standard_normal((100, 10))
     y = rng.integers(0, 2, 100)
     with pytest.warns(ConvergenceWarning, match="did not converge"):
-        logme(F, y, max_iter=1)
+        logme(F, y, method="fixed_point", max_iter=1)
 
 
 def test_logme_informative_features_beat_noise():
@@ -259,3 +263,174 @@ def test_logme_multilabel_indicator_scored_as_binary_targets():
 def test_logme_bad_input_raises_value_error(X, y, match):
     with pytest.raises(ValueError, match=match):
         logme(X, y)
+
+
+# --- The default: the global maximum of the evidence ------------------------
+
+
+def _rare_class_problem(seed=3, d=72):
+    """Classes of 3 to 12 samples (N ~ 470, D = 72): the fixed point of the
+    published iteration is a local maximum for some of them."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(3, 13, 64)
+    sizes = sizes[np.cumsum(sizes) <= 480]
+    y = np.repeat(np.arange(sizes.size), sizes)
+    means = rng.standard_normal((sizes.size, d))[y]
+    F = (rng.standard_normal((y.size, d)) + means) * 0.85 ** np.arange(d)
+    return F, y
+
+
+def _rank_deficient_problem():
+    """Duplicated and all-zero columns: rank 10 of D = 22 with N = 200."""
+    rng = np.random.default_rng(1)
+    base = rng.standard_normal((200, 10)) * 0.8 ** np.arange(10)
+    F = np.hstack([base, base, np.zeros((200, 2))])
+    y = np.repeat(np.arange(4), 50)
+    return F + 0.0, base[:, 0] * 0 + y  # labels as floats: scored as classes
+
+
+class _DenseEvidence:
+    """log N(y | 0, I/β + F Fᵀ/α) / N from one SVD -- independent of skdisco."""
+
+    def __init__(self, F, y):
+        N = F.shape[0]
+        U, sv, _ = np.linalg.svd(F, full_matrices=True)
+        self.s = np.zeros(N)
+        self.s[: sv.shape[0]] = sv**2
+        self.z2 = (U.T @ y) ** 2
+        self.N = N
+
+    def __call__(self, log_alpha, log_beta):
+        with np.errstate(over="ignore", invalid="ignore"):
+            var = np.exp(-log_beta) + self.s * np.exp(-log_alpha)
+        return -0.5 * np.mean(np.log(var) + self.z2 / var) - 0.5 * np.log(2 * np.pi)
+
+    def best_of_multistart(self):
+        """Highest evidence L-BFGS finds from a 5 x 5 grid of (log α, log β)."""
+        from scipy.optimize import minimize
+
+        best = -np.inf
+        for la in np.linspace(-12.0, 12.0, 5):
+            for lb in np.linspace(-12.0, 12.0, 5):
+                res = minimize(
+                    lambda p: -self(*p), [la, lb], method="L-BFGS-B", tol=1e-14
+                )
+                best = max(best, -res.fun)
+        return best
+
+
+def _targets(F, y):
+    task = "regression" if np.ndim(y) == 2 else "classification"
+    _, Y, _ = prepare_logme_target(y, F.shape[0], task)
+    return Y.toarray() if hasattr(Y, "toarray") else Y
+
+
+_ORACLE_CASES = {
+    "N>D": lambda: _decaying_spectrum_problem(120, 20, seed=0),
+    "N<D": lambda: _decaying_spectrum_problem(40, 90, seed=0),
+    "rare-classes": _rare_class_problem,
+    "rank-deficient": _rank_deficient_problem,
+}
+
+
+@pytest.mark.parametrize("case", list(_ORACLE_CASES))
+def test_logme_default_is_global_maximum_of_dense_evidence(case):
+    F, y = _ORACLE_CASES[case]()
+    Y = _targets(F, y)
+    res = logme_result(F, Y)
+    assert res.converged.all()
+    # Every target of the small cases; of the rare classes, every fourth.
+    for k in range(0, Y.shape[1], 4 if Y.shape[1] > 10 else 1):
+        dense = _DenseEvidence(F, Y[:, k])
+        # Nothing a dense multi-start search finds is higher ...
+        assert dense.best_of_multistart() <= res.evidence[k] + 1e-10
+        a, b = res.alpha[k], res.beta[k]
+        if np.isfinite(a) and np.isfinite(b):
+            # ... the returned optimum is the evidence at (α, β) ...
+            la, lb = np.log(a), np.log(b)
+            assert dense(la, lb) == pytest.approx(res.evidence[k], abs=1e-10)
+            # ... and its gradient vanishes there.
+            h = 1e-4
+            grad = [
+                (dense(la + h, lb) - dense(la - h, lb)) / (2 * h),
+                (dense(la, lb + h) - dense(la, lb - h)) / (2 * h),
+            ]
+            np.testing.assert_allclose(grad, 0.0, atol=1e-8)
+        elif np.isinf(a):
+            # α → ∞ (zero weights): the pure-noise evidence, the supremum.
+            y2 = np.mean(Y[:, k] ** 2)
+            assert res.evidence[k] == pytest.approx(
+                -0.5 * (np.log(y2) + 1 + np.log(2 * np.pi)), abs=1e-12
+            )
+            assert dense(np.log(a if np.isfinite(a) else 1e300), -np.log(y2)) <= (
+                res.evidence[k] + 1e-12
+            )
+        else:
+            # β → ∞ (noise-free interpolation, rank N): log N(y | 0, FFᵀ/α).
+            assert np.isinf(b) and F.shape[0] <= np.linalg.matrix_rank(F)
+            assert dense(np.log(a), 40.0) == pytest.approx(res.evidence[k], abs=1e-8)
+
+
+def test_logme_default_beats_fully_iterated_fixed_point_on_rare_classes():
+    # The published fixed point, iterated to convergence, stops at a local
+    # maximum for some classes of a handful of samples.
+    F, y = _rare_class_problem()
+    Y = _targets(F, y)
+    best = logme_result(F, Y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fp = logme_result(F, Y, method="fixed_point", max_iter=5000, tol=1e-12)
+    assert np.all(best.evidence >= fp.evidence - 1e-12)
+    assert np.max(best.evidence - fp.evidence) > 4e-3
+    assert best.score == pytest.approx(0.735207, abs=1e-6)
+    assert fp.score == pytest.approx(0.735099, abs=1e-6)
+
+
+def test_logme_default_reaches_maximum_on_case_d(load_case):
+    # N < D: the reference's 11 iterations stop at -0.2892; the maximum is -0.2580,
+    # with two classes at the α → ∞ boundary.
+    X, y = _case_xy(load_case, "d_n_lt_d_n100_d512_c10")
+    assert logme(X, y) == pytest.approx(-0.258041, abs=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert logme(X, y, method="fixed_point") == pytest.approx(-0.289170, abs=1e-6)
+    res = logme_result(X, _targets(X, y))
+    assert np.isinf(res.alpha).sum() == 2
+    assert np.all(res.coef[np.isinf(res.alpha)] == 0.0)
+
+
+@pytest.mark.parametrize("case", ["N>D", "N<D", "rare-classes"])
+def test_logme_default_is_invariant_to_feature_scale(case):
+    F, y = _ORACLE_CASES[case]()
+    base = logme(F, y)
+    for factor in [1e-6, 1e-3, 0.1, 7.0, 100.0, 1e3, 1e6]:
+        assert logme(factor * F, y) == pytest.approx(base, rel=1e-8)
+
+
+@pytest.mark.parametrize("factor", [1e30, 1e200, 1e-200])
+def test_logme_extreme_feature_scale_is_finite_and_equal(factor, load_case):
+    X, y = _case_xy(load_case, "a_gauss_n300_d32_c4")
+    assert logme(factor * X, y) == pytest.approx(logme(X, y), rel=1e-10)
+    X, y = _case_xy(load_case, "d_n_lt_d_n100_d512_c10")
+    assert logme(factor * X, y) == pytest.approx(logme(X, y), rel=1e-10)
+
+
+def test_logme_default_does_not_warn_on_readme_quick_start():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    pooled = X.reshape(-1, 4, 2, 4, 2).mean(axis=(2, 4)).reshape(len(X), 16)
+    noise = np.random.default_rng(0).standard_normal(X.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scores = [logme(f, y) for f in (X, pooled, noise)]
+    assert scores[0] > scores[1] > scores[2]
+    assert scores[0] == pytest.approx(0.270278, abs=1e-6)
+
+
+def test_logme_target_fit_exactly_raises_value_error():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 5))
+    with pytest.raises(ValueError, match="no maximum"):
+        logme(X, X @ np.ones(5), task="regression")

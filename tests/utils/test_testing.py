@@ -21,8 +21,9 @@ def test_construct_instances_rejects_a_class_that_needs_parameters():
 
 def test_construct_instances_builds_listed_settings_and_variants():
     plain = construct_instances(LogMEScorer)
-    assert [s.get_params()["task"] for s in plain] == ["auto", "regression", "auto"]
-    assert plain[2].method == "icml"
+    tasks = [s.get_params()["task"] for s in plain]
+    assert tasks == ["auto", "regression", "auto", "auto"]
+    assert [s.method for s in plain] == ["global", "global", "icml", "fixed_point"]
     default, pactran = construct_instances(HScoreScorer, variants=True)
     assert (default.variant, pactran.variant) == (HScoreScorer().variant, "pactran")
     assert len(construct_instances(HScoreScorer)) == 1
