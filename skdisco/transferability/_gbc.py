@@ -148,7 +148,8 @@ def gbc_result(F, y, n_classes, *, gaussian_type="spherical", n_components=None)
     with np.errstate(over="ignore", under="ignore"):
         floor = np.float64(_MIN_VARIANCE) / scale / scale
     info = np.finfo(np.float64)
-    floor = float(np.clip(floor, info.tiny, info.max / 4))
+    # Bounded so that a sum of D floors (the spherical mean) stays finite.
+    floor = float(np.clip(floor, info.tiny, info.max / (4 * max(F.shape[1], 1))))
     var = np.maximum(class_variances(F, y, n_classes, means), floor)
     if gaussian_type == "spherical":
         var = var.mean(axis=1, keepdims=True)
