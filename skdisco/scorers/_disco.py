@@ -37,7 +37,7 @@ class DiscoScorer(BaseScorer):
         Singular values per group instead of ``n_groups``.
     centering : bool, default=False
         Centre the features before the SVD.
-    covariance : {"shared", "class", "identity"}, default="identity"
+    covariance : {"isotropic", "shared", "class", "identity"}, default="identity"
         Covariance of each group's Gaussian class model.
     shrinkage : float in [0, 1] or "oas", default="oas"
         Shrinkage of that covariance toward a scaled identity.

@@ -92,10 +92,12 @@ def naive_disco(
     for g in groups:
         Pg = P[:, g]
         k = len(g)
-        if covariance == "shared":
+        if covariance in ("shared", "isotropic"):
             all_means = np.array([Pg[yi == c].mean(0) for c in range(C)])
             R = Pg - all_means[yi]
             S_shared = naive_shrink(R.T @ R / N, R, shrinkage)
+            if covariance == "isotropic":  # pooled within-class variance
+                S_shared = np.trace(R.T @ R / N) / k * np.eye(k)
         total = 0.0
         for rows in folds:
             train = np.setdiff1d(np.arange(N), rows) if len(rows) < N else rows
@@ -107,7 +109,7 @@ def naive_disco(
                 if covariance == "class":
                     Rc = Xc - Xc.mean(0)
                     covs.append(naive_shrink(Rc.T @ Rc / len(Xc), Rc, shrinkage))
-                elif covariance == "shared":
+                elif covariance in ("shared", "isotropic"):
                     covs.append(S_shared)
                 else:
                     covs.append(np.eye(k))
@@ -136,7 +138,7 @@ def blobs(n=60, d=12, C=3, sep=2.0, seed=0):
 
 COMBOS = list(
     itertools.product(
-        ["shared", "class", "identity"],
+        ["isotropic", "shared", "class", "identity"],
         ["cross_validated", "in_sample"],
         [True, False],
         [0.3, "oas"],
@@ -262,7 +264,13 @@ def forbid_back_transform(monkeypatch):
 @pytest.mark.parametrize("centering", [True, False])
 @pytest.mark.parametrize(
     "covariance, grouping",
-    [("identity", (2, None)), ("identity", (3, None)), ("shared", (2, None))],
+    [
+        ("identity", (2, None)),
+        ("identity", (3, None)),
+        ("isotropic", (2, None)),
+        ("isotropic", (3, None)),
+        ("shared", (2, None)),
+    ],
 )
 def test_disco_factored_eigenvectors_match_oracle(
     forbid_back_transform, covariance, grouping, centering, posterior, rank
@@ -333,7 +341,7 @@ def test_disco_ratios_sum_to_one_and_contributions_sum_to_score():
         np.testing.assert_array_equal(np.concatenate(res.groups), np.arange(20))
 
 
-@pytest.mark.parametrize("covariance", ["shared", "class", "identity"])
+@pytest.mark.parametrize("covariance", ["isotropic", "shared", "class", "identity"])
 @pytest.mark.parametrize("posterior", ["cross_validated", "in_sample"])
 def test_disco_classification_score_within_unit_interval(covariance, posterior):
     for seed in range(3):
@@ -353,7 +361,7 @@ def test_disco_invariant_to_sample_order_and_label_renaming():
     assert disco(X, 10 * y + 7, random_state=3) == pytest.approx(base, rel=1e-9)
 
 
-@pytest.mark.parametrize("covariance", ["shared", "class", "identity"])
+@pytest.mark.parametrize("covariance", ["isotropic", "shared", "class", "identity"])
 @pytest.mark.parametrize("shape", [(90, 12), (30, 45)])
 def test_disco_invariant_to_orthogonal_rotation(covariance, shape):
     X, y = blobs(n=shape[0], d=shape[1], seed=7)
@@ -370,7 +378,7 @@ def test_disco_informative_beats_noise():
         assert disco(X, y, posterior=post) > disco(noise, y, posterior=post) + 0.1
 
 
-@pytest.mark.parametrize("covariance", ["shared", "identity"])
+@pytest.mark.parametrize("covariance", ["isotropic", "shared", "identity"])
 def test_disco_more_separation_never_lowers_score(covariance):
     # Classes differ along 3 of 12 equal-variance directions; scaling the class
     # offsets up must not lower the score (same noise, same labels).
