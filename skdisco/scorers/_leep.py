@@ -152,5 +152,12 @@ class NLEEPScorer(BaseScorer):
         self.pca_variance = pca_variance
         self.random_state = random_state
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Not invariant where the Gaussian mixture adds scikit-learn's reg_covar=1e-6 to
+        # every variance.
+        tags.scorer_tags.scale_invariant = False
+        return tags
+
 
 __all__ = ["LEEPScorer", "NCEScorer", "NLEEPScorer"]

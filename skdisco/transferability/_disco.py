@@ -669,7 +669,7 @@ def disco_result(
     n_groups=2,
     group_size=None,
     centering=False,
-    covariance="identity",
+    covariance="isotropic",
     shrinkage="oas",
     posterior="cross_validated",
     n_folds=5,
@@ -756,7 +756,7 @@ def disco_components(
     n_groups=2,
     group_size=None,
     centering=False,
-    covariance="identity",
+    covariance="isotropic",
     shrinkage="oas",
     posterior="cross_validated",
     n_folds=5,
@@ -819,7 +819,7 @@ def disco(
     n_groups=2,
     group_size=None,
     centering=False,
-    covariance="identity",
+    covariance="isotropic",
     shrinkage="oas",
     posterior="cross_validated",
     n_folds=5,
@@ -863,7 +863,7 @@ def disco(
     centering : bool, default=False
         Subtract the feature mean before the SVD, so σ₁ is not the mean
         direction of (post-ReLU) features. *Decision.*
-    covariance : {"isotropic", "shared", "class", "identity"}, default="identity"
+    covariance : {"isotropic", "shared", "class", "identity"}, default="isotropic"
         Covariance Λ of the Gaussian class model of each group: ``σ_g² I`` with
         ``σ_g²`` the pooled within-class variance per dimension of the group
         (a nearest-centroid classifier at the features' own scale), the pooled

@@ -119,26 +119,38 @@ def test_scorer_bad_input_raises_on_tiny_data(scorer, X, y, match):
 # tags
 # --------------------------------------------------------------------------
 EXPECTED_TAGS = {
-    # class name: (input_kind, tasks, set_level, partial_fit)
-    "DiscoDetectionScorer": ("features", ("detection",), True, 0),
-    "DiscoScorer": ("features", ("classification", "regression", "multilabel"), 0, 0),
-    "ETranScorer": ("features", ("classification",), True, False),
-    "GBCScorer": ("features", ("classification",), False, False),
-    "HScoreScorer": ("features", ("classification",), False, False),
-    "KNNProbeScorer": ("features", ("classification",), False, False),
-    "LEEPScorer": ("probabilities", ("classification",), False, False),
-    "LinearProbeScorer": ("features", ("classification",), False, False),
-    "LogMEScorer": ("features", ("classification", "regression", "multilabel"), 0, 1),
-    "NCEScorer": ("probabilities", ("classification",), False, False),
-    "NCTIScorer": ("features", ("classification",), True, False),
-    "NLEEPScorer": ("features", ("classification",), False, False),
-    "PACTranDirichletScorer": ("probabilities", ("classification",), False, False),
-    "PACTranGammaScorer": ("probabilities", ("classification",), False, False),
-    "PACTranGaussScorer": ("features", ("classification",), False, False),
-    "PARCScorer": ("features", ("classification",), False, False),
-    "RegularizedHScoreScorer": ("features", ("classification",), False, False),
-    "SFDAScorer": ("features", ("classification",), False, False),
-    "TransRateScorer": ("features", ("classification",), False, False),
+    # class name: (input_kind, tasks, set_level, partial_fit, scale_invariant)
+    "DiscoDetectionScorer": ("features", ("detection",), True, 0, 1),
+    "DiscoScorer": (
+        "features",
+        ("classification", "regression", "multilabel"),
+        0,
+        0,
+        1,
+    ),
+    "ETranScorer": ("features", ("classification",), True, False, 0),
+    "GBCScorer": ("features", ("classification",), False, False, 0),
+    "HScoreScorer": ("features", ("classification",), False, False, 1),
+    "KNNProbeScorer": ("features", ("classification",), False, False, 1),
+    "LEEPScorer": ("probabilities", ("classification",), False, False, 1),
+    "LinearProbeScorer": ("features", ("classification",), False, False, 1),
+    "LogMEScorer": (
+        "features",
+        ("classification", "regression", "multilabel"),
+        0,
+        1,
+        1,
+    ),
+    "NCEScorer": ("probabilities", ("classification",), False, False, 1),
+    "NCTIScorer": ("features", ("classification",), True, False, 0),
+    "NLEEPScorer": ("features", ("classification",), False, False, 0),
+    "PACTranDirichletScorer": ("probabilities", ("classification",), False, False, 1),
+    "PACTranGammaScorer": ("probabilities", ("classification",), False, False, 1),
+    "PACTranGaussScorer": ("features", ("classification",), False, False, 0),
+    "PARCScorer": ("features", ("classification",), False, False, 1),
+    "RegularizedHScoreScorer": ("features", ("classification",), False, False, 1),
+    "SFDAScorer": ("features", ("classification",), False, False, 0),
+    "TransRateScorer": ("features", ("classification",), False, False, 1),
 }
 SCORER_CLASSES = [
     getattr(scorers_module, n) for n in scorers_module.__all__ if n != "BaseScorer"
@@ -152,11 +164,12 @@ def test_scorer_tags_cover_every_exported_scorer():
 @pytest.mark.parametrize("cls", SCORER_CLASSES, ids=lambda c: c.__name__)
 def test_scorer_tags_declare_kind(cls):
     tags = get_scorer_tags(cls())
-    input_kind, tasks, set_level, partial_fit = EXPECTED_TAGS[cls.__name__]
+    input_kind, tasks, set_level, partial_fit, invariant = EXPECTED_TAGS[cls.__name__]
     assert tags.input_kind == input_kind
     assert tags.tasks == tasks
     assert tags.set_level is bool(set_level)
     assert tags.partial_fit is bool(partial_fit)
+    assert tags.scale_invariant is bool(invariant)
     assert tags.partial_fit == callable(getattr(cls, "partial_fit", None))
     assert tags.set_level == callable(getattr(cls, "combine_models", None))
 

@@ -61,7 +61,7 @@ def naive_disco(
     n_groups=2,
     group_size=None,
     centering=False,
-    covariance="identity",
+    covariance="isotropic",
     shrinkage="oas",
     posterior="cross_validated",
     n_folds=5,
