@@ -344,6 +344,12 @@ def nleep(
     **Deviation from the references**: labels are remapped to ``0 .. C-1``; too
     few samples for the mixture warns instead of raising.
 
+    **Not scale invariant.** The Gaussian mixture adds scikit-learn's
+    ``reg_covar=1e-6`` to every variance, in the features' units: On the first 600
+    rows of scikit-learn's digits, the score moves by 4e-5 at 1e-3× and by 1e-13 at
+    100×; on well-separated features scaled by 1e-6 by 75 %. The scorer's
+    ``scale_invariant`` tag is False.
+
     References
     ----------
     .. [1] Y. Li, X. Jia, R. Sang, Y. Zhu, B. Green, L. Wang, B. Gong. "Ranking
