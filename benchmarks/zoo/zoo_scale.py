@@ -76,7 +76,9 @@ def main(argv=None):
         y = target.y_train.astype(np.int64)
         tables = {}
         for label, rescale in RESCALINGS.items():
-            models = {m: rescale(np.asarray(F, dtype=np.float64)) for m, F in feats.items()}
+            models = {
+                m: rescale(np.asarray(F, dtype=np.float64)) for m, F in feats.items()
+            }
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 tables[label] = rank_models(models, y=y, scorers=columns).set_index(
