@@ -120,7 +120,7 @@ def disco_sweep_settings():
     """``{column: DiscoScorer params}``: the sweep of DISCO's open decisions.
 
     The full factorial of n_groups (1, 2, 4, 8, 16) x centring (on, off) x
-    covariance (shared with OAS shrinkage, identity) x posterior
+    covariance (isotropic, shared with OAS shrinkage, identity) x posterior
     (cross-validated, in-sample); the class-specific covariance (much slower on
     wide features) at 4 groups, centred, with both posteriors; and
     ``disco[paper]``: the literal reading (4 groups, no centring, in-sample
@@ -143,7 +143,7 @@ def disco_sweep_settings():
 
     for g in DISCO_SWEEP_GROUPS:
         for centering in (True, False):
-            for cov in ("shared", "identity"):
+            for cov in ("isotropic", "shared", "identity"):
                 for post in ("cross_validated", "in_sample"):
                     add(g, centering, cov, post)
     for post in ("cross_validated", "in_sample"):

@@ -37,7 +37,7 @@ class DiscoScorer(BaseScorer):
         Singular values per group instead of ``n_groups``.
     centering : bool, default=False
         Centre the features before the SVD.
-    covariance : {"shared", "class", "identity"}, default="identity"
+    covariance : {"isotropic", "shared", "class", "identity"}, default="isotropic"
         Covariance of each group's Gaussian class model.
     shrinkage : float in [0, 1] or "oas", default="oas"
         Shrinkage of that covariance toward a scaled identity.
@@ -119,7 +119,7 @@ class DiscoScorer(BaseScorer):
         n_groups=2,
         group_size=None,
         centering=False,
-        covariance="identity",
+        covariance="isotropic",
         shrinkage="oas",
         posterior="cross_validated",
         n_folds=5,
@@ -144,6 +144,9 @@ class DiscoScorer(BaseScorer):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        # Not invariant where the identity covariance is a nearest-centroid model in the
+        # features' units.
+        tags.scorer_tags.scale_invariant = self.covariance != "identity"
         tags.scorer_tags.tasks = ("classification", "regression", "multilabel")
         return tags
 

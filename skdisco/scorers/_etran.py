@@ -63,6 +63,12 @@ class ETranScorer(SetLevelMixin, BaseScorer):
         self.tail = tail
         self.covariance = covariance
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Not invariant where the energy score is a log-sum-exp of the raw features.
+        tags.scorer_tags.scale_invariant = False
+        return tags
+
     def _function_kwargs(self):
         return {"covariance": self.covariance}
 

@@ -48,5 +48,12 @@ class GBCScorer(BaseScorer):
         self.gaussian_type = gaussian_type
         self.n_components = n_components
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Not invariant where the reference floors every class variance at 1e-4 in the
+        # features' units.
+        tags.scorer_tags.scale_invariant = False
+        return tags
+
 
 __all__ = ["GBCScorer"]

@@ -56,6 +56,13 @@ class HScoreScorer(BaseScorer):
         self.variant = variant
         self.rcond = rcond
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Not invariant where pactran's variant adds a 1e-6 ridge in the features'
+        # units.
+        tags.scorer_tags.scale_invariant = self.variant != "pactran"
+        return tags
+
 
 @fill_scorer_doc
 class RegularizedHScoreScorer(BaseScorer):

@@ -162,5 +162,12 @@ class NLEEPScorer(BaseScorer):
         self.random_state = random_state
         self.sample_order = sample_order
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Not invariant where the Gaussian mixture adds scikit-learn's reg_covar=1e-6 to
+        # every variance.
+        tags.scorer_tags.scale_invariant = False
+        return tags
+
 
 __all__ = ["LEEPScorer", "NCEScorer", "NLEEPScorer"]

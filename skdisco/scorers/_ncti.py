@@ -62,6 +62,13 @@ class NCTIScorer(SetLevelMixin, BaseScorer):
     def __init__(self, *, n_components=64):
         self.n_components = n_components
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Not invariant where its LDA shrinkage exp(-Σ λ) depends on explained variances
+        # in the features' units.
+        tags.scorer_tags.scale_invariant = False
+        return tags
+
     def _score_of(self, result):
         return float(result[1])
 

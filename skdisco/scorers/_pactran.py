@@ -83,6 +83,13 @@ class PACTranGaussScorer(BaseScorer):
         self.tol = tol
         self.random_state = random_state
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Not invariant where the Gaussian prior's variance is fixed, not relative to
+        # the features.
+        tags.scorer_tags.scale_invariant = False
+        return tags
+
     def _set_fitted(self, result, target):
         self.score_ = result.score
         self.pac_gauss_ = result.pac_gauss

@@ -41,6 +41,13 @@ class SFDAScorer(BaseScorer):
     _parameter_constraints: dict = dict(_PARAMETERS)
     _min_samples_per_class = 2
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Not invariant where its shrinkage exp(-a·λ) depends on the eigenvalue λ in the
+        # features' units.
+        tags.scorer_tags.scale_invariant = False
+        return tags
+
     def _set_fitted(self, result, target):
         self.score_ = result.score
         self.shrinkage_ = result.shrinkage

@@ -48,5 +48,12 @@ class TransRateScorer(BaseScorer):
         self.variant = variant
         self.eps = eps
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Not invariant where tllib's variant uses a fixed distortion eps in the
+        # features' units (the official ones normalise the features first).
+        tags.scorer_tags.scale_invariant = self.variant != "tllib"
+        return tags
+
 
 __all__ = ["TransRateScorer"]

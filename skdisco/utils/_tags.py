@@ -43,6 +43,15 @@ class ScorerTags:
         into one score per model.
     partial_fit : bool, default=False
         Whether the scorer accumulates chunks of samples with ``partial_fit``.
+    scale_invariant : bool, default=True
+        Whether the score is unchanged when the features are multiplied by a
+        positive constant, as the method's definition makes it (a model's
+        features carry the same information at any scale, so a score that is
+        not invariant ranks models partly by their feature norm). Read for
+        ``input_kind="features"`` only: probabilities and labels are never
+        rescaled. Scorers whose published definition has a fixed constant in
+        the features' units (a variance floor, a ridge, a prior variance) set
+        it False and say so in their docstring.
 
     Examples
     --------
@@ -55,6 +64,7 @@ class ScorerTags:
     tasks: tuple = ("classification",)
     set_level: bool = False
     partial_fit: bool = False
+    scale_invariant: bool = True
 
     def __post_init__(self):
         if self.input_kind not in INPUT_KINDS:

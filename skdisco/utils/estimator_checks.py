@@ -2,8 +2,9 @@
 
 Like scikit-learn's ``check_estimator`` (and imbalanced-learn's sampler checks),
 this module is a small suite run over every scorer: scores are finite and
-deterministic, invariant to sample order and to renaming the labels, the estimator
-returns what its function returns, and informative features beat noise.
+deterministic, invariant to sample order, to renaming the labels and (where the
+method is) to the scale of the features, the estimator returns what its function
+returns, and informative features beat noise.
 
 What a scorer takes and scores is read from its tags
 (:func:`~skdisco.utils.get_scorer_tags`): the input kind (features, source-model
@@ -37,6 +38,7 @@ __all__ = [
     "check_scorer_label_renaming_invariance",
     "check_scorer_matches_function",
     "check_scorer_sample_order_invariance",
+    "check_scorer_scale_invariance",
     "make_scorer_data",
     "scorer_tasks",
     "yield_scorer_checks",
@@ -260,6 +262,48 @@ def check_scorer_label_renaming_invariance(name, scorer, X, y):
         )
 
 
+#: Factors the features are multiplied by in the scale-invariance check: twelve
+#: decades, beyond any real feature norm, inside float64's safe range.
+_SCALES = (1e-6, 1e-3, 0.1, 30.0, 1e3, 1e6)
+
+_DISCO_EXAMPLE = """\
+    >>> from skdisco.scorers import DiscoScorer
+    >>> from skdisco.utils.estimator_checks import {check}, make_scorer_data
+    >>> X, y, X_noise = make_scorer_data(random_state=1)
+    >>> {check}("DiscoScorer", DiscoScorer(), X, y{args})
+"""
+
+
+@_document(
+    "Multiplying the features by a positive constant leaves the score.\n\n"
+    "    Each factor (1e-6, 1e-3, 0.1, 30, 1e3, 1e6) must give the score at\n"
+    "    ``X`` to a relative 1e-6 (``components_`` for a set-level scorer):\n"
+    "    float64 rounding moves a scale-invariant score by about 1e-12, a\n"
+    "    converged iterative one by its tolerance, and a constant in the\n"
+    "    features' units (a floor, a ridge, a fixed temperature) by 1e-4 or\n"
+    "    more across these decades. Run for feature scorers whose tags say\n"
+    "    ``scale_invariant``.\n",
+    example=_DISCO_EXAMPLE,
+)
+def check_scorer_scale_invariance(name, scorer, X, y):
+    set_level = get_scorer_tags(scorer).set_level
+
+    def value(Z):
+        fitted = _fit(scorer, Z, y)
+        return np.asarray(fitted.components_ if set_level else fitted.score_, float)
+
+    X = np.asarray(X, dtype=np.float64)
+    base = value(X)
+    for s in _SCALES:
+        other = value(s * X)
+        assert np.allclose(other, base, rtol=1e-6, atol=1e-12), (
+            f"{name}: score changes when the features are scaled by {s:g} "
+            f"({base} vs {other}); a scale-invariant method must not depend on "
+            "the feature norm (set the scale_invariant tag False if its "
+            "definition does)"
+        )
+
+
 @_document(
     "Reordering the columns of a multi-label indicator leaves the score.\n",
     example=_MULTILABEL_EXAMPLE,
@@ -336,8 +380,10 @@ def yield_scorer_checks(scorer, X, y, X_noise, task):
 
     Every scorer is finite, deterministic and invariant to sample order, and
     matches its function. Class labels may be renamed, multi-label columns
-    reordered. A single-model scorer must rank informative features above
-    noise; a set-level scorer must do so through ``combine_models``.
+    reordered. A feature scorer tagged ``scale_invariant`` must give the same
+    score at any scale of the features. A single-model scorer must rank
+    informative features above noise; a set-level scorer must do so through
+    ``combine_models``.
 
     Parameters
     ----------
@@ -383,7 +429,10 @@ def yield_scorer_checks(scorer, X, y, X_noise, task):
             partial(check_scorer_label_permutation_invariance, *data),
         )
     yield "matches_function", partial(check_scorer_matches_function, *data)
-    if get_scorer_tags(scorer).set_level:
+    tags = get_scorer_tags(scorer)
+    if tags.input_kind == "features" and tags.scale_invariant:
+        yield "scale_invariance", partial(check_scorer_scale_invariance, *data)
+    if tags.set_level:
         yield "combine_models", partial(check_scorer_combine_models, *data, X_noise)
     else:
         yield (
@@ -443,9 +492,9 @@ default=None
 
     Examples
     --------
-    >>> from skdisco.scorers import LogMEScorer
+    >>> from skdisco.scorers import DiscoScorer
     >>> from skdisco.utils.estimator_checks import check_scorer
-    >>> len(check_scorer(LogMEScorer())) > 5
+    >>> len(check_scorer(DiscoScorer())) > 5
     True
     """
     tasks = [task] if task is not None else scorer_tasks(scorer)

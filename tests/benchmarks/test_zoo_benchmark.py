@@ -171,7 +171,8 @@ def test_disco_sweep_settings_are_valid():
     from skdisco.scorers import DiscoScorer
 
     settings = zoo_stages.disco_sweep_settings()
-    assert len(settings) == 5 * 2 * 2 * 2 + 2 + 1
+    assert len(settings) == 5 * 2 * 3 * 2 + 2 + 1
+    assert settings["disco[g=2,nc,isotropic,cv]"]["covariance"] == "isotropic"
     assert settings["disco[g=1,nc,identity,cv]"]["n_groups"] == 1
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(3), 20)

@@ -14,6 +14,7 @@ from sklearn.base import clone
 
 import skdisco.scorers as scorers_module
 from skdisco.scorers import (
+    DiscoScorer,
     ETranScorer,
     GBCScorer,
     HScoreScorer,
@@ -118,27 +119,28 @@ def test_scorer_bad_input_raises_on_tiny_data(scorer, X, y, match):
 # --------------------------------------------------------------------------
 # tags
 # --------------------------------------------------------------------------
+_THREE_TASKS = ("classification", "regression", "multilabel")
 EXPECTED_TAGS = {
-    # class name: (input_kind, tasks, set_level, partial_fit)
-    "DiscoDetectionScorer": ("features", ("detection",), True, 0),
-    "DiscoScorer": ("features", ("classification", "regression", "multilabel"), 0, 0),
-    "ETranScorer": ("features", ("classification",), True, False),
-    "GBCScorer": ("features", ("classification",), False, False),
-    "HScoreScorer": ("features", ("classification",), False, False),
-    "KNNProbeScorer": ("features", ("classification",), False, False),
-    "LEEPScorer": ("probabilities", ("classification",), False, False),
-    "LinearProbeScorer": ("features", ("classification",), False, False),
-    "LogMEScorer": ("features", ("classification", "regression", "multilabel"), 0, 1),
-    "NCEScorer": ("probabilities", ("classification",), False, False),
-    "NCTIScorer": ("features", ("classification",), True, False),
-    "NLEEPScorer": ("features", ("classification",), False, False),
-    "PACTranDirichletScorer": ("probabilities", ("classification",), False, False),
-    "PACTranGammaScorer": ("probabilities", ("classification",), False, False),
-    "PACTranGaussScorer": ("features", ("classification",), False, False),
-    "PARCScorer": ("features", ("classification",), False, False),
-    "RegularizedHScoreScorer": ("features", ("classification",), False, False),
-    "SFDAScorer": ("features", ("classification",), False, False),
-    "TransRateScorer": ("features", ("classification",), False, False),
+    # class name: (input_kind, tasks, set_level, partial_fit, scale_invariant)
+    "DiscoDetectionScorer": ("features", ("detection",), True, 0, 1),
+    "DiscoScorer": ("features", _THREE_TASKS, 0, 0, 1),
+    "ETranScorer": ("features", ("classification",), True, False, 0),
+    "GBCScorer": ("features", ("classification",), False, False, 0),
+    "HScoreScorer": ("features", ("classification",), False, False, 1),
+    "KNNProbeScorer": ("features", ("classification",), False, False, 1),
+    "LEEPScorer": ("probabilities", ("classification",), False, False, 1),
+    "LinearProbeScorer": ("features", ("classification",), False, False, 1),
+    "LogMEScorer": ("features", _THREE_TASKS, 0, 1, 1),
+    "NCEScorer": ("probabilities", ("classification",), False, False, 1),
+    "NCTIScorer": ("features", ("classification",), True, False, 0),
+    "NLEEPScorer": ("features", ("classification",), False, False, 0),
+    "PACTranDirichletScorer": ("probabilities", ("classification",), False, False, 1),
+    "PACTranGammaScorer": ("probabilities", ("classification",), False, False, 1),
+    "PACTranGaussScorer": ("features", ("classification",), False, False, 0),
+    "PARCScorer": ("features", ("classification",), False, False, 1),
+    "RegularizedHScoreScorer": ("features", ("classification",), False, False, 1),
+    "SFDAScorer": ("features", ("classification",), False, False, 0),
+    "TransRateScorer": ("features", ("classification",), False, False, 1),
 }
 SCORER_CLASSES = [
     getattr(scorers_module, n) for n in scorers_module.__all__ if n != "BaseScorer"
@@ -152,13 +154,37 @@ def test_scorer_tags_cover_every_exported_scorer():
 @pytest.mark.parametrize("cls", SCORER_CLASSES, ids=lambda c: c.__name__)
 def test_scorer_tags_declare_kind(cls):
     tags = get_scorer_tags(cls())
-    input_kind, tasks, set_level, partial_fit = EXPECTED_TAGS[cls.__name__]
+    input_kind, tasks, set_level, partial_fit, invariant = EXPECTED_TAGS[cls.__name__]
     assert tags.input_kind == input_kind
     assert tags.tasks == tasks
     assert tags.set_level is bool(set_level)
     assert tags.partial_fit is bool(partial_fit)
+    assert tags.scale_invariant is bool(invariant)
     assert tags.partial_fit == callable(getattr(cls, "partial_fit", None))
     assert tags.set_level == callable(getattr(cls, "combine_models", None))
+
+
+@pytest.mark.parametrize(
+    "scorer",
+    [
+        DiscoScorer(covariance="identity"),
+        HScoreScorer(variant="pactran"),
+        TransRateScorer(variant="tllib"),
+    ],
+    ids=_id,
+)
+def test_scorer_tags_scale_invariance_follows_the_variant(scorer):
+    # The defaults are invariant (EXPECTED_TAGS); these settings are not.
+    assert get_scorer_tags(scorer).scale_invariant is False
+    default = clone(scorer).set_params(**_DEFAULTS[type(scorer)])
+    assert get_scorer_tags(default).scale_invariant is True
+
+
+_DEFAULTS = {
+    DiscoScorer: {"covariance": "isotropic"},
+    HScoreScorer: {"variant": "tllib"},
+    TransRateScorer: {"variant": "official"},
+}
 
 
 @pytest.mark.parametrize("cls", SCORER_CLASSES, ids=lambda c: c.__name__)

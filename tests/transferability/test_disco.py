@@ -61,7 +61,7 @@ def naive_disco(
     n_groups=2,
     group_size=None,
     centering=False,
-    covariance="identity",
+    covariance="isotropic",
     shrinkage="oas",
     posterior="cross_validated",
     n_folds=5,
@@ -92,10 +92,12 @@ def naive_disco(
     for g in groups:
         Pg = P[:, g]
         k = len(g)
-        if covariance == "shared":
+        if covariance in ("shared", "isotropic"):
             all_means = np.array([Pg[yi == c].mean(0) for c in range(C)])
             R = Pg - all_means[yi]
             S_shared = naive_shrink(R.T @ R / N, R, shrinkage)
+            if covariance == "isotropic":  # pooled within-class variance
+                S_shared = np.trace(R.T @ R / N) / k * np.eye(k)
         total = 0.0
         for rows in folds:
             train = np.setdiff1d(np.arange(N), rows) if len(rows) < N else rows
@@ -107,7 +109,7 @@ def naive_disco(
                 if covariance == "class":
                     Rc = Xc - Xc.mean(0)
                     covs.append(naive_shrink(Rc.T @ Rc / len(Xc), Rc, shrinkage))
-                elif covariance == "shared":
+                elif covariance in ("shared", "isotropic"):
                     covs.append(S_shared)
                 else:
                     covs.append(np.eye(k))
@@ -136,7 +138,7 @@ def blobs(n=60, d=12, C=3, sep=2.0, seed=0):
 
 COMBOS = list(
     itertools.product(
-        ["shared", "class", "identity"],
+        ["isotropic", "shared", "class", "identity"],
         ["cross_validated", "in_sample"],
         [True, False],
         [0.3, "oas"],
@@ -262,7 +264,13 @@ def forbid_back_transform(monkeypatch):
 @pytest.mark.parametrize("centering", [True, False])
 @pytest.mark.parametrize(
     "covariance, grouping",
-    [("identity", (2, None)), ("identity", (3, None)), ("shared", (2, None))],
+    [
+        ("identity", (2, None)),
+        ("identity", (3, None)),
+        ("isotropic", (2, None)),
+        ("isotropic", (3, None)),
+        ("shared", (2, None)),
+    ],
 )
 def test_disco_factored_eigenvectors_match_oracle(
     forbid_back_transform, covariance, grouping, centering, posterior, rank
@@ -333,7 +341,7 @@ def test_disco_ratios_sum_to_one_and_contributions_sum_to_score():
         np.testing.assert_array_equal(np.concatenate(res.groups), np.arange(20))
 
 
-@pytest.mark.parametrize("covariance", ["shared", "class", "identity"])
+@pytest.mark.parametrize("covariance", ["isotropic", "shared", "class", "identity"])
 @pytest.mark.parametrize("posterior", ["cross_validated", "in_sample"])
 def test_disco_classification_score_within_unit_interval(covariance, posterior):
     for seed in range(3):
@@ -353,7 +361,7 @@ def test_disco_invariant_to_sample_order_and_label_renaming():
     assert disco(X, 10 * y + 7, random_state=3) == pytest.approx(base, rel=1e-9)
 
 
-@pytest.mark.parametrize("covariance", ["shared", "class", "identity"])
+@pytest.mark.parametrize("covariance", ["isotropic", "shared", "class", "identity"])
 @pytest.mark.parametrize("shape", [(90, 12), (30, 45)])
 def test_disco_invariant_to_orthogonal_rotation(covariance, shape):
     X, y = blobs(n=shape[0], d=shape[1], seed=7)
@@ -370,7 +378,7 @@ def test_disco_informative_beats_noise():
         assert disco(X, y, posterior=post) > disco(noise, y, posterior=post) + 0.1
 
 
-@pytest.mark.parametrize("covariance", ["shared", "identity"])
+@pytest.mark.parametrize("covariance", ["isotropic", "shared", "identity"])
 def test_disco_more_separation_never_lowers_score(covariance):
     # Classes differ along 3 of 12 equal-variance directions; scaling the class
     # offsets up must not lower the score (same noise, same labels).
@@ -549,3 +557,92 @@ def test_disco_regression_bad_input_raises():
         disco(X, np.arange(30.0), task="regression", hard_examples=10)
     with pytest.raises(ValueError, match="n_groups"):
         disco(X, np.arange(30.0), n_groups=0)
+
+
+# --------------------------------------------------------------------------- #
+# scale invariance (issue 14): the default covariance, and huge or tiny features
+# --------------------------------------------------------------------------- #
+SCALES = (1e-6, 1e-3, 0.1, 30.0, 1e3, 1e6)
+
+
+def four_classes(seed=0, n=400, d=16, sep=0.5):
+    """Four balanced, overlapping Gaussian classes (chance 0.25)."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 4
+    return sep * rng.standard_normal((4, d))[y] + rng.standard_normal((n, d)), y
+
+
+def test_disco_default_ignores_feature_norm_where_identity_did_not():
+    # The issue's case, on this example: the identity covariance scored
+    # 0.254, 0.488, 0.546 at 0.1x, 1x, 30x (post-ReLU at 0.2x, 1x, 5x:
+    # 0.254, 0.354, 0.531); the isotropic default scores 0.481 (0.441) at all.
+    X, y = four_classes()
+    old = [disco(s * X, y, covariance="identity") for s in (0.1, 1.0, 30.0)]
+    np.testing.assert_allclose(old, [0.254, 0.488, 0.546], atol=5e-4)
+    new = [disco(s * X, y) for s in (0.1, 1.0, 30.0)]
+    np.testing.assert_allclose(new, 0.481, atol=5e-4)
+    R = np.maximum(X, 0.0)
+    old = [disco(s * R, y, covariance="identity") for s in (0.2, 1.0, 5.0)]
+    np.testing.assert_allclose(old, [0.254, 0.354, 0.531], atol=5e-4)
+    np.testing.assert_allclose(
+        [disco(s * R, y) for s in (0.2, 1.0, 5.0)], 0.441, atol=5e-4
+    )
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"posterior": "in_sample"},
+        {"n_groups": 4, "centering": True},
+        {"covariance": "shared"},
+        {"covariance": "shared", "shrinkage": 0.3},
+        {"covariance": "class"},
+        {"hard_examples": 120},
+    ],
+    ids=repr,
+)
+@pytest.mark.parametrize("shape", [(300, 16), (40, 60)])
+def test_disco_invariant_to_feature_scale(kw, shape):
+    X, y = four_classes(n=shape[0], d=shape[1])
+    if kw.get("covariance") == "class" and shape[0] < shape[1]:
+        kw = {**kw, "n_groups": 8}
+    base = disco(X, y, **kw)
+    for s in SCALES:
+        assert disco(s * X, y, **kw) == pytest.approx(base, rel=1e-9), s
+
+
+def test_disco_regression_and_multilabel_invariant_to_feature_scale():
+    X, y = four_classes()
+    Y = np.column_stack([X[:, 0] + X[:, 1], X[:, 2] ** 2])
+    base = disco(X, Y, task="regression", n_groups=3)
+    for s in SCALES:
+        assert disco(s * X, Y, task="regression", n_groups=3) == pytest.approx(
+            base, rel=1e-9
+        )
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_disco_huge_and_tiny_features_score_in_a_scaled_basis(task):
+    # Before: a Gram matrix overflowing to inf (x1e200) or underflowing to 0
+    # (x1e-200) gave "The features are constant".
+    X, y = four_classes()
+    target = y if task == "classification" else X[:, 0] - X[:, 3]
+    res = disco_components(X, target, task=task)
+    for s in (1e200, 1e-200):
+        big = disco_components(s * X, target, task=task)
+        assert big.score == pytest.approx(res.score, rel=1e-9)
+        np.testing.assert_allclose(big.singular_values, s * res.singular_values, 1e-9)
+    kw = dict(hard_examples=120)
+    assert disco(1e200 * X, y, **kw) == pytest.approx(disco(X, y, **kw), rel=1e-9)
+
+
+def test_disco_identity_covariance_at_extreme_scales_is_its_limit():
+    # The identity covariance is not invariant; at 1e200 it is its large-scale
+    # limit (hard nearest centroid, as at 1e40 in the ordinary basis), at
+    # 1e-200 its small-scale limit (the class priors, as at 1e-40).
+    X, y = four_classes()
+    kw = dict(covariance="identity")
+    assert disco(1e200 * X, y, **kw) == pytest.approx(disco(1e40 * X, y, **kw))
+    assert disco(1e-200 * X, y, **kw) == pytest.approx(disco(1e-40 * X, y, **kw))
+    assert disco(1e-200 * X, y, **kw) == pytest.approx(0.25, abs=1e-12)
