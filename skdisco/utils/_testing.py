@@ -200,9 +200,6 @@ _DETECTION_CHECKS = _PROBABILITY_CHECKS
 EXPECTED_FAILED_CHECKS = {
     "DiscoDetectionScorer": dict.fromkeys(_DETECTION_CHECKS, _DETECTION_TARGETS),
     "LEEPScorer": dict.fromkeys(_PROBABILITY_CHECKS, _NOT_PROBABILITIES),
-    "LogMEScorer": {
-        "check_scorer_scale_invariance": "fixed by the LogME global-maximum change"
-    },
     "NCEScorer": dict.fromkeys(_PROBABILITY_CHECKS, _NOT_PROBABILITIES),
     "PACTranDirichletScorer": dict.fromkeys(_PROBABILITY_CHECKS, _NOT_PROBABILITIES),
     "PACTranGammaScorer": dict.fromkeys(_PROBABILITY_CHECKS, _NOT_PROBABILITIES),

@@ -170,6 +170,8 @@ def test_scorer_tags_declare_kind(cls):
         DiscoScorer(covariance="identity"),
         HScoreScorer(variant="pactran"),
         TransRateScorer(variant="tllib"),
+        LogMEScorer(method="fixed_point"),
+        LogMEScorer(method="icml"),
     ],
     ids=_id,
 )
@@ -184,6 +186,7 @@ _DEFAULTS = {
     DiscoScorer: {"covariance": "isotropic"},
     HScoreScorer: {"variant": "tllib"},
     TransRateScorer: {"variant": "official"},
+    LogMEScorer: {"method": "global"},
 }
 
 

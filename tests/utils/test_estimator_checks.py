@@ -61,12 +61,6 @@ class _Inverted(LogMEScorer):
 X, Y, X_NOISE = make_scorer_data("classification")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="fixed by the LogME global-maximum change (remove this mark with the "
-    "LogMEScorer entry of EXPECTED_FAILED_CHECKS)",
-)
 def test_check_scorer_passes_logme():
     ran = check_scorer(LogMEScorer())
     # 7 checks on class labels (label renaming), 7 on a multi-label matrix

@@ -32,6 +32,5 @@ def test_construct_instances_builds_listed_settings_and_variants():
 
 
 def test_expected_failed_checks_are_empty_for_an_unlisted_estimator():
-    # (LogMEScorer is listed until its global-maximum change: scale invariance.)
     assert expected_failed_checks(HScoreScorer()) == {}
     assert expected_failed_checks(_NeedsModel(None)) == {}
