@@ -229,3 +229,18 @@ def test_classification_scorer_refuses_integer_valued_regression_target(name):
     )
     with pytest.raises(ValueError, match="classification targets only"):
         cls().fit(data, Y_DIABETES)
+
+
+def test_nce_refuses_continuous_source():
+    source = rng.standard_normal(60)  # real values, not source labels
+    with pytest.raises(ValueError, match="real values"):
+        T.nce(source, Y)
+    # integer-valued floats are labels and keep their score
+    hard = rng.integers(0, 4, 60)
+    assert T.nce(hard.astype(float), Y) == pytest.approx(T.nce(hard, Y), rel=1e-12)
+
+
+def test_nce_refuses_source_labels_mixing_types():
+    source = np.array(["a", 1] * 30, dtype=object)
+    with pytest.raises(ValueError, match="source mixes strings and numbers"):
+        T.nce(source, Y)

@@ -301,6 +301,14 @@ def _inputs_of(spec, X, scorers, extractor_params):
             else clone(spec)
         )
         inputs = _extract_inputs(extractor.fit(X), X, kinds)
+    for kind in ("features", "probabilities"):
+        ndim = getattr(inputs.get(kind), "ndim", 2)
+        if ndim != 2:
+            raise ValueError(
+                f"The {kind} of this model are {ndim}-D; give a 2-D array of shape "
+                f"(n_samples, n_{'features' if kind == 'features' else 'classes'})"
+                " (reshape(-1, 1) for a single column)."
+            )
     if "labels" in kinds and "labels" not in inputs and "probabilities" in inputs:
         inputs["labels"] = _to_numpy(inputs["probabilities"]).argmax(axis=1)[:, None]
     return inputs, time.perf_counter() - t0
