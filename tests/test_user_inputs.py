@@ -244,3 +244,24 @@ def test_nce_refuses_source_labels_mixing_types():
     source = np.array(["a", 1] * 30, dtype=object)
     with pytest.raises(ValueError, match="source mixes strings and numbers"):
         T.nce(source, Y)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_messages_print_plain_values_not_numpy_reprs():
+    from skdisco.selection import top_k_relative_accuracy
+    from skdisco.utils import check_scalar_positive_int
+
+    with pytest.raises(ValueError) as info:
+        T.gbc(X, np.array(["zero"] * 60))
+    assert "('zero')" in str(info.value) and "np.str_" not in str(info.value)
+    with pytest.raises(ValueError) as info:
+        T.sfda(X, np.array(["zero"] * 59 + ["one"]))
+    assert "'one' (1)" in str(info.value) and "np.str_" not in str(info.value)
+    with pytest.raises(ValueError) as info:
+        top_k_relative_accuracy([0.1, 0.2], np.array([0.0, 25.0]))
+    assert "a minimum of 0.0" in str(info.value) and "np.float64" not in str(info.value)
+    with pytest.raises(ValueError, match=r"got 2\.5\.$"):
+        check_scalar_positive_int(np.float64(2.5), "n_groups")
+    s = scorers.LogMEScorer().partial_fit(X[:4], np.array(["a", "b", "a", "b"]))
+    with pytest.raises(ValueError, match=r"not in classes: \['c'\]\.$"):
+        s.partial_fit(X[4:8], np.array(["a", "c", "a", "b"]))

@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 
 from ..utils._store import Store, digest, file_digest, files_digest, resolve_cache_dir
 from ..utils._tags import INPUT_KINDS, get_scorer_tags
-from ..utils._validation import infer_task
+from ..utils._validation import infer_task, plain_value
 from ._registry import resolve_scorers
 
 #: Version of the rows kept under ``cache_dir`` (a part of their key); bump it when
@@ -125,8 +125,9 @@ def resolve_models(models):
         if not (isinstance(spec, str) or hasattr(spec, "transform")):
             if not _is_features(spec):
                 raise ValueError(
-                    f"Model {name!r} must be a timm name, a feature extractor, or "
-                    f"(in a mapping) a feature array; got {type(spec).__name__}."
+                    f"Model {plain_value(name)!r} must be a timm name, a feature "
+                    "extractor, or (in a mapping) a feature array; got "
+                    f"{type(spec).__name__}."
                 )
         count = seen.get(name, 0)
         seen[name] = count + 1
