@@ -265,3 +265,13 @@ def test_messages_print_plain_values_not_numpy_reprs():
     s = scorers.LogMEScorer().partial_fit(X[:4], np.array(["a", "b", "a", "b"]))
     with pytest.raises(ValueError, match=r"not in classes: \['c'\]\.$"):
         s.partial_fit(X[4:8], np.array(["a", "c", "a", "b"]))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name", ["LogMEScorer", "DiscoScorer", "LEEPScorer"])
+def test_scorer_accepts_cuda_tensors(name):
+    cls = getattr(scorers, name)
+    data = _scorer_data(cls)
+    expected = cls().fit(data, Y).score_
+    got = cls().fit(torch.as_tensor(data).cuda(), torch.as_tensor(Y).cuda()).score_
+    assert got == pytest.approx(expected, rel=1e-12)

@@ -12,7 +12,7 @@ from ..transferability._leep import check_source_probabilities
 from ..utils._docstrings import fill_doc
 from ..utils._store import digest
 from ..utils._tags import ScorerTags, Tags, get_scorer_tags
-from ..utils._validation import auto_task, check_classification_target
+from ..utils._validation import as_numpy, auto_task, check_classification_target
 
 
 def data_digest(X, y):
@@ -122,8 +122,8 @@ class BaseScorer(BaseEstimator):
         try:
             return validate_data(
                 self,
-                X,
-                y,
+                as_numpy(X),
+                as_numpy(y),
                 reset=reset,
                 dtype=[np.float64, np.float32],
                 multi_output=True,
