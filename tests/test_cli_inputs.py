@@ -84,8 +84,11 @@ def test_score_set_level_scorer_says_it_needs_several_models(label_files, name, 
 
 @pytest.mark.parametrize("name", ["leep", "nce", "pactran_dirichlet"])
 def test_score_probability_scorer_exits_non_zero(label_files, name, capsys):
-    assert _score(label_files, "--scorer", name) == 2
-    assert "probabilities" in capsys.readouterr().err
+    # beside a scorer that works (which used to exit 0 with a NaN row)
+    assert _score(label_files, "--scorer", "logme", "--scorer", name) == 2
+    err = capsys.readouterr().err
+    assert f"{name} scores the source model's probabilities" in err
+    assert "skdisco rank" in err
 
 
 def test_score_output_into_missing_folder_is_created(label_files, capsys):
