@@ -10,6 +10,7 @@ interrupted.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -47,6 +48,11 @@ class InputError(Exception):
     """Bad input from the user: reported in one line, exit status 2."""
 
 
+def _cli_advice(text):
+    """A Python-API message with its ``task='...'`` advice as CLI flags."""
+    return re.sub(r"""task=["']([a-z]+)["']""", r"--task \1", str(text))
+
+
 # --------------------------------------------------------------------------
 # reading files
 # --------------------------------------------------------------------------
@@ -67,11 +73,25 @@ def _summary(ranking, scorers):
     columns = ["model", *scorers, *[f"{s}_rank" for s in scorers]]
     columns += ["n_features", "time_s", "error"]
     view = ranking[[c for c in columns if c in ranking.columns]].copy()
-    view["error"] = view["error"].fillna("")
+    view["error"] = view["error"].fillna("").map(_cli_advice)
     with pd.option_context(
         "display.width", 160, "display.max_columns", 30, "display.max_colwidth", 60
     ):
         return view.to_string(index=False, float_format=lambda v: f"{v:.4f}")
+
+
+def _check_output(path, flag):
+    """Refuse, before any work, an output path that cannot be written."""
+    if not path:
+        return
+    out = Path(path)
+    if out.is_dir():
+        raise InputError(f"{flag} {path} is a folder; give a file name inside it.")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{flag} {path}: {parent} is a file, not a folder.")
+            break
 
 
 def _write_outputs(ranking, scorers, output, plot):
@@ -103,14 +123,24 @@ def _write_outputs(ranking, scorers, output, plot):
 
 
 def _scorer_names(args):
+    return list(_scorers(args))
+
+
+def _scorers(args):
+    """``{name: scorer}`` of ``--scorer``, with ``--task`` set where one takes it."""
     from .selection import scorer_names
     from .selection._registry import resolve_scorers
 
     names = args.scorer or ["logme", "disco"]
     try:
-        return list(resolve_scorers(names))
+        scorers = resolve_scorers(names)
     except ValueError as exc:
         raise InputError(f"{exc} (known: {', '.join(sorted(scorer_names()))})") from exc
+    task = getattr(args, "task", "auto")
+    for scorer in scorers.values():
+        if task != "auto" and "task" in scorer.get_params(deep=False):
+            scorer.set_params(task=task)
+    return scorers
 
 
 def _finish(ranking, scorers, args):
@@ -134,14 +164,17 @@ def cmd_rank(args):
     from .datasets._demo import subsample_per_class
     from .selection import rank_models
 
-    scorers = _scorer_names(args)
+    scorer_map = _scorers(args)
+    scorers = list(scorer_map)
+    _check_output(args.output, "--output")
+    _check_output(args.plot, "--plot")
     X, y = _read(load_images, args.data)
     X, y = subsample_per_class(X, y, args.max_samples)
     ranking = rank_models(
         args.models,
         X,
         y,
-        scorers=scorers,
+        scorers=scorer_map,
         n_jobs=args.n_jobs,
         cache_dir=args.cache_dir,
         image_size=args.image_size,
@@ -158,8 +191,26 @@ def cmd_score(args):
 
     from .datasets import load_features, load_labels
     from .selection import rank_models
+    from .utils import get_scorer_tags
 
-    scorers = _scorer_names(args)
+    scorer_map = _scorers(args)
+    scorers = list(scorer_map)
+    for sname, scorer in scorer_map.items():
+        tags = get_scorer_tags(scorer)
+        if tags.set_level:
+            raise InputError(
+                f"{sname} scores a set of models (each model's score is relative "
+                "to the others), so one feature file has no score; rank several "
+                "models with 'skdisco rank MODEL MODEL ...'."
+            )
+        if tags.input_kind != "features":
+            raise InputError(
+                f"{sname} scores the source model's {tags.input_kind}, not "
+                "features, and 'skdisco score' reads a feature file; use 'skdisco "
+                "rank MODEL --data ...' (it extracts them), or call "
+                f"skdisco.transferability.{sname} in Python."
+            )
+    _check_output(args.output, "--output")
     F = _read(load_features, args.features)
     y = _read(load_labels, args.labels)
     if y.ndim == 2 and y.shape[1] == 1:
@@ -170,16 +221,22 @@ def cmd_score(args):
             "one label per row of features."
         )
     name = Path(args.features).stem
-    ranking = rank_models({name: F}, y=y, scorers=scorers, errors="record")
+    ranking = rank_models({name: F}, y=y, scorers=scorer_map, errors="record")
     if ranking["error"].notna().all() and ranking[scorers].isna().all(axis=None):
-        raise InputError(f"cannot score {args.features}: {ranking['error'].iloc[0]}")
+        raise InputError(
+            f"cannot score {args.features}: {_cli_advice(ranking['error'].iloc[0])}"
+        )
     table = pd.DataFrame(
         {"scorer": scorers, "score": [float(ranking[s].iloc[0]) for s in scorers]}
     )
     print(table.to_string(index=False, float_format=lambda v: f"{v:.6f}"))
     if ranking["error"].notna().any():
-        print(f"skdisco: errors: {ranking['error'].iloc[0]}", file=sys.stderr)
+        print(
+            f"skdisco: errors: {_cli_advice(ranking['error'].iloc[0])}",
+            file=sys.stderr,
+        )
     if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.output, index=False)
         print(f"scores written to {args.output}", file=sys.stderr)
     return EXIT_OK
@@ -251,6 +308,28 @@ def _add_common(p, *, plot=True):
         )
 
 
+def _n_jobs(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError(
+            "0 is not a number of workers: give N >= 1, or -1 for every CPU"
+        )
+    return value
+
+
+def _add_task(p):
+    p.add_argument(
+        "--task",
+        choices=("auto", "classification", "regression"),
+        default="auto",
+        help="what the labels are, for the scorers that take both (logme, "
+        "disco); default: inferred from the labels",
+    )
+
+
 def _positive_int(text):
     try:
         value = int(text)
@@ -291,6 +370,7 @@ def build_parser():
         ".csv with 'path' and 'label' columns",
     )
     _add_common(rank)
+    _add_task(rank)
     rank.add_argument("--image-size", type=_positive_int, metavar="PX")
     rank.add_argument("--batch-size", type=_positive_int, default=64)
     rank.add_argument(
@@ -299,7 +379,7 @@ def build_parser():
         metavar="N",
         help="score a stratified subset of N images",
     )
-    rank.add_argument("--n-jobs", type=int, default=None)
+    rank.add_argument("--n-jobs", type=_n_jobs, default=None)
     rank.add_argument("--device", default="auto")
     rank.add_argument(
         "--cache-dir", metavar="DIR", help="keep finished rows here; a re-run resumes"
@@ -319,6 +399,7 @@ def build_parser():
     score.add_argument("--features", required=True, metavar="FILE")
     score.add_argument("--labels", required=True, metavar="FILE")
     _add_common(score, plot=False)
+    _add_task(score)
     score.set_defaults(func=cmd_score, plot=None)
 
     demo = sub.add_parser(
@@ -331,7 +412,7 @@ def build_parser():
     demo.add_argument("--n-samples", type=_positive_int, default=300)
     demo.add_argument("--image-size", type=_positive_int, default=64)
     demo.add_argument("--batch-size", type=_positive_int, default=100)
-    demo.add_argument("--n-jobs", type=int, default=None)
+    demo.add_argument("--n-jobs", type=_n_jobs, default=None)
     demo.add_argument("--cache-dir", metavar="DIR")
     demo.add_argument("--quiet", action="store_true")
     demo.set_defaults(func=cmd_demo)
@@ -374,12 +455,19 @@ def main(argv=None):
     try:
         return args.func(args)
     except InputError as exc:
-        print(f"skdisco: error: {exc}", file=sys.stderr)
+        print(f"skdisco: error: {_cli_advice(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        hint = " Finished rows are kept in --cache-dir; run again to resume."
-        cache = getattr(args, "cache_dir", None)
-        print(f"\nskdisco: interrupted.{hint if cache else ''}", file=sys.stderr)
+        if getattr(args, "cache_dir", None):
+            hint = " Finished rows are kept in --cache-dir; run again to resume."
+        elif hasattr(args, "cache_dir"):
+            hint = (
+                " The finished rows were not kept: run with --cache-dir DIR to "
+                "keep each finished row and resume after an interruption."
+            )
+        else:
+            hint = ""
+        print(f"\nskdisco: interrupted.{hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

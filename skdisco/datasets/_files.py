@@ -11,6 +11,7 @@ with these functions.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,36 @@ def _read_table(path, what):
         raise ValueError(f"Cannot read {what} file {str(path)!r}: {exc}") from exc
 
 
+def _drop_index_column(table, path, what):
+    """``table`` without the unnamed row-index column ``DataFrame.to_csv()`` writes.
+
+    A first column without a header (pandas reads it as ``"Unnamed: 0"``)
+    holding ``0 .. n - 1`` is the row index, not data: it is dropped with a
+    warning. An unnamed first column holding anything else is refused, since it
+    cannot be told from data.
+    """
+    if not hasattr(table, "columns") or table.shape[1] == 0:
+        return table
+    first = table.columns[0]
+    if not (first == "" or str(first).startswith("Unnamed: 0")):
+        return table
+    values = table.iloc[:, 0].to_numpy()
+    if values.dtype.kind in "iuf" and np.array_equal(values, np.arange(len(table))):
+        warnings.warn(
+            f"{what} file {str(path)!r}: the first column has no header and holds "
+            "0 .. n-1, the row index DataFrame.to_csv() writes; it is dropped, not "
+            "read as data (write the file with index=False to silence this).",
+            UserWarning,
+            stacklevel=3,
+        )
+        return table.iloc[:, 1:]
+    raise ValueError(
+        f"{what} file {str(path)!r}: the first column has no header, like the row "
+        "index DataFrame.to_csv() writes, but does not hold 0 .. n-1; name the "
+        "column, or write the file with index=False."
+    )
+
+
 def load_features(path):
     """Read a 2-D table of features (samples x features) from a file.
 
@@ -58,7 +89,9 @@ def load_features(path):
     ----------
     path : str or path-like
         A ``.npy`` array, a ``.csv`` file with a header row, or a ``.parquet``
-        file (needs pyarrow). Every column is a feature.
+        file (needs pyarrow). Every column is a feature, except a first column
+        without a header holding ``0 .. n - 1`` (the row index
+        ``DataFrame.to_csv()`` writes), which is dropped with a warning.
 
     Returns
     -------
@@ -69,7 +102,8 @@ def load_features(path):
     ------
     ValueError
         If the file does not exist, has another format, cannot be read, holds
-        values that are not numbers or is not 2-D.
+        values that are not numbers or is not 2-D, or if its first column has
+        no header but is not the row index ``0 .. n - 1``.
 
     See Also
     --------
@@ -87,7 +121,7 @@ def load_features(path):
            [2., 3.],
            [4., 5.]])
     """
-    table = _read_table(path, "features")
+    table = _drop_index_column(_read_table(path, "features"), path, "features")
     try:
         array = np.asarray(table, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -115,7 +149,9 @@ def load_labels(path):
         file (needs pyarrow). From a table, the column named ``label``,
         ``labels``, ``y`` or ``target`` (the first of these present) is taken,
         else the only column; a table of several other columns is returned
-        whole (multi-output targets).
+        whole (multi-output targets). A first column without a header holding
+        ``0 .. n - 1`` (the row index ``DataFrame.to_csv()`` writes) is
+        dropped with a warning.
 
     Returns
     -------
@@ -125,7 +161,9 @@ def load_labels(path):
     Raises
     ------
     ValueError
-        If the file does not exist, has another format or cannot be read.
+        If the file does not exist, has another format or cannot be read, or
+        if its first column has no header but is not the row index
+        ``0 .. n - 1``.
 
     See Also
     --------
@@ -142,7 +180,7 @@ def load_labels(path):
     >>> load_labels(path).tolist()
     ['cat', 'dog', 'cat']
     """
-    table = _read_table(path, "labels")
+    table = _drop_index_column(_read_table(path, "labels"), path, "labels")
     if hasattr(table, "columns"):
         columns = list(table.columns)
         for name in LABEL_COLUMNS:

@@ -17,6 +17,7 @@ from ._base import BaseFeatureExtractor
 from ._weights import (
     PACKAGE_WEIGHTS,
     load_state_dict_by_position,
+    offline_hub_if_unreachable,
     resolve_weights,
     weights_digest,
 )
@@ -252,15 +253,22 @@ class TimmFeatureExtractor(BaseFeatureExtractor):
                 model = self._create(pretrained=False)
                 load_state_dict_by_position(model, self.weights_path_)
             elif self.pretrained:
-                try:
-                    model = self._create(pretrained=True)
-                except Exception as exc:  # download / hub failures
-                    raise ValueError(
-                        f"Could not load the pretrained weights of "
-                        f"{self.model_name!r}: {_first_line(exc)}. Offline, pass "
-                        "weights=<local file> (or an offline package such as "
-                        f"{sorted(PACKAGE_WEIGHTS)[0]!r}), or pretrained=False."
-                    ) from exc
+                with offline_hub_if_unreachable() as reachable:
+                    try:
+                        model = self._create(pretrained=True)
+                    except Exception as exc:  # download / hub failures
+                        why = (
+                            _first_line(exc)
+                            if reachable
+                            else "the model hub cannot be reached (offline) and "
+                            "they are not in the local cache"
+                        )
+                        raise ValueError(
+                            f"Could not load the pretrained weights of "
+                            f"{self.model_name!r}: {why}. Offline, pass "
+                            "weights=<local file> (or an offline package such as "
+                            f"{sorted(PACKAGE_WEIGHTS)[0]!r}), or pretrained=False."
+                        ) from exc
             else:
                 model = self._create(pretrained=False)
         self.data_config_ = self._data_config(model)

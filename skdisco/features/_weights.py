@@ -14,8 +14,11 @@ Two kinds of local weights are understood:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import socket
+from urllib.parse import urlsplit
 
 from ..utils._store import file_digest
 
@@ -31,6 +34,77 @@ PACKAGE_WEIGHTS = {
 }
 
 WEIGHT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors", ".ckpt")
+
+#: Seconds the one connection probe to the model hub may take.
+HUB_PROBE_TIMEOUT = 1.5
+
+#: Whether the hub answered this process's probe (None: not probed yet).
+_hub_reachable = None
+
+
+def _env_offline():
+    return any(
+        os.environ.get(var, "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+        for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
+
+
+def _hub_address():
+    endpoint = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+    parts = urlsplit(endpoint)
+    port = parts.port or (80 if parts.scheme == "http" else 443)
+    return parts.hostname or "huggingface.co", port
+
+
+def _probe_hub(address, timeout):
+    """One TCP connection to the hub; True when it is accepted in ``timeout``."""
+    try:
+        socket.create_connection(address, timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def hub_reachable():
+    """Whether pretrained weights can be downloaded from the model hub.
+
+    False when ``HF_HUB_OFFLINE`` (or ``TRANSFORMERS_OFFLINE``) is set, else
+    the answer of one TCP connection to the hub host (``HF_ENDPOINT``, default
+    huggingface.co) with a :data:`HUB_PROBE_TIMEOUT` timeout, probed once per
+    process and remembered.
+    """
+    global _hub_reachable
+    if _env_offline():
+        return False
+    if _hub_reachable is None:
+        _hub_reachable = _probe_hub(_hub_address(), HUB_PROBE_TIMEOUT)
+    return _hub_reachable
+
+
+@contextlib.contextmanager
+def offline_hub_if_unreachable():
+    """Put huggingface_hub in offline mode while the hub cannot be reached.
+
+    Offline, huggingface_hub serves weights from its local cache and fails at
+    once on a miss, instead of retrying the download for about 47 s. Yields
+    whether the hub is reachable.
+    """
+    reachable = hub_reachable()
+    constants = None
+    if not reachable:
+        try:
+            from huggingface_hub import constants
+        except ImportError:  # timm then downloads by URL, which fails fast
+            constants = None
+    if constants is None:
+        yield reachable
+        return
+    previous = constants.HF_HUB_OFFLINE
+    constants.HF_HUB_OFFLINE = True
+    try:
+        yield reachable
+    finally:
+        constants.HF_HUB_OFFLINE = previous
 
 
 def package_weights_name(weights):

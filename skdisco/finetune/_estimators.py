@@ -11,6 +11,7 @@ from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
 
 from ..utils._docstrings import fill_doc
+from ..utils._validation import plain_value
 from ._base import BaseFineTuner
 
 _SHARED_PARAMETERS = """\
@@ -218,8 +219,8 @@ class FineTuneClassifier(ClassifierMixin, BaseFineTuner):
         encoder = LabelEncoder().fit(y)
         if len(encoder.classes_) < 2:
             raise ValueError(
-                "y holds a single class "
-                f"({encoder.classes_[0]!r}); a classifier needs at least two."
+                f"y holds a single class ({plain_value(encoder.classes_[0])!r}); a "
+                "classifier needs at least two."
             )
         self.classes_ = encoder.classes_
         self._n_outputs = len(self.classes_)

@@ -12,7 +12,7 @@ from ..transferability._leep import check_source_probabilities
 from ..utils._docstrings import fill_doc
 from ..utils._store import digest
 from ..utils._tags import ScorerTags, Tags, get_scorer_tags
-from ..utils._validation import check_classification_target, infer_task
+from ..utils._validation import as_numpy, auto_task, check_classification_target
 
 
 def data_digest(X, y):
@@ -122,8 +122,8 @@ class BaseScorer(BaseEstimator):
         try:
             return validate_data(
                 self,
-                X,
-                y,
+                as_numpy(X),
+                as_numpy(y),
                 reset=reset,
                 dtype=[np.float64, np.float32],
                 multi_output=True,
@@ -151,7 +151,7 @@ class BaseScorer(BaseEstimator):
         refused, and every class needs ``_min_samples_per_class`` samples.
         ``reset`` is True in ``fit`` and False when ``score`` encodes new data.
         """
-        if infer_task(y) != "classification":
+        if auto_task(y, refuse_many_valued=False) != "classification":
             raise ValueError(
                 f"{type(self).__name__} scores classification targets only; y "
                 "looks like a real-valued (regression or multi-label) target."

@@ -15,7 +15,7 @@ from ..transferability._logme import (
     logme_result,
     prepare_logme_target,
 )
-from ..utils._validation import check_regression_target, infer_task
+from ..utils._validation import check_regression_target, infer_task, plain_value
 from ._base import BaseScorer, EncodedTarget, fill_scorer_doc
 
 
@@ -217,7 +217,8 @@ class LogMEScorer(BaseScorer):
             unknown = self.classes_[idx_clip] != y
             if unknown.any():
                 raise ValueError(
-                    f"y contains labels not in classes: {np.unique(y[unknown])[:5]!r}."
+                    "y contains labels not in classes: "
+                    f"{plain_value(np.unique(y[unknown])[:5])!r}."
                 )
             return onehot(idx_clip, self.classes_.shape[0])
         Y = check_regression_target(y, n_samples)

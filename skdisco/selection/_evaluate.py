@@ -10,6 +10,8 @@ import pandas as pd
 from scipy import stats
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ..utils._validation import plain_value
+
 _PAIR = {"scores": ["array-like"], "truth": ["array-like"]}
 
 
@@ -229,7 +231,7 @@ def top_k_relative_accuracy(scores, truth, *, k=1):
     if np.any(t <= 0):
         raise ValueError(
             "truth must be positive (an accuracy) for a relative accuracy; got "
-            f"a minimum of {t.min()!r}."
+            f"a minimum of {plain_value(t.min())!r}."
         )
     top = np.argsort(-s, kind="stable")[:k]
     return float(t[top].max() / t.max())
@@ -243,8 +245,8 @@ def _truth_series(ground_truth, dataset):
         if dataset is not None:
             if dataset not in ground_truth.index:
                 raise ValueError(
-                    f"dataset {dataset!r} is not a row of the ground truth; rows "
-                    f"are {list(ground_truth.index)}."
+                    f"dataset {plain_value(dataset)!r} is not a row of the ground "
+                    f"truth; rows are {list(ground_truth.index)}."
                 )
             truth = ground_truth.loc[dataset]
         elif ground_truth.shape[0] == 1:
@@ -360,7 +362,7 @@ def evaluate_ranking(ranking, ground_truth, *, scorers=None, dataset=None, k=(1,
     for name in scorers:
         if name not in table.columns:
             raise ValueError(
-                f"{name!r} is not a column of the ranking; columns are "
+                f"{plain_value(name)!r} is not a column of the ranking; columns are "
                 f"{list(table.columns)}."
             )
         scores = pd.to_numeric(table[name], errors="coerce").astype("float64")

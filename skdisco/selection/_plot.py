@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..utils._validation import plain_value
 from ._evaluate import (
     _ranking_table,
     _truth_series,
@@ -32,7 +33,7 @@ def _pick_scorer(table, scorer):
         return columns[0]
     if scorer not in table.columns:
         raise ValueError(
-            f"{scorer!r} is not a column of the ranking; columns are "
+            f"{plain_value(scorer)!r} is not a column of the ranking; columns are "
             f"{list(table.columns)}."
         )
     return scorer

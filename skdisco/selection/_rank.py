@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 
 from ..utils._store import Store, digest, file_digest, files_digest, resolve_cache_dir
 from ..utils._tags import INPUT_KINDS, get_scorer_tags
-from ..utils._validation import infer_task
+from ..utils._validation import infer_task, plain_value
 from ..utils._warnings import SaturatedScoreWarning
 from ._registry import resolve_scorers
 
@@ -126,8 +126,9 @@ def resolve_models(models):
         if not (isinstance(spec, str) or hasattr(spec, "transform")):
             if not _is_features(spec):
                 raise ValueError(
-                    f"Model {name!r} must be a timm name, a feature extractor, or "
-                    f"(in a mapping) a feature array; got {type(spec).__name__}."
+                    f"Model {plain_value(name)!r} must be a timm name, a feature "
+                    "extractor, or (in a mapping) a feature array; got "
+                    f"{type(spec).__name__}."
                 )
         count = seen.get(name, 0)
         seen[name] = count + 1
@@ -302,6 +303,14 @@ def _inputs_of(spec, X, scorers, extractor_params):
             else clone(spec)
         )
         inputs = _extract_inputs(extractor.fit(X), X, kinds)
+    for kind in ("features", "probabilities"):
+        ndim = getattr(inputs.get(kind), "ndim", 2)
+        if ndim != 2:
+            raise ValueError(
+                f"The {kind} of this model are {ndim}-D; give a 2-D array of shape "
+                f"(n_samples, n_{'features' if kind == 'features' else 'classes'})"
+                " (reshape(-1, 1) for a single column)."
+            )
     if "labels" in kinds and "labels" not in inputs and "probabilities" in inputs:
         inputs["labels"] = _to_numpy(inputs["probabilities"]).argmax(axis=1)[:, None]
     return inputs, time.perf_counter() - t0

@@ -14,6 +14,7 @@ import re
 from sklearn.base import clone
 
 from .. import scorers as _scorers
+from ..utils._validation import plain_value
 
 #: Default scorers of a ranking.
 DEFAULT_SCORERS = ("logme", "disco")
@@ -66,8 +67,8 @@ def scorer_from_name(name):
     cls = by_key.get(_normalise(name))
     if cls is None:
         raise ValueError(
-            f"Unknown scorer {name!r}. Known scorers: {sorted(names)}; or pass a "
-            "scorer estimator."
+            f"Unknown scorer {plain_value(name)!r}. Known scorers: "
+            f"{sorted(names)}; or pass a scorer estimator."
         )
     return cls()
 
@@ -96,15 +97,17 @@ def resolve_scorers(scorers):
     out = {}
     for name, spec in items:
         if not isinstance(name, str) or not name:
-            raise ValueError(f"Scorer names must be non-empty strings; got {name!r}.")
+            raise ValueError(
+                f"Scorer names must be non-empty strings; got {plain_value(name)!r}."
+            )
         if name in out:
-            raise ValueError(f"Scorer name {name!r} appears twice.")
+            raise ValueError(f"Scorer name {plain_value(name)!r} appears twice.")
         if isinstance(spec, str):
             spec = scorer_from_name(spec)
         elif not all(hasattr(spec, a) for a in ("fit", "score", "get_params")):
             raise ValueError(
-                f"Scorer {name!r} must be a name or a scorer estimator with fit and "
-                f"score; got {type(spec).__name__}."
+                f"Scorer {plain_value(name)!r} must be a name or a scorer estimator "
+                f"with fit and score; got {type(spec).__name__}."
             )
         out[name] = clone(spec)
     return out

@@ -25,6 +25,7 @@ from sklearn.utils._param_validation import (
 )
 
 from ..utils._validation import (
+    as_numpy,
     check_classification_target,
     check_features,
     check_regression_target,
@@ -645,7 +646,7 @@ def prepare_disco_target(y, n_samples, task, standardize_targets=True):
     task = infer_task(y, task)
     if task == "classification":
         y_enc, classes = check_classification_target(
-            y, n_samples, min_samples_per_class=2
+            y, n_samples, min_samples_per_class=2, allow_many_classes=True
         )
         return task, y_enc, classes
     Y = check_regression_target(y, n_samples)
@@ -1070,7 +1071,7 @@ def prepare_detection_target(y, n_samples):
     columns its regression targets (standardised per column, as DISCO's
     regression target).
     """
-    y = np.asarray(y)
+    y = np.asarray(as_numpy(y))
     if y.ndim != 2 or y.shape[1] < 2:
         raise ValueError(
             "y must have shape (n_samples, 1 + n_box_targets): the class label "

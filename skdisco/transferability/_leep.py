@@ -22,7 +22,12 @@ from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..utils._validation import check_classification_target, check_features
+from ..utils._validation import (
+    as_numpy,
+    check_classification_target,
+    check_features,
+    check_label_values,
+)
 from ..utils._warnings import SaturatedScoreWarning
 from ._linalg import check_magnitude, content_order, onehot
 
@@ -166,7 +171,7 @@ def leep(source_probs, y):
 
 def _hard_source_labels(source, n_samples):
     """Encoded hard source labels from 1-D labels or the argmax of probabilities."""
-    arr = np.asarray(source)
+    arr = np.asarray(as_numpy(source))
     if arr.ndim == 1:
         if arr.shape[0] != n_samples:
             raise ValueError(
@@ -175,6 +180,14 @@ def _hard_source_labels(source, n_samples):
             )
         if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
             raise ValueError("source labels contain NaN or infinity.")
+        if arr.dtype.kind == "f" and np.any(arr != np.round(arr)):
+            example = arr[np.flatnonzero(arr != np.round(arr))[0]]
+            raise ValueError(
+                f"source holds real values (e.g. {example:.6g}), not source labels: "
+                "NCE needs the source model's hard labels (1-D integers or "
+                "strings) or its class probabilities (2-D)."
+            )
+        check_label_values(arr, name="source")
         _, z = np.unique(arr, return_inverse=True)
         return z.astype(np.int64)
     P = check_source_probabilities(arr, name="source")
@@ -252,7 +265,7 @@ def nce(source, y, *, soft=False):
     """
     y_enc, classes = check_classification_target(y, _n_rows(source))
     if soft:
-        if np.asarray(source).ndim != 2:
+        if np.asarray(as_numpy(source)).ndim != 2:
             raise ValueError(
                 "soft=True needs source probabilities of shape (n_samples, "
                 "n_source_classes), not hard labels."

@@ -554,7 +554,7 @@ def prepare_logme_target(y, n_samples, task):
     task = infer_task(y, task)
     if task == "classification":
         y_enc, classes = check_classification_target(
-            y, n_samples, min_samples_per_class=2
+            y, n_samples, min_samples_per_class=2, allow_many_classes=True
         )
         return task, onehot(y_enc, classes.shape[0]), classes
     return task, check_regression_target(y, n_samples), None

@@ -7,12 +7,139 @@ where possible, what to do about it. Nothing here computes a score.
 from __future__ import annotations
 
 import numbers
+import sys
 
 import numpy as np
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import type_of_target
 
 TASKS = ("classification", "regression")
+
+#: A numeric target is not read as class labels when it has more than
+#: ``MIN_MANY_VALUES`` distinct values, more than ``n_samples /
+#: MAX_SAMPLES_PER_VALUE`` of them, and some value occurs only once.
+MAX_SAMPLES_PER_VALUE = 3
+MIN_MANY_VALUES = 20
+
+
+def as_numpy(a):
+    """``a`` as a NumPy array when it is a torch tensor; anything else unchanged.
+
+    A tensor is detached and moved to the CPU first, so CUDA tensors are
+    accepted too. torch is never imported here: a tensor is recognised by its
+    type's module, and only when torch is already loaded.
+
+    Parameters
+    ----------
+    a : object
+        Any array-like, possibly a ``torch.Tensor``.
+
+    Returns
+    -------
+    a : object
+        ``a.detach().cpu().numpy()`` for a tensor, else ``a`` itself.
+
+    Examples
+    --------
+    >>> from skdisco.utils._validation import as_numpy
+    >>> as_numpy([1, 2])
+    [1, 2]
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(a, torch.Tensor):
+        return a.detach().cpu().numpy()
+    return a
+
+
+def plain_value(value):
+    """A NumPy scalar or array as the Python value it holds, for messages.
+
+    ``repr(plain_value(np.float64(25.0)))`` is ``'25.0'``, not
+    ``'np.float64(25.0)'``; arrays become lists; anything else is unchanged.
+
+    Parameters
+    ----------
+    value : object
+        Value to show.
+
+    Returns
+    -------
+    value : object
+        The plain Python value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdisco.utils._validation import plain_value
+    >>> plain_value(np.str_("zero")), plain_value(np.arange(2))
+    ('zero', [0, 1])
+    """
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    return value
+
+
+def check_label_values(y, name="y"):
+    """Raise a ValueError when labels hold ``None`` or mix strings and numbers.
+
+    Parameters
+    ----------
+    y : ndarray
+        Labels (any dtype; only object arrays can hold either problem).
+    name : str, default="y"
+        Name used in error messages.
+
+    Raises
+    ------
+    ValueError
+        If an entry is ``None`` (a missing label), or if some entries are
+        strings and others are not (``np.unique`` cannot order them).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdisco.utils._validation import check_label_values
+    >>> check_label_values(np.array(["a", "b"], dtype=object))
+    """
+    if getattr(y, "dtype", None) is None or y.dtype.kind != "O":
+        return
+    values = y.ravel()
+    if any(v is None for v in values):
+        raise ValueError(
+            f"{name} contains missing labels (None); every sample needs one."
+        )
+    is_str = np.fromiter((isinstance(v, (str, bytes)) for v in values), bool)
+    if is_str.any() and not is_str.all():
+        text = values[np.flatnonzero(is_str)[0]]
+        other = values[np.flatnonzero(~is_str)[0]]
+        raise ValueError(
+            f"{name} mixes strings and numbers (e.g. {plain_value(text)!r} and "
+            f"{plain_value(other)!r}); give every label the same type, for instance "
+            "all strings."
+        )
+
+
+def _many_valued(y, classes, counts):
+    """True when a numeric target has too many distinct values to be classes."""
+    if y.dtype.kind not in "iuf":
+        return False
+    n_values = classes.shape[0]
+    return bool(
+        n_values > MIN_MANY_VALUES
+        and n_values * MAX_SAMPLES_PER_VALUE > y.shape[0]
+        and np.any(counts == 1)
+    )
+
+
+def _many_valued_summary(classes, counts, n_samples):
+    return (
+        f"y has {classes.shape[0]} distinct values over {n_samples} samples "
+        f"({int(np.sum(counts == 1))} seen once), which looks like an "
+        "integer-valued regression target, not class labels (numeric labels "
+        f"with more than {MIN_MANY_VALUES} values, more than one per "
+        f"{MAX_SAMPLES_PER_VALUE} samples and some seen once are not read as "
+        "classes)"
+    )
 
 
 def check_features(X, *, name="features", min_samples=2, dtype=None):
@@ -21,8 +148,8 @@ def check_features(X, *, name="features", min_samples=2, dtype=None):
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
-        Feature matrix. float32 input stays float32 (no copy); anything else
-        numeric becomes float64.
+        Feature matrix (a torch tensor, on any device, is accepted). float32
+        input stays float32 (no copy); anything else numeric becomes float64.
     name : str, default="features"
         Name used in error messages.
     min_samples : int, default=2
@@ -49,7 +176,8 @@ def check_features(X, *, name="features", min_samples=2, dtype=None):
     """
     if dtype is None:
         dtype = [np.float64, np.float32]
-    if hasattr(X, "dtype") and getattr(X.dtype, "kind", None) in "OSUV":
+    X = as_numpy(X)
+    if hasattr(X, "dtype") and getattr(X.dtype, "kind", None) in tuple("OSUV"):
         _reject_non_numeric(X, name)
     try:
         X = check_array(
@@ -138,6 +266,18 @@ def infer_task(y, task="auto"):
     task : {"classification", "regression"}
         The kind of target.
 
+    Raises
+    ------
+    ValueError
+        With ``task="auto"``: when ``y`` holds ``None`` or mixes strings and
+        numbers, when its kind cannot be told, and when a numeric ``y`` looks
+        like an integer-valued regression target rather than class labels:
+        it has more than 20 distinct values, more than a third of its samples
+        (``n_classes > max(20, n_samples / 3)``), and at least one value occurs
+        only once (scikit-learn's ``load_diabetes`` target: 214 values over 442
+        samples, 84 seen once).
+        Pass ``task="regression"`` or ``task="classification"`` to decide.
+
     Examples
     --------
     >>> from skdisco.utils import infer_task
@@ -150,12 +290,34 @@ def infer_task(y, task="auto"):
         return task
     if task != "auto":
         raise ValueError(
-            f"task must be 'auto', 'classification' or 'regression'; got {task!r}."
+            "task must be 'auto', 'classification' or 'regression'; got "
+            f"{plain_value(task)!r}."
         )
-    y_arr = np.asarray(y)
+    return auto_task(y)
+
+
+def auto_task(y, *, refuse_many_valued=True):
+    """:func:`infer_task` with ``task="auto"``; optionally keep many-valued labels.
+
+    With ``refuse_many_valued=False`` a numeric target with too many classes
+    for its size is returned as ``"classification"``, for a caller that scores
+    classification only and refuses it with its own message
+    (:func:`check_classification_target`).
+    """
+    y_arr = np.asarray(as_numpy(y))
     if y_arr.dtype.kind == "f" and not np.all(np.isfinite(y_arr)):
         raise ValueError("y contains NaN or infinity; every target must be finite.")
+    check_label_values(y_arr)
     kind = type_of_target(y_arr, input_name="y")
+    if refuse_many_valued and kind == "multiclass" and y_arr.ndim <= 2:
+        flat = y_arr.ravel()
+        classes, counts = np.unique(flat, return_counts=True)
+        if _many_valued(flat, classes, counts):
+            raise ValueError(
+                f"{_many_valued_summary(classes, counts, flat.shape[0])}. Pass "
+                "task='regression' to score it as a regression target, or "
+                "task='classification' if the values are class labels."
+            )
     if kind in ("binary", "multiclass"):
         return "classification"
     if kind in ("continuous", "continuous-multioutput", "multilabel-indicator"):
@@ -173,11 +335,19 @@ def infer_task(y, task="auto"):
     )
 
 
-def check_classification_target(y, n_samples=None, *, min_samples_per_class=1):
+def check_classification_target(
+    y, n_samples=None, *, min_samples_per_class=1, allow_many_classes=False
+):
     """Validate class labels and encode them as ``0 .. n_classes - 1``.
 
     Labels may be strings or any integers (gaps and offsets included); they are
     remapped in sorted order, never read as "number of classes = max label + 1".
+    A numeric ``y`` with too many classes for its size -- more than 20 distinct
+    values, more than a third of its samples (``n_classes > max(20, n_samples /
+    3)``), and at least one value seen once, as an integer-valued regression
+    target has (scikit-learn's ``load_diabetes``: 214 values over 442 samples)
+    -- is refused unless ``allow_many_classes``; string labels are always taken
+    as classes.
 
     Parameters
     ----------
@@ -187,6 +357,9 @@ def check_classification_target(y, n_samples=None, *, min_samples_per_class=1):
         Expected number of samples (checked when given).
     min_samples_per_class : int, default=1
         Fewest samples any class may have.
+    allow_many_classes : bool, default=False
+        Accept a numeric ``y`` with too many classes for its size (the caller
+        was told explicitly that ``y`` holds class labels).
 
     Returns
     -------
@@ -198,9 +371,10 @@ def check_classification_target(y, n_samples=None, *, min_samples_per_class=1):
     Raises
     ------
     ValueError
-        On a length mismatch, missing or non-finite labels, real-valued
-        (continuous) labels, a single class, or a class with fewer than
-        ``min_samples_per_class`` samples.
+        On a length mismatch, missing (``None``) or non-finite labels, labels
+        mixing strings and numbers, real-valued (continuous) labels, a numeric
+        target with too many classes for its size, a single class, or a class
+        with fewer than ``min_samples_per_class`` samples.
 
     Examples
     --------
@@ -208,7 +382,7 @@ def check_classification_target(y, n_samples=None, *, min_samples_per_class=1):
     >>> check_classification_target([42, 3, 42, 3])
     (array([1, 0, 1, 0]), array([ 3, 42]))
     """
-    y = np.asarray(y)
+    y = np.asarray(as_numpy(y))
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
@@ -232,19 +406,26 @@ def check_classification_target(y, n_samples=None, *, min_samples_per_class=1):
             "targets only. For a regression target use LogME or DISCO (they "
             "accept real-valued y), or pass integer or string class labels."
         )
-    if y.dtype.kind == "O" and any(v is None for v in y):
-        raise ValueError("y contains missing labels (None); every sample needs one.")
+    check_label_values(y)
     classes, y_encoded = np.unique(y, return_inverse=True)
     if classes.shape[0] < 2:
         raise ValueError(
-            f"y has a single class ({classes[0]!r}); a transferability score needs "
-            "at least two classes."
+            f"y has a single class ({plain_value(classes[0])!r}); a transferability "
+            "score needs at least two classes."
+        )
+    counts = np.bincount(y_encoded, minlength=classes.shape[0])
+    if not allow_many_classes and _many_valued(y, classes, counts):
+        raise ValueError(
+            f"{_many_valued_summary(classes, counts, y.shape[0])}; this method "
+            "scores classification targets only. If the values are class labels, "
+            "pass them as strings."
         )
     if min_samples_per_class > 1:
-        counts = np.bincount(y_encoded, minlength=classes.shape[0])
         small = np.flatnonzero(counts < min_samples_per_class)
         if small.size:
-            shown = ", ".join(f"{classes[i]!r} ({counts[i]})" for i in small[:5])
+            shown = ", ".join(
+                f"{plain_value(classes[i])!r} ({counts[i]})" for i in small[:5]
+            )
             raise ValueError(
                 f"Every class needs at least {min_samples_per_class} samples; these "
                 f"have fewer: {shown}. Remove them or collect more samples."
@@ -274,7 +455,7 @@ def check_regression_target(y, n_samples=None):
     >>> check_regression_target([1.0, 2.5]).shape
     (2, 1)
     """
-    y_arr = np.asarray(y)
+    y_arr = np.asarray(as_numpy(y))
     if y_arr.dtype.kind not in "biuf":
         try:
             y_arr = y_arr.astype(np.float64)
@@ -332,7 +513,7 @@ def check_scalar_positive_int(value, name, *, min_value=1):
     3
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer; got {value!r}.")
+        raise ValueError(f"{name} must be an integer; got {plain_value(value)!r}.")
     if value < min_value:
         raise ValueError(f"{name} must be at least {min_value}; got {value}.")
     return int(value)
