@@ -42,6 +42,7 @@ from ._linalg import (
     kernel_matrix,
     minmax_across_models,
     onehot,
+    rescaled,
     reverse_columns,
     shrink_covariance,
 )
@@ -78,25 +79,8 @@ _SAFE_EXPONENT = 200
 #: Bounds of the identity covariance's precision in the scaled basis: logits
 #: ``ρ·(p·μ - ½‖μ‖²)`` with ρ ≥ 2^600 already give a hard (0/1) softmax
 #: wherever two classes' logits differ in double precision, and with
-#: ρ ≤ 2^-600 the class priors alone (features at most 1 in magnitude).
+#: ρ ≤ 2^-600 the class priors alone (features at most 2 in magnitude).
 _PRECISION_EXPONENT = 600
-
-
-def _scaled_features(F):
-    """``(F / c, c)``, ``c`` a power of two, for huge or tiny ``F``; else ``(F, 1)``.
-
-    A power of two rescales exactly; the score is then computed in the scaled
-    basis (the identity covariance carries ``c`` as its precision ``c²``).
-    """
-    amax = max(float(np.max(F)), -float(np.min(F)))
-    if amax == 0.0:
-        return F, 1.0
-    exponent = math.frexp(amax)[1]
-    if -_SAFE_EXPONENT <= exponent <= _SAFE_EXPONENT:
-        return F, 1.0
-    return np.asarray(F, dtype=np.float64) * math.ldexp(1.0, -exponent), math.ldexp(
-        1.0, exponent
-    )
 
 
 @dataclass(frozen=True)
@@ -170,7 +154,7 @@ class _Spectrum:
         n, d = F.shape
         self.F = F
         self.n_samples = n
-        #: ``F`` is the features divided by ``scale`` (see _scaled_features).
+        #: ``F`` is the features divided by ``scale`` (see _linalg.rescaled).
         self.scale = scale
         # The first rows almost always differ already; scan all only if not.
         if not (np.ptp(F[:256], axis=0).any() or np.ptp(F, axis=0).any()):
@@ -687,7 +671,7 @@ def disco_result(
     """
     n = F.shape[0]
     sample_indices = None
-    F, scale = _scaled_features(F)
+    F, scale = rescaled(F, _SAFE_EXPONENT)
     if task == "classification":
         keep = _resolve_hard_examples(
             hard_examples, hard_examples_threshold, n, n_classes

@@ -727,31 +727,35 @@ _SAFE_EXPONENT = 256
 
 
 def max_abs(X):
-    """Largest absolute value of ``X`` in float64, chunk by chunk (0 when empty)."""
-    largest = 0.0
-    for _, _, block in iter_float64_chunks(X):
-        if block.size:
-            largest = max(largest, float(np.max(np.abs(block))))
-    return largest
+    """Largest absolute value of ``X`` as a float (0 when empty).
+
+    Two reductions over ``X`` in its own dtype (exact for float32 too), with no
+    float64 copy or ``abs`` temporary of the data.
+    """
+    if X.size == 0:
+        return 0.0
+    return float(max(np.max(X), -np.min(X)))
 
 
-def magnitude_scale(X):
+def magnitude_scale(X, safe_exponent=_SAFE_EXPONENT):
     """The power of two ``s`` to divide ``X`` by, or 1.0 when none is needed.
 
     ``s = 2^e`` with ``max|X| / s`` in ``[1, 2)`` when ``max|X|`` lies outside
-    ``[2^-256, 2^256]`` (where squares overflow or underflow float64); 1.0 for
-    ordinary magnitudes and for all-zero features.
+    ``[2^-safe_exponent, 2^safe_exponent]`` (by default ``2^±256``, where
+    squares overflow or underflow float64; LogME and DISCO, which decompose a
+    Gram matrix, keep a wider margin); 1.0 for ordinary magnitudes and for
+    all-zero features.
     """
     largest = max_abs(X)
     if largest == 0.0:
         return 1.0
     exponent = np.frexp(largest)[1] - 1  # largest = f · 2^(exponent+1), f ∈ [½, 1)
-    if abs(exponent) <= _SAFE_EXPONENT:
+    if abs(exponent) <= safe_exponent:
         return 1.0
     return float(np.ldexp(1.0, int(exponent)))
 
 
-def rescaled(X):
+def rescaled(X, safe_exponent=_SAFE_EXPONENT):
     """``(X / s, s)`` with ``s`` from :func:`magnitude_scale`.
 
     ``X`` is returned as it is (no copy) when ``s == 1``; otherwise as a new
@@ -759,7 +763,7 @@ def rescaled(X):
     of two is exact, so a scale-invariant score of ``X / s`` is the score of
     ``X`` -- computed without overflowing or underflowing float64.
     """
-    s = magnitude_scale(X)
+    s = magnitude_scale(X, safe_exponent)
     if s == 1.0:
         return X, 1.0
     return np.asarray(X, dtype=np.float64) / s, s

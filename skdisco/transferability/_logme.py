@@ -26,6 +26,7 @@ from ._linalg import (
     gram_statistics,
     iter_float64_chunks,
     kernel_matrix,
+    magnitude_scale,
     onehot,
 )
 
@@ -45,25 +46,6 @@ _OUTER_OFFSETS = (2.0, 6.0, 14.0, 30.0)
 # depend on the scale of the features).
 _SAFE_EXPONENT = 200
 _EPS = np.finfo(np.float64).eps
-
-
-def feature_scale(F):
-    """Power of two that brings the largest ``|F|`` near 1, or 1.0 when safe.
-
-    1.0 (no rescaling, no copy) unless ``max |F|`` lies outside
-    ``[2^-200, 2^200]``; multiplying by a power of two is exact, so the
-    rescaled features carry the same digits.
-    """
-    amax = 0.0
-    for _, _, block in iter_float64_chunks(F):
-        if block.size:
-            amax = max(amax, float(np.max(block)), -float(np.min(block)))
-    if amax == 0.0 or not np.isfinite(amax):
-        return 1.0
-    exponent = np.frexp(amax)[1]
-    if abs(exponent) <= _SAFE_EXPONENT:
-        return 1.0
-    return float(np.ldexp(1.0, -int(exponent)))
 
 
 @dataclass(frozen=True)
@@ -121,7 +103,7 @@ class LogMEStatistics:
     def update(self, F, Y):
         """Add a chunk of features ``F`` (n, d) and targets ``Y`` (n, K or sparse)."""
         if self.scale is None:
-            self.scale = feature_scale(F)
+            self.scale = 1.0 / magnitude_scale(F, _SAFE_EXPONENT)
         G, B = gram_statistics(F, Y, scale=self.scale)
         self.gram += G
         self.cross += B
@@ -169,7 +151,7 @@ class _EvidenceProblem:
     def from_features(cls, F, Y):
         n, d = F.shape
         target_sq = _column_sq_sums(Y)
-        scale = feature_scale(F)
+        scale = 1.0 / magnitude_scale(F, _SAFE_EXPONENT)
         if n > d:
             G, B = gram_statistics(F, Y, lower_only=True, scale=scale)
             system = TridiagonalSystem(G, B, overwrite_a=True)
