@@ -44,6 +44,7 @@ from ._linalg import (
     onehot,
     rescaled,
     reverse_columns,
+    row_sq_norms,
     shrink_covariance,
 )
 
@@ -262,13 +263,6 @@ class _Spectrum:
         counts, sums = class_sums(self.F, index, n_bins)
         sums -= np.outer(counts, self.mean)
         return counts, sums
-
-
-def _row_sq_norms(F, mean):
-    out = np.empty(F.shape[0], dtype=np.float64)
-    for start, stop, Z in iter_centered_chunks(F, mean):
-        out[start:stop] = np.einsum("ij,ij->i", Z, Z)
-    return out
 
 
 def make_groups(n_components, n_groups=4, group_size=None):
@@ -692,7 +686,7 @@ def disco_result(
         if posterior == "in_sample":
             folds = [np.arange(n)]
         else:
-            key = _row_sq_norms(F, spec.mean)
+            key = row_sq_norms(F, spec.mean)
             fold = stratified_folds(key, y, n_classes, n_folds, random_state)
             folds = [np.flatnonzero(fold == k) for k in range(n_folds)]
             folds = [f for f in folds if f.size]

@@ -41,6 +41,14 @@ def iter_float64_chunks(X, chunk_bytes=_CHUNK_BYTES):
         yield start, stop, np.ascontiguousarray(X[start:stop], dtype=np.float64)
 
 
+def row_sq_norms(X, mean):
+    """``‖x_i - mean‖²`` of every row in float64, a bounded chunk of rows at a time."""
+    out = np.empty(X.shape[0], dtype=np.float64)
+    for start, stop, Z in iter_centered_chunks(X, mean):
+        out[start:stop] = np.einsum("ij,ij->i", Z, Z)
+    return out
+
+
 def iter_centered_chunks(X, mean, chunk_bytes=_TRANSFORM_CHUNK_BYTES):
     """Yield ``(start, stop, X[start:stop] - mean)`` in float64, a bounded copy each.
 
@@ -816,7 +824,7 @@ def content_order(F, y):
     """
     # An order-invariant mean: the sum of each sorted column.
     mean = np.sort(F, axis=0).sum(axis=0) / F.shape[0]
-    key = np.sqrt(np.einsum("ij,ij->i", F - mean, F - mean)).astype(np.float32)
+    key = np.sqrt(row_sq_norms(F, mean)).astype(np.float32)
     order = np.argsort(key, kind="stable")
     same = key[order][1:] == key[order][:-1]
     tied = np.zeros(order.shape[0], dtype=bool)
