@@ -227,7 +227,7 @@ def _encode(obj, emit):
     elif _is_dask(obj):
         emit("k")
         _encode((obj.name, tuple(obj.shape), str(getattr(obj, "dtype", ""))), emit)
-    elif _is_tensor(obj):
+    elif is_tensor(obj):
         _encode_tensor(obj, emit)
     elif isinstance(obj, Mapping):
         pairs = sorted(((canonical(k), v) for k, v in obj.items()), key=_first)
@@ -337,10 +337,14 @@ def _is_dask(obj):
     return type(obj).__module__.startswith("dask") and hasattr(obj, "name")
 
 
-def _is_tensor(obj):
-    return type(obj).__module__.startswith("torch") and callable(
-        getattr(obj, "detach", None)
-    )
+def is_tensor(obj):
+    """Whether ``obj`` is a torch tensor, without importing torch.
+
+    Only a loaded torch can have made a tensor, so torch is read from
+    ``sys.modules``; with torch not loaded nothing is a tensor.
+    """
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(obj, torch.Tensor)
 
 
 def _is_module(obj):

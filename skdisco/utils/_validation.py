@@ -7,11 +7,12 @@ where possible, what to do about it. Nothing here computes a score.
 from __future__ import annotations
 
 import numbers
-import sys
 
 import numpy as np
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import type_of_target
+
+from ._store import is_tensor
 
 TASKS = ("classification", "regression")
 
@@ -45,8 +46,7 @@ def as_numpy(a):
     >>> as_numpy([1, 2])
     [1, 2]
     """
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(a, torch.Tensor):
+    if is_tensor(a):
         return a.detach().cpu().numpy()
     return a
 
