@@ -18,7 +18,14 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..utils._store import Store, digest, file_digest, files_digest, resolve_cache_dir
+from ..utils._store import (
+    Store,
+    digest,
+    file_digest,
+    files_digest,
+    is_dask,
+    resolve_cache_dir,
+)
 from ..utils._tags import INPUT_KINDS, get_scorer_tags
 from ..utils._validation import infer_task, plain_value
 from ..utils._warnings import SaturatedScoreWarning
@@ -146,7 +153,7 @@ def _images_token(X):
     :func:`~skdisco.utils._store.canonical` hashes by content (Dask arrays by
     graph name).
     """
-    if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray) and not _is_dask(X):
+    if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray) and not is_dask(X):
         X = X.to_numpy()  # a pandas Series of paths
     paths_like = isinstance(X, (list, tuple)) or (
         isinstance(X, np.ndarray) and X.dtype.kind in "OU"
@@ -192,12 +199,8 @@ def _row_key(name, spec, data_token, scorers_token):
 # --------------------------------------------------------------------------
 # one model
 # --------------------------------------------------------------------------
-def _is_dask(a):
-    return type(a).__module__.startswith("dask")
-
-
 def _to_numpy(a):
-    if _is_dask(a):
+    if is_dask(a):
         a = a.compute()
     return np.asarray(a)
 
@@ -348,7 +351,7 @@ def _score_one(row, errors, sname, scorer, inputs, y):
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            if _is_dask(data) and tags.partial_fit:
+            if is_dask(data) and tags.partial_fit:
                 task = infer_task(y, getattr(scorer, "task", "auto"))
                 _chunked_fit(scorer, data, y, task)
                 # score(X, y) would materialise the whole dask array: the
@@ -640,7 +643,7 @@ TimmFeatureExtractor`, :class:`~skdisco.features.TorchFeatureExtractor`, a
     items = resolve_models(models)
     if y is None:
         raise ValueError("y (the target of the target task) is required.")
-    if _is_dask(y):
+    if is_dask(y):
         y = y.compute()
     y = np.asarray(y)
     extractor_params = dict(

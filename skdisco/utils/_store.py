@@ -224,7 +224,7 @@ def _encode(obj, emit):
         _encode(os.fspath(obj), emit)
     elif isinstance(obj, np.ndarray):
         _encode_array(obj, emit)
-    elif _is_dask(obj):
+    elif is_dask(obj):
         emit("k")
         _encode((obj.name, tuple(obj.shape), str(getattr(obj, "dtype", ""))), emit)
     elif is_tensor(obj):
@@ -333,7 +333,8 @@ def _encode_callable(obj, emit):
         _encode(owner, emit)
 
 
-def _is_dask(obj):
+def is_dask(obj):
+    """Whether ``obj`` is a Dask collection (an array, a dataframe), by its type."""
     return type(obj).__module__.startswith("dask") and hasattr(obj, "name")
 
 
