@@ -33,7 +33,7 @@ class SpectralProfile:
 
     Returned by :func:`spectral_profile`; see there for the definitions.
 
-    Attributes
+    Parameters
     ----------
     singular_values : ndarray of shape (rank,)
         Non-zero singular values ``σ_1 ≥ σ_2 ≥ ...`` of the (centred) features.
@@ -52,6 +52,15 @@ class SpectralProfile:
         Shape of the features.
     centering : bool
         Whether the column means were removed first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdisco.analysis import spectral_profile
+    >>> X = np.random.default_rng(0).normal(size=(100, 3)) * [9.0, 1.0, 1.0]
+    >>> profile = spectral_profile(X, threshold=0.5)
+    >>> profile.n_principal, profile.principal.tolist(), profile.residual.tolist()
+    (1, [0], [1, 2])
     """
 
     singular_values: np.ndarray
