@@ -195,7 +195,7 @@ class BaseFeatureExtractor(TransformerMixin, TorchModelMixin, BaseEstimator):
 
         Returns
         -------
-        features : ndarray of shape (n_images, n_features_out_), dtype float32
+        features : ndarray of shape (n_images, ``n_features_out_``), dtype float32
             One row per image, in the order of ``X``.
         """
         check_is_fitted(self, "model_")

@@ -44,7 +44,7 @@ class TimmFeatureExtractor(BaseFeatureExtractor):
 
     ``fit`` creates the model (it never learns from ``X``); ``transform`` decodes
     and preprocesses the images batch by batch, runs them through the model under
-    :func:`torch.inference_mode` and returns float32 features: pooled pre-logits
+    :class:`torch.inference_mode` and returns float32 features: pooled pre-logits
     features (what LogME, DISCO and the other feature-based scores take), a pooled
     intermediate layer, or the source classifier's logits or probabilities (what
     LEEP and NCE take). :meth:`transform_outputs` returns several of these from

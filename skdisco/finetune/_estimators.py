@@ -169,45 +169,45 @@ def _check_length(y, n_images):
 class FineTuneClassifier(ClassifierMixin, BaseFineTuner):
     """Fine-tune a pre-trained backbone on an image classification task.
 
-        A new linear head (one output per class) is trained together with the
-        backbone by cross-entropy plus an explicit inductive-bias penalty towards
-        (or away from) the pre-trained weights. Its held-out accuracy is the
-        ground truth that transferability scores try to predict.
+    A new linear head (one output per class) is trained together with the
+    backbone by cross-entropy plus an explicit inductive-bias penalty towards
+    (or away from) the pre-trained weights. Its held-out accuracy is the
+    ground truth that transferability scores try to predict.
 
-        Parameters
-        ----------
-    {parameters}
+    Parameters
+    ----------
+{parameters}
 
-        Attributes
-        ----------
-        classes_ : ndarray of shape (n_classes,)
-            The class labels (any type; encoded with ``LabelEncoder``).
-    {attributes}
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels (any type; encoded with ``LabelEncoder``).
+{attributes}
 
-        See Also
-        --------
-        FineTuneRegressor : The same for continuous targets.
-        skdisco.features.TimmFeatureExtractor : The frozen backbone, for scores.
+    See Also
+    --------
+    FineTuneRegressor : The same for continuous targets.
+    skdisco.features.TimmFeatureExtractor : The frozen backbone, for scores.
 
-        Notes
-        -----
-    {notes}
+    Notes
+    -----
+{notes}
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skdisco.finetune import FineTuneClassifier
-        >>> rng = np.random.default_rng(0)
-        >>> X = rng.integers(0, 256, size=(16, 32, 32, 3), dtype=np.uint8)
-        >>> y = np.array(["cat", "dog"] * 8)
-        >>> clf = FineTuneClassifier("test_resnet", pretrained=False, image_size=32,
-        ...                          max_epochs=2, batch_size=8, random_state=0)
-        >>> clf.fit(X, y).predict(X[:3]).shape
-        (3,)
-        >>> clf.classes_.tolist(), clf.predict_proba(X[:2]).shape, clf.n_epochs_
-        (['cat', 'dog'], (2, 2), 2)
-        >>> sorted(clf.history_[-1])[:4]
-        ['distance', 'distance_total', 'epoch', 'grad_norm']
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdisco.finetune import FineTuneClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 256, size=(16, 32, 32, 3), dtype=np.uint8)
+    >>> y = np.array(["cat", "dog"] * 8)
+    >>> clf = FineTuneClassifier("test_resnet", pretrained=False, image_size=32,
+    ...                          max_epochs=2, batch_size=8, random_state=0)
+    >>> clf.fit(X, y).predict(X[:3]).shape
+    (3,)
+    >>> clf.classes_.tolist(), clf.predict_proba(X[:2]).shape, clf.n_epochs_
+    (['cat', 'dog'], (2, 2), 2)
+    >>> sorted(clf.history_[-1])[:4]
+    ['distance', 'distance_total', 'epoch', 'grad_norm']
     """
 
     _metric_name = "accuracy"
@@ -307,49 +307,49 @@ class FineTuneClassifier(ClassifierMixin, BaseFineTuner):
 class FineTuneRegressor(RegressorMixin, BaseFineTuner):
     """Fine-tune a pre-trained backbone on an image regression task.
 
-        A new linear head (one output per target) is trained together with the
-        backbone by mean squared error on standardised targets plus an explicit
-        inductive-bias penalty. Targets are standardised internally (mean 0,
-        standard deviation 1 per column; a constant column keeps scale 1) so the
-        loss, ``alpha`` and ``beta`` do not depend on the targets' units;
-        :meth:`predict` de-standardises.
+    A new linear head (one output per target) is trained together with the
+    backbone by mean squared error on standardised targets plus an explicit
+    inductive-bias penalty. Targets are standardised internally (mean 0,
+    standard deviation 1 per column; a constant column keeps scale 1) so the
+    loss, ``alpha`` and ``beta`` do not depend on the targets' units;
+    :meth:`predict` de-standardises.
 
-        Parameters
-        ----------
-    {parameters}
+    Parameters
+    ----------
+{parameters}
 
-        Attributes
-        ----------
-        n_outputs_ : int
-            Number of targets.
-        y_mean_ : ndarray of shape (n_outputs_,)
-            Mean of each target.
-        y_scale_ : ndarray of shape (n_outputs_,)
-            Standard deviation of each target (1 for a constant one).
-    {attributes}
+    Attributes
+    ----------
+    n_outputs_ : int
+        Number of targets.
+    y_mean_ : ndarray of shape (``n_outputs_``,)
+        Mean of each target.
+    y_scale_ : ndarray of shape (``n_outputs_``,)
+        Standard deviation of each target (1 for a constant one).
+{attributes}
 
-        See Also
-        --------
-        FineTuneClassifier : The same for class labels.
+    See Also
+    --------
+    FineTuneClassifier : The same for class labels.
 
-        Notes
-        -----
-        ``train_r2``/``val_r2`` in ``history_`` are R² averaged over targets
-        (uniformly), computed on the standardised targets.
+    Notes
+    -----
+    ``train_r2``/``val_r2`` in ``history_`` are R² averaged over targets
+    (uniformly), computed on the standardised targets.
 
-    {notes}
+{notes}
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skdisco.finetune import FineTuneRegressor
-        >>> rng = np.random.default_rng(0)
-        >>> X = rng.integers(0, 256, size=(16, 32, 32, 3), dtype=np.uint8)
-        >>> y = X.mean(axis=(1, 2, 3)) / 255.0
-        >>> reg = FineTuneRegressor("test_resnet", pretrained=False, image_size=32,
-        ...                         max_epochs=2, batch_size=8, random_state=0)
-        >>> reg.fit(X, y).predict(X[:3]).shape
-        (3,)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdisco.finetune import FineTuneRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 256, size=(16, 32, 32, 3), dtype=np.uint8)
+    >>> y = X.mean(axis=(1, 2, 3)) / 255.0
+    >>> reg = FineTuneRegressor("test_resnet", pretrained=False, image_size=32,
+    ...                         max_epochs=2, batch_size=8, random_state=0)
+    >>> reg.fit(X, y).predict(X[:3]).shape
+    (3,)
     """
 
     _metric_name = "r2"
@@ -389,7 +389,7 @@ class FineTuneRegressor(RegressorMixin, BaseFineTuner):
 
         Returns
         -------
-        y_pred : ndarray of shape (n_images,) or (n_images, n_outputs_)
+        y_pred : ndarray of shape (n_images,) or (n_images, ``n_outputs_``)
             The shape of the ``y`` given to :meth:`fit`.
         """
         z = self._raw_outputs(X).astype(np.float64)

@@ -48,7 +48,7 @@ DOC_FRAGMENTS = {
         Class labels.""",
     "input_attributes": """n_features_in_ : int
         Number of columns of ``X`` seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of those columns, when ``X`` has string column names.""",
     "set_level_notes": """The score is defined over a set of candidate models:
     ``fit`` computes this model's ``components_``, and :meth:`combine_models`
@@ -72,21 +72,21 @@ class BaseScorer(BaseEstimator):
 
     ``fit`` is one template for every scorer: validate ``X`` and ``y`` once
     (``validate_data``; source probabilities are checked to lie on the
-    simplex), encode ``y`` once (:meth:`_encode_target`), call the core's
-    result function on the validated data (:meth:`_result`, which does no
-    second validation) and store what it returns (:meth:`_set_fitted`).
+    simplex), encode ``y`` once (``_encode_target``), call the core's
+    result function on the validated data (``_result``, which does no
+    second validation) and store what it returns (``_set_fitted``).
     ``score`` of new data runs the same steps and touches no fitted state.
 
     Subclasses declare their kind in ``__sklearn_tags__`` (calling ``super()``
     and setting ``tags.scorer_tags.<field>``), set ``_score_function`` (the
     public function of :mod:`skdisco.transferability` the estimator wraps) and
     ``_result_function`` (the core's ``*_result(features, encoded_y,
-    n_classes, **params)``, called by the default :meth:`_result`); they
-    override :meth:`_result` when the core's contract differs,
-    :meth:`_encode_target` when ``y`` is not class labels, :meth:`_set_fitted`
-    to store a breakdown beyond ``score_``, and :meth:`_score_of` when the
+    n_classes, **params)``, called by the default ``_result``); they
+    override ``_result`` when the core's contract differs,
+    ``_encode_target`` when ``y`` is not class labels, ``_set_fitted``
+    to store a breakdown beyond ``score_``, and ``_score_of`` when the
     result is not a number or an object with a ``score``. The estimator's
-    parameters are the function's keyword arguments (:meth:`_function_kwargs`),
+    parameters are the function's keyword arguments (``_function_kwargs``),
     with the same defaults and constraints (each core module's
     ``_PARAMETERS``), so the two agree by construction.
 
@@ -174,7 +174,7 @@ class BaseScorer(BaseEstimator):
         )
 
     def _score_of(self, result):
-        """The score, higher is better, of what :meth:`_result` returned."""
+        """The score, higher is better, of what ``_result`` returned."""
         return float(getattr(result, "score", result))
 
     def _set_fitted(self, result, target):

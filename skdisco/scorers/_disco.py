@@ -60,15 +60,15 @@ class DiscoScorer(BaseScorer):
     ----------
     score_ : float
         DISCO score of the data seen in ``fit``: ``contributions_.sum()``.
-    singular_values_ : ndarray of shape (n_components_,)
+    singular_values_ : ndarray of shape (``n_components_``,)
         Non-zero singular values of the (centred) features, descending.
     groups_ : list of ndarray
         Indices into ``singular_values_`` of each group.
-    ratios_ : ndarray of shape (n_groups_,)
+    ratios_ : ndarray of shape (``n_groups_``,)
         Each group's share of the singular values (they sum to 1).
-    group_scores_ : ndarray of shape (n_groups_,)
+    group_scores_ : ndarray of shape (``n_groups_``,)
         Task score of each group alone (S_ncc in [0, 1], or S_lr ≤ 0).
-    contributions_ : ndarray of shape (n_groups_,)
+    contributions_ : ndarray of shape (``n_groups_``,)
         ``ratios_ * group_scores_``: what each group adds to ``score_``.
     shrinkage_ : ndarray
         Shrinkage coefficients used (per group, or per group and class).

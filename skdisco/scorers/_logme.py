@@ -65,7 +65,7 @@ class LogMEScorer(BaseScorer):
         the noise-free limit (features of rank N).
     n_iter_ : ndarray of shape (n_targets,)
         Iterations used per target.
-    coef_ : ndarray of shape (n_targets, n_features_in_)
+    coef_ : ndarray of shape (n_targets, ``n_features_in_``)
         Posterior mean weights of each target's linear model.
     task_ : {"classification", "regression"}
         The task that was scored.

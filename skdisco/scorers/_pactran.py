@@ -43,7 +43,7 @@ class PACTranGaussScorer(BaseScorer):
         The bound (lower is better).
     pac_opt_ : float
         Regularised cross-entropy at the optimum.
-    coef_ : ndarray of shape (n_features_in_ + 1, n_classes)
+    coef_ : ndarray of shape (``n_features_in_`` + 1, n_classes)
         Weights and (last row) biases at the optimum, for centred features.
     n_iter_ : int
         L-BFGS-B iterations used.

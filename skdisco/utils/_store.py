@@ -393,7 +393,7 @@ def resolve_cache_dir(cache):
 class Store:
     """A folder of cache entries -- feature arrays and ranking rows -- verified on read.
 
-    An entry is keyed by its full key (any value :func:`digest` takes: a dict of
+    An entry is keyed by its full key (any value ``digest`` takes: a dict of
     the model, weights, preprocessing, output and data fingerprint; the parts of
     a ranking row). Its file is named after the digest of the key and stores the
     key's canonical text and a checksum of the content; a read returns the
@@ -401,7 +401,7 @@ class Store:
     removed and the read is a miss. Writes are atomic. Opening the store creates
     the folder and removes temporary files left by writers that died (on this
     host: their process is gone; on any host: older than
-    :data:`STALE_TEMP_AGE`). A folder that cannot be written gives one
+    ``STALE_TEMP_AGE``). A folder that cannot be written gives one
     :class:`CacheWarning` per process; the store then reads what it can and
     stores nothing.
 
@@ -720,7 +720,7 @@ def _remove(path):
 
 
 class FeatureCache:
-    """Features stored on disk under a folder: the feature entries of a :class:`Store`.
+    """Features stored on disk under a folder: the feature entries of a :class:`~skdisco.utils.Store`.
 
     Kept as the public name of the extractors' feature cache; every property of
     :class:`~skdisco.utils.Store` holds (full key stored and checked on read,

@@ -338,7 +338,7 @@ def auto_task(y, *, refuse_many_valued=True):
 def check_classification_target(
     y, n_samples=None, *, min_samples_per_class=1, allow_many_classes=False
 ):
-    """Validate class labels and encode them as ``0 .. n_classes - 1``.
+    """Validate class labels and encode them as ``0, ..., n_classes - 1``.
 
     Labels may be strings or any integers (gaps and offsets included); they are
     remapped in sorted order, never read as "number of classes = max label + 1".
