@@ -168,7 +168,9 @@ def walk(package, *, skip=("tests", "externals", "conftest")):
     """Every public module of an installed package (no ``_`` part, no tests)."""
     top = importlib.import_module(package)
     names = [package]
-    for info in pkgutil.walk_packages(top.__path__, package + ".", onerror=lambda name: None):
+    for info in pkgutil.walk_packages(
+        top.__path__, package + ".", onerror=lambda name: None
+    ):
         parts = info.name.split(".")
         if any(p.startswith("_") or p in skip for p in parts):
             continue
@@ -200,20 +202,67 @@ def sklearn_entries():
 
 
 _NUMPY_SCALARS = {
-    "bool", "bool_", "byte", "bytes_", "cdouble", "clongdouble", "complex64",
-    "complex128", "csingle", "datetime64", "double", "float16", "float32",
-    "float64", "floating", "generic", "half", "inexact", "int8", "int16",
-    "int32", "int64", "intc", "integer", "intp", "longdouble", "longlong",
-    "number", "object_", "short", "signedinteger", "single", "str_",
-    "timedelta64", "ubyte", "uint8", "uint16", "uint32", "uint64", "uintc",
-    "uintp", "ulonglong", "unsignedinteger", "ushort", "void",
-}  # fmt: skip
+    "bool",
+    "bool_",
+    "byte",
+    "bytes_",
+    "cdouble",
+    "clongdouble",
+    "complex64",
+    "complex128",
+    "csingle",
+    "datetime64",
+    "double",
+    "float16",
+    "float32",
+    "float64",
+    "floating",
+    "generic",
+    "half",
+    "inexact",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "intc",
+    "integer",
+    "intp",
+    "longdouble",
+    "longlong",
+    "number",
+    "object_",
+    "short",
+    "signedinteger",
+    "single",
+    "str_",
+    "timedelta64",
+    "ubyte",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "uintc",
+    "uintp",
+    "ulonglong",
+    "unsignedinteger",
+    "ushort",
+    "void",
+}
 
 
 def numpy_entries():
-    modules = ["numpy", "numpy.linalg", "numpy.random", "numpy.fft",
-               "numpy.exceptions", "numpy.testing", "numpy.typing", "numpy.lib",
-               "numpy.polynomial", "numpy.ma"]  # fmt: skip
+    modules = [
+        "numpy",
+        "numpy.linalg",
+        "numpy.random",
+        "numpy.fft",
+        "numpy.exceptions",
+        "numpy.testing",
+        "numpy.typing",
+        "numpy.lib",
+        "numpy.polynomial",
+        "numpy.ma",
+    ]
     entries = introspect(modules, "numpy")
     for name in _NUMPY_SCALARS:
         entries.setdefault(f"numpy.{name}", ("class", f"numpy.{name}"))
@@ -237,10 +286,22 @@ def numpy_entries():
 
 
 def scipy_entries():
-    modules = ["scipy.linalg", "scipy.sparse", "scipy.sparse.linalg",
-               "scipy.special", "scipy.stats", "scipy.optimize", "scipy.spatial",
-               "scipy.spatial.distance", "scipy.integrate", "scipy.interpolate",
-               "scipy.cluster", "scipy.signal", "scipy.fft", "scipy.ndimage"]  # fmt: skip
+    modules = [
+        "scipy.linalg",
+        "scipy.sparse",
+        "scipy.sparse.linalg",
+        "scipy.special",
+        "scipy.stats",
+        "scipy.optimize",
+        "scipy.spatial",
+        "scipy.spatial.distance",
+        "scipy.integrate",
+        "scipy.interpolate",
+        "scipy.cluster",
+        "scipy.signal",
+        "scipy.fft",
+        "scipy.ndimage",
+    ]
 
     def uri(name, role, owner):
         if role == "module":
@@ -251,17 +312,34 @@ def scipy_entries():
 
 
 def torch_entries():
-    modules = ["torch", "torch.nn", "torch.nn.functional", "torch.nn.init",
-               "torch.optim", "torch.optim.lr_scheduler", "torch.linalg",
-               "torch.utils.data", "torch.cuda", "torch.amp", "torch.autograd",
-               "torch.func", "torch.fft", "torch.special", "torch.hub"]  # fmt: skip
+    modules = [
+        "torch",
+        "torch.nn",
+        "torch.nn.functional",
+        "torch.nn.init",
+        "torch.optim",
+        "torch.optim.lr_scheduler",
+        "torch.linalg",
+        "torch.utils.data",
+        "torch.cuda",
+        "torch.amp",
+        "torch.autograd",
+        "torch.func",
+        "torch.fft",
+        "torch.special",
+        "torch.hub",
+    ]
     # Members only for the classes users subclass or call methods on: every
     # nn layer repeating nn.Module's 40 methods would make the file 10x larger.
     entries = introspect(modules, "torch", members=False)
     import torch
 
-    for path in ("torch.nn.Module", "torch.optim.Optimizer",
-                 "torch.utils.data.Dataset", "torch.utils.data.DataLoader"):  # fmt: skip
+    for path in (
+        "torch.nn.Module",
+        "torch.optim.Optimizer",
+        "torch.utils.data.Dataset",
+        "torch.utils.data.DataLoader",
+    ):
         module, name = path.rsplit(".", 1)
         cls = getattr(importlib.import_module(module), name)
         for member, kind in _members(cls, "torch"):
@@ -278,8 +356,12 @@ def torch_entries():
             return f"{name}.html#module-$"
         if name == "torch.Tensor":
             return "tensors.html#$"
-        if owner in ("torch.dtype", "torch.device", "torch.layout",
-                     "torch.memory_format"):  # fmt: skip
+        if owner in (
+            "torch.dtype",
+            "torch.device",
+            "torch.layout",
+            "torch.memory_format",
+        ):
             return "tensor_attributes.html#$"
         if owner.startswith("torch.utils.data."):
             return "data.html#$"
@@ -291,8 +373,11 @@ def torch_entries():
 
 
 def timm_entries():
-    pages = {"timm.data": "data", "timm.optim": "optimizers",
-             "timm.scheduler": "schedulers"}  # fmt: skip
+    pages = {
+        "timm.data": "data",
+        "timm.optim": "optimizers",
+        "timm.scheduler": "schedulers",
+    }
     entries = introspect(["timm", *pages], "timm", members=False)
 
     def uri(name, role, owner):
@@ -304,15 +389,57 @@ def timm_entries():
     return entries, uri
 
 
-_STDLIB = ["abc", "argparse", "collections", "collections.abc",
-           "concurrent.futures", "contextlib", "copy", "dataclasses", "enum",
-           "functools", "hashlib", "importlib", "importlib.metadata", "inspect",
-           "io", "itertools", "json", "logging", "math", "numbers", "operator",
-           "os", "os.path", "pathlib", "pickle", "random", "re", "shutil",
-           "subprocess", "sys", "tempfile", "threading", "time", "typing",
-           "warnings", "zipfile", "zlib"]  # fmt: skip
-_STDTYPES = {"dict", "list", "tuple", "str", "set", "frozenset", "bytes",
-             "bytearray", "range", "memoryview"}  # fmt: skip
+_STDLIB = [
+    "abc",
+    "argparse",
+    "collections",
+    "collections.abc",
+    "concurrent.futures",
+    "contextlib",
+    "copy",
+    "dataclasses",
+    "enum",
+    "functools",
+    "hashlib",
+    "importlib",
+    "importlib.metadata",
+    "inspect",
+    "io",
+    "itertools",
+    "json",
+    "logging",
+    "math",
+    "numbers",
+    "operator",
+    "os",
+    "os.path",
+    "pathlib",
+    "pickle",
+    "random",
+    "re",
+    "shutil",
+    "subprocess",
+    "sys",
+    "tempfile",
+    "threading",
+    "time",
+    "typing",
+    "warnings",
+    "zipfile",
+    "zlib",
+]
+_STDTYPES = {
+    "dict",
+    "list",
+    "tuple",
+    "str",
+    "set",
+    "frozenset",
+    "bytes",
+    "bytearray",
+    "range",
+    "memoryview",
+}
 
 
 def python_entries():
@@ -358,8 +485,10 @@ def python_entries():
             if name in _STDTYPES:
                 return "library/stdtypes.html#$"
             return "library/functions.html#$"
-        return f"library/{owner}.html#$" if role != "module" else (
-            f"library/{name}.html#module-$"
+        return (
+            f"library/{owner}.html#$"
+            if role != "module"
+            else (f"library/{name}.html#module-$")
         )
 
     return entries, uri
@@ -379,13 +508,13 @@ def pandas_entries():
 
 def matplotlib_entries():
     entries = introspect(["matplotlib.pyplot"], "matplotlib", members=False)
-    entries.update(introspect(["matplotlib.axes", "matplotlib.figure"],
-                              "matplotlib"))  # fmt: skip
+    entries.update(introspect(["matplotlib.axes", "matplotlib.figure"], "matplotlib"))
     entries = {
-        k: v for k, v in entries.items()
+        k: v
+        for k, v in entries.items()
         if not k.startswith(("matplotlib.axes.", "matplotlib.figure."))
         or k.split(".")[2] in ("Axes", "Figure", "SubFigure")
-    }  # fmt: skip
+    }
 
     def uri(name, role, owner):
         if role == "module":
@@ -516,12 +645,20 @@ def intersphinx_mapping(directory):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("projects", nargs="*", choices=[[], *PROJECTS],
-                        help="projects to write (default: all)")  # fmt: skip
-    parser.add_argument("--from-web", action="store_true",
-                        help="download the real objects.inv instead")  # fmt: skip
-    parser.add_argument("--output", type=Path,
-                        default=Path(__file__).resolve().parents[1] / "_inventories")
+    parser.add_argument(
+        "projects",
+        nargs="*",
+        choices=[[], *PROJECTS],
+        help="projects to write (default: all)",
+    )
+    parser.add_argument(
+        "--from-web", action="store_true", help="download the real objects.inv instead"
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=Path(__file__).resolve().parents[1] / "_inventories",
+    )
     args = parser.parse_args(argv)
     args.output.mkdir(parents=True, exist_ok=True)
     for key in args.projects or PROJECTS:
