@@ -65,6 +65,23 @@ autodoc_typehints = "none"  # the numpydoc sections carry the types
 numpydoc_show_class_members = False  # autodoc's :members: lists them
 numpydoc_class_members_toctree = False
 numpydoc_validation_checks = set()  # tests/test_docstrings.py validates
+# Types in Parameters / Returns link to their documentation (as scikit-learn's).
+numpydoc_xref_param_type = True
+numpydoc_xref_aliases = {
+    "ndarray": "numpy.ndarray",
+    "array-like": ":term:`array-like <sklearn:array-like>`",
+    "DataFrame": "pandas.DataFrame",
+    "Series": "pandas.Series",
+    "Path": "pathlib.Path",
+    "path-like": "os.PathLike",
+    "Tensor": "torch.Tensor",
+    "Module": "torch.nn.Module",
+    "Axes": "matplotlib.axes.Axes",
+    "estimator": "sklearn.base.BaseEstimator",
+    "RandomState": "numpy.random.RandomState",
+    "Generator": "numpy.random.Generator",
+}
+numpydoc_xref_ignore = "all"
 add_module_names = False
 
 

@@ -125,6 +125,9 @@ def test_site_has_a_page_for_every_public_object(site):
 @pytest.mark.slow
 def test_site_links_scikit_learn_through_the_shipped_inventory(site):
     page = site / "api" / "generated" / "skdisco.utils.discovery.all_estimators.html"
+    logme = site / "api" / "generated" / "skdisco.transferability.logme.html"
+    glossary = "https://scikit-learn.org/stable/glossary.html#term-array-like"
+    assert f'href="{glossary}"' in logme.read_text()  # a parameter's type
     url = (
         "https://scikit-learn.org/stable/modules/generated/"
         "sklearn.base.BaseEstimator.html#sklearn.base.BaseEstimator"
@@ -282,6 +285,15 @@ def _inventory(key):
         ),
         ("python", "pathlib.Path", "py:class", "library/pathlib.html#pathlib.Path"),
         ("python", "dict", "py:class", "library/stdtypes.html#dict"),
+        ("python", "callable", "py:function", "library/functions.html#callable"),
+        ("python", "sequence", "std:term", "glossary.html#term-sequence"),
+        (
+            "python",
+            "bltin-boolean-values",
+            "std:label",
+            "library/stdtypes.html#bltin-boolean-values",
+        ),
+        ("sklearn", "array-like", "std:term", "glossary.html#term-array-like"),
         (
             "pandas",
             "pandas.DataFrame",

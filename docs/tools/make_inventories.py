@@ -190,15 +190,35 @@ def _generated(prefix):
     return uri
 
 
+#: scikit-learn glossary terms the docstrings (and numpydoc aliases) use.
+_SKLEARN_TERMS = (
+    "array-like",
+    "estimator",
+    "fit",
+    "random_state",
+    "n_jobs",
+    "joblib",
+    "transformer",
+    "scorer",
+    "tags",
+)
+
+
 def sklearn_entries():
     modules = [m for m in walk("sklearn") if "experimental" not in m]
 
+    entries = introspect(modules, "sklearn")
+    for term in _SKLEARN_TERMS:
+        entries[term] = ("std:term", term)
+
     def uri(name, role, owner):
+        if role == "std:term":
+            return f"glossary.html#term-{name}"
         if role == "module":
             return f"api/{name}.html#module-$"
         return f"modules/generated/{owner}.html#$"
 
-    return introspect(modules, "sklearn"), uri
+    return entries, uri
 
 
 _NUMPY_SCALARS = {
@@ -266,9 +286,17 @@ def numpy_entries():
     entries = introspect(modules, "numpy")
     for name in _NUMPY_SCALARS:
         entries.setdefault(f"numpy.{name}", ("class", f"numpy.{name}"))
+    # numpydoc's default aliases: array_like, "scalar" -> NumPy's scalar types.
+    entries["array_like"] = ("std:term", "glossary.html#term-array_like")
+    entries["arrays.scalars"] = (
+        "std:label",
+        "reference/arrays.scalars.html#arrays-scalars",
+    )
 
     def uri(name, role, owner):
         short = name.split(".")[-1]
+        if role.startswith("std:"):
+            return owner
         if role == "module":
             sub = name.removeprefix("numpy").lstrip(".") or "routines"
             return f"reference/routines.{sub}.html#module-$".replace(
@@ -428,6 +456,13 @@ _STDLIB = [
     "zipfile",
     "zlib",
 ]
+_PYTHON_TERMS = (
+    "sequence",
+    "iterable",
+    "mapping",
+    "hashable",
+    "generator",
+)
 _STDTYPES = {
     "dict",
     "list",
@@ -476,7 +511,18 @@ def python_entries():
             else:
                 entries[full] = ("data", module_name)
 
+    entries["os.PathLike"] = ("class", "os")
+    # What numpydoc's type aliases link to (bool, sequence, iterable...); a term
+    # must not share a builtin's name (``callable``): the entries are one dict.
+    entries["bltin-boolean-values"] = ("std:label", "library/stdtypes.html")
+    for term in _PYTHON_TERMS:
+        entries[term] = ("std:term", "glossary.html")
+
     def uri(name, role, owner):
+        if role == "std:label":
+            return f"{owner}#{name}"
+        if role == "std:term":
+            return f"{owner}#term-{name}"
         if "." not in name and role != "module":
             if role == "exception":
                 return "library/exceptions.html#$"
@@ -579,7 +625,9 @@ def inventory_bytes(project, version, entries, uri):
         role, owner = entries[name]
         if any(c.isspace() for c in name):
             continue
-        lines.append(f"{name} py:{role} 1 {uri(name, role, owner)} -\n")
+        domain_role = role if ":" in role else f"py:{role}"
+        priority = -1 if role.startswith("std:") else 1
+        lines.append(f"{name} {domain_role} {priority} {uri(name, role, owner)} -\n")
     return header + zlib.compress("".join(lines).encode(), 9)
 
 
