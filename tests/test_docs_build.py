@@ -197,6 +197,21 @@ def test_myst_settings_render_dollar_and_display_maths(tmp_path):
     assert 'id="a-heading"' in html
 
 
+def test_missing_docs_packages_fail_under_ci_and_skip_locally(monkeypatch):
+    real = importlib.util.find_spec
+
+    def find_spec(name, *args):
+        return None if name == "sphinx_gallery" else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="missing: sphinx_gallery"):
+        _require_docs_packages()
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="docs extra is not installed"):
+        _require_docs_packages()
+
+
 def test_check_links_finds_missing_files_and_anchors(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "index.html").write_text(

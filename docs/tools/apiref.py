@@ -39,6 +39,16 @@ def _summary(module_name):
     return " ".join(doc.split("\n\n")[0].split())
 
 
+def _top_level():
+    """A sentence listing what ``skdisco`` itself re-exports, with links."""
+    import skdisco
+
+    links = ", ".join(
+        f":obj:`~skdisco.{skdisco._LAZY[name]}.{name}`" for name in skdisco.__all__
+    )
+    return f"The top-level ``skdisco`` namespace re-exports the most used: {links}."
+
+
 def _layer(path):
     parts = path.split(".")
     if len(parts) < 3 or parts[1] not in dict(LAYERS):
@@ -83,6 +93,10 @@ def api_index(objects):
         "Every public object of skdisco, one page each, grouped by layer: data",
         "flows down this list, imports point up it. Generated from the",
         "``__all__`` of each public module when the site is built.",
+        "",
+        ".. py:module:: skdisco",
+        "",
+        _top_level(),
         "",
     ]
     for layer, title in LAYERS:
