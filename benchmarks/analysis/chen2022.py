@@ -52,10 +52,13 @@ from skdisco.analysis import (  # noqa: E402
 CACHES = {"full": "/work/zoo-cache/full", "quick": "/work/zoo-cache/quick"}
 #: Pre-trained candidates per profile: final checkpoints of the MNIST runs + Lite0.
 MODELS = {
-    "full": ("resnet10t@mnist-e6", "test_convnext@mnist-e6",
-             "test_efficientnet@mnist-e6", "lite0@imagenet"),
-    "quick": ("test_convnext@mnist-e3", "test_efficientnet@mnist-e3",
-              "lite0@imagenet"),
+    "full": (
+        "resnet10t@mnist-e6",
+        "test_convnext@mnist-e6",
+        "test_efficientnet@mnist-e6",
+        "lite0@imagenet",
+    ),
+    "quick": ("test_convnext@mnist-e3", "test_efficientnet@mnist-e3", "lite0@imagenet"),
 }
 TARGETS = ("digits", "fashion", "ising_phase")
 OUT = ROOT / "benchmarks" / "results" / "analysis"
@@ -69,8 +72,10 @@ def measure(cand, target, cache, epochs):
         warnings.simplefilter("ignore")
         frame, scores = finetune_parameter_transferability(
             load_candidate(cand, cache).train(),
-            target.X_train, target.y_train,
-            X_test=target.X_test, y_test=target.y_test,
+            target.X_train,
+            target.y_train,
+            X_test=target.X_test,
+            y_test=target.y_test,
             random_init=create(cand.arch, seed=0),
             random_state=FINETUNE["random_state"],
             finetune_params=params,
@@ -87,25 +92,39 @@ def summarise(layers):
         body = f[(f["level"] == "group") & ~f["is_head"]]
         t = body["transferability"].to_numpy()
         best = body.iloc[int(np.argmax(t))]
-        rows.append({
-            "model": model,
-            "target": target,
-            "n_blocks": len(body),
-            "T_lowest": t[0],
-            "T_max": t.max(),
-            "most_transferable": best["group"],
-            "rank_of_lowest": int((t > t[0]).sum()) + 1,
-            "lowest_is_most": bool(t[0] >= t.max()),
-            "spearman_depth_T": float(spearmanr(body["depth"], t).statistic),
-            "T_network": float(f[f["level"] == "network"]["transferability"].iloc[0]),
-            "finetuned_score": float(f["finetuned_score"].iloc[0]),
-        })
+        rows.append(
+            {
+                "model": model,
+                "target": target,
+                "n_blocks": len(body),
+                "T_lowest": t[0],
+                "T_max": t.max(),
+                "most_transferable": best["group"],
+                "rank_of_lowest": int((t > t[0]).sum()) + 1,
+                "lowest_is_most": bool(t[0] >= t.max()),
+                "spearman_depth_T": float(spearmanr(body["depth"], t).statistic),
+                "T_network": float(
+                    f[f["level"] == "network"]["transferability"].iloc[0]
+                ),
+                "finetuned_score": float(f["finetuned_score"].iloc[0]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def markdown(summary):
-    cols = ["model", "target", "n_blocks", "T_lowest", "T_max", "most_transferable",
-            "rank_of_lowest", "spearman_depth_T", "T_network", "finetuned_score"]
+    cols = [
+        "model",
+        "target",
+        "n_blocks",
+        "T_lowest",
+        "T_max",
+        "most_transferable",
+        "rank_of_lowest",
+        "spearman_depth_T",
+        "T_network",
+        "finetuned_score",
+    ]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, r in summary[cols].iterrows():
         cells = [f"{v:.3f}" if isinstance(v, float) else str(v) for v in r]
@@ -116,8 +135,12 @@ def markdown(summary):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=sorted(MODELS), default="full")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="fine-tuning epochs (default: the profile's)")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="fine-tuning epochs (default: the profile's)",
+    )
     args = parser.parse_args(argv)
     profile = PROFILES[args.profile]
     epochs = args.epochs or profile["finetune_epochs"]
@@ -126,13 +149,18 @@ def main(argv=None):
     frames = []
     t0 = time.perf_counter()
     for target_name in TARGETS:
-        target = load_target(target_name, n_train=profile["n_train"],
-                             n_test=profile["n_test"])
+        target = load_target(
+            target_name, n_train=profile["n_train"], n_test=profile["n_test"]
+        )
         for name in MODELS[args.profile]:
             t = time.perf_counter()
             frames.append(measure(cands[name], target, cache, epochs))
-            print(f"[{time.perf_counter() - t0:6.0f}s] {name} on {target_name}: "
-                  f"{time.perf_counter() - t:.0f}s", file=sys.stderr, flush=True)
+            print(
+                f"[{time.perf_counter() - t0:6.0f}s] {name} on {target_name}: "
+                f"{time.perf_counter() - t:.0f}s",
+                file=sys.stderr,
+                flush=True,
+            )
     layers = pd.concat(frames, ignore_index=True)
     summary = summarise(layers)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -157,18 +185,22 @@ def main(argv=None):
     import matplotlib.pyplot as plt
 
     models = list(MODELS[args.profile])
-    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 3.8),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(models), figsize=(4.2 * len(models), 3.8), squeeze=False
+    )
     for ax, model in zip(axes[0], models):
         for target_name in TARGETS:
             f = layers[(layers["model"] == model) & (layers["target"] == target_name)]
-            plot_parameter_transferability(f.drop(columns=["model", "target"]),
-                                           ax=ax, label=target_name)
+            plot_parameter_transferability(
+                f.drop(columns=["model", "target"]), ax=ax, label=target_name
+            )
         ax.set_title(model, fontsize=9)
     fig.tight_layout()
     fig.savefig(FIG / "chen2022.png", dpi=110)
-    print(f"wrote {OUT / 'chen2022_layers.csv'} and {FIG / 'chen2022.png'} "
-          f"in {time.perf_counter() - t0:.0f}s")
+    print(
+        f"wrote {OUT / 'chen2022_layers.csv'} and {FIG / 'chen2022.png'} "
+        f"in {time.perf_counter() - t0:.0f}s"
+    )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,12 @@ source, target = y < 5, y >= 5
 torch.manual_seed(0)
 random_init = timm.create_model("test_resnet", pretrained=False, num_classes=5)
 pretrainer = FineTuneClassifier(
-    copy.deepcopy(random_init), regularization=None, max_epochs=4,
-    learning_rate=0.05, batch_size=32, random_state=0,
+    copy.deepcopy(random_init),
+    regularization=None,
+    max_epochs=4,
+    learning_rate=0.05,
+    batch_size=32,
+    random_state=0,
 ).fit(X[source], y[source])
 pretrained = pretrainer.model_.backbone
 
@@ -46,9 +50,7 @@ finetuner = FineTuneClassifier(
 ).fit(X[target], y[target])
 # The pre-trainer replaced the classifier by its own head, so the blocks
 # compared are the backbone's; ``model`` gives timm's block grouping.
-frame = parameter_transferability(
-    random_init, pretrained, finetuner, model=random_init
-)
+frame = parameter_transferability(random_init, pretrained, finetuner, model=random_init)
 print(frame.drop(columns="level").to_string(index=False))
 
 # %%

@@ -2,7 +2,8 @@
 
 Two ways in: three weight files (``--random R --pretrained A --finetuned B``),
 or a model and target data (``MODEL --data ... --finetune-epochs N``), which
-fine-tunes the model first (:func:`~skdisco.analysis.finetune_parameter_transferability`).
+fine-tunes the model first
+(:func:`~skdisco.analysis.finetune_parameter_transferability`).
 """
 
 from __future__ import annotations
@@ -69,7 +70,9 @@ def add_arguments(parser, add_data_options):
         default="auto",
         help="auto: timm's blocks; layer: one group per conv/linear layer",
     )
-    parser.add_argument("--head", metavar="PREFIX", help="classifier's parameter prefix")
+    parser.add_argument(
+        "--head", metavar="PREFIX", help="classifier's parameter prefix"
+    )
     parser.add_argument("--output", metavar="CSV", help="write the table here")
     parser.add_argument("--plot", metavar="PNG", help="draw T_l against depth")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -145,12 +148,13 @@ def _table(args):
     from sklearn.model_selection import train_test_split
 
     X_tr, X_te, y_tr, y_te = train_test_split(
-        X, y, test_size=0.25, random_state=args.seed, stratify=None
+        X, y, test_size=0.25, random_state=args.seed
     )
     _progress(
         args,
         f"fine-tuning {args.model} on {len(y_tr)} images for "
-        f"{args.finetune_epochs} epochs" + (" (and from random)" if args.from_random else ""),
+        f"{args.finetune_epochs} epochs"
+        + (" (and from random)" if args.from_random else ""),
     )
     params = {
         "max_epochs": args.finetune_epochs,

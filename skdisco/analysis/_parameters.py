@@ -74,8 +74,10 @@ def _as_module(obj):
     if net is not None:
         return net.backbone
     if _is_module(obj):
-        if hasattr(obj, "backbone") and hasattr(obj, "head") and hasattr(
-            obj, "timm_api"
+        if (
+            hasattr(obj, "backbone")
+            and hasattr(obj, "head")
+            and hasattr(obj, "timm_api")
         ):  # a FineTuneNet: compare its backbone
             return obj.backbone
         return obj
@@ -90,20 +92,26 @@ def _state_dict(obj, role):
     if module is not None:
         return dict(module.state_dict())
     if isinstance(obj, dict):
-        bad = [k for k, v in obj.items() if not isinstance(v, torch.Tensor | np.ndarray)]
+        bad = [
+            k for k, v in obj.items() if not isinstance(v, torch.Tensor | np.ndarray)
+        ]
         if bad:
             raise ValueError(
                 f"{role}: a state dict maps names to tensors; {bad[:3]} are "
                 "not tensors."
             )
         return {
-            str(k): v if isinstance(v, torch.Tensor) else torch.from_numpy(
-                np.asarray(v)
-            )
+            str(k): v
+            if isinstance(v, torch.Tensor)
+            else torch.from_numpy(np.asarray(v))
             for k, v in obj.items()
         }
     if isinstance(obj, str | os.PathLike):
-        from ..features._weights import package_weights_name, read_state_dict, resolve_weights
+        from ..features._weights import (
+            package_weights_name,
+            read_state_dict,
+            resolve_weights,
+        )
 
         if package_weights_name(obj) is not None:
             return dict(_package_module(obj).state_dict())
@@ -121,7 +129,9 @@ def _package_module(name):
     from ..features._weights import package_weights_name
 
     arch = PACKAGE_WEIGHTS[package_weights_name(name)][2]
-    return TimmFeatureExtractor(arch, weights=name, device="cpu", cache=None).fit().model_
+    return (
+        TimmFeatureExtractor(arch, weights=name, device="cpu", cache=None).fit().model_
+    )
 
 
 def _included(name, tensor, include):
@@ -132,7 +142,7 @@ def _included(name, tensor, include):
     weight, of 3 to 5 dimensions a convolution kernel; 1-D weights (batch,
     layer and group norms), biases and embeddings are left out.
     """
-    if not name.endswith("weight") or tensor.is_floating_point() is False:
+    if not name.endswith("weight") or not tensor.is_floating_point():
         return False
     kind = "linear" if tensor.ndim == 2 else "conv" if 3 <= tensor.ndim <= 5 else None
     return kind in include
@@ -153,11 +163,15 @@ def _head_prefixes(head, module):
     if head is not None:
         prefixes = [head] if isinstance(head, str) else list(head)
         if not all(isinstance(p, str) for p in prefixes):
-            raise ValueError(f"head must be a name, a list of names or None; got {head!r}.")
+            raise ValueError(
+                f"head must be a name, a list of names or None; got {head!r}."
+            )
         return prefixes
     if module is None:
         return []
-    cfg = getattr(module, "pretrained_cfg", None) or getattr(module, "default_cfg", None)
+    cfg = getattr(module, "pretrained_cfg", None) or getattr(
+        module, "default_cfg", None
+    )
     classifier = (cfg or {}).get("classifier")
     if classifier is None:
         return []
@@ -214,8 +228,10 @@ def _assign_groups(names, groups, module):
             f"groups={groups!r}: use 'auto', 'layer', a dict name -> list of "
             "parameter prefixes or regular expressions, or a callable."
         )
-    if groups == "auto" and module is not None and callable(
-        getattr(module, "group_matcher", None)
+    if (
+        groups == "auto"
+        and module is not None
+        and callable(getattr(module, "group_matcher", None))
     ):
         from timm.models._manipulate import group_with_matcher
 
@@ -289,7 +305,9 @@ def _check_keys(states, names, head):
             n
             for r in roles[1:]
             for n, t in states[r].items()
-            if n not in ref and n not in names and _included(n, t, WEIGHT_KINDS)
+            if n not in ref
+            and n not in names
+            and _included(n, t, WEIGHT_KINDS)
             and not any(_matches(h, n) for h in head)
         }
     )
@@ -419,21 +437,25 @@ def parameter_transferability(
     unknown = [k for k in include if k not in WEIGHT_KINDS]
     if unknown or not include:
         raise ValueError(f"include must name some of {WEIGHT_KINDS}; got {include!r}.")
-    inputs = {"random_init": random_init, "pretrained": pretrained, "finetuned": finetuned}
+    inputs = {
+        "random_init": random_init,
+        "pretrained": pretrained,
+        "finetuned": finetuned,
+    }
     if finetuned_from_random is not None:
         inputs["finetuned_from_random"] = finetuned_from_random
     if isinstance(model, str):
         import timm
 
         model = timm.create_model(model, pretrained=False)
-    arch = model if model is not None else next(
-        (m for m in map(_as_module, inputs.values()) if m is not None), None
+    arch = (
+        model
+        if model is not None
+        else next((m for m in map(_as_module, inputs.values()) if m is not None), None)
     )
     states = {role: _state_dict(obj, role) for role, obj in inputs.items()}
     heads = _head_prefixes(head, arch)
-    names = [
-        n for n, t in states["pretrained"].items() if _included(n, t, include)
-    ]
+    names = [n for n, t in states["pretrained"].items() if _included(n, t, include)]
     compared, skipped = _check_keys(states, names, heads)
     body = [n for n in compared if not any(_matches(h, n) for h in heads)]
     head_names = [n for n in compared if any(_matches(h, n) for h in heads)]
@@ -445,16 +467,26 @@ def parameter_transferability(
     grouped = _assign_groups(body, groups, arch)
     if head_names:
         grouped["head" if "head" not in grouped else "+".join(heads)] = head_names
-    numerator = "finetuned_from_random" if "finetuned_from_random" in states else "finetuned"
+    numerator = (
+        "finetuned_from_random" if "finetuned_from_random" in states else "finetuned"
+    )
     rows, idle = [], []
     for depth, (group, members) in enumerate(grouped.items()):
         n = sum(states["pretrained"][m].numel() for m in members)
-        d_r = sum(
-            _abs_diff_sum(states["random_init"][m], states[numerator][m]) for m in members
-        ) / n
-        d_a = sum(
-            _abs_diff_sum(states["pretrained"][m], states["finetuned"][m]) for m in members
-        ) / n
+        d_r = (
+            sum(
+                _abs_diff_sum(states["random_init"][m], states[numerator][m])
+                for m in members
+            )
+            / n
+        )
+        d_a = (
+            sum(
+                _abs_diff_sum(states["pretrained"][m], states["finetuned"][m])
+                for m in members
+            )
+            / n
+        )
         if d_a == 0.0 and d_r == 0.0:
             raise ValueError(
                 f"Group {group!r}: the random, pre-trained and fine-tuned weights "
@@ -724,18 +756,24 @@ def plot_parameter_transferability(frame, ax=None, *, label=None):
     missing = [c for c in _COLUMNS if c not in getattr(frame, "columns", ())]
     if missing:
         raise ValueError(
-            f"frame lacks columns {missing}: pass a table of "
-            "parameter_transferability."
+            f"frame lacks columns {missing}: pass a table of parameter_transferability."
         )
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
     groups = frame[frame["level"] == "group"]
-    (line,) = ax.plot(groups["depth"], groups["transferability"], marker="o", label=label)
+    (line,) = ax.plot(
+        groups["depth"], groups["transferability"], marker="o", label=label
+    )
     head = groups[groups["is_head"]]
     if len(head):
         ax.plot(
-            head["depth"], head["transferability"], marker="s", linestyle="none",
-            color=line.get_color(), markerfacecolor="none", markersize=10,
+            head["depth"],
+            head["transferability"],
+            marker="s",
+            linestyle="none",
+            color=line.get_color(),
+            markerfacecolor="none",
+            markersize=10,
         )
     network = frame[frame["level"] == NETWORK]["transferability"]
     if len(network) and np.isfinite(network.iloc[0]):

@@ -100,11 +100,19 @@ def _tiny_resnet(seed):
 
 def test_parameter_transferability_timm_groups_and_head_excluded():
     r, A = _tiny_resnet(0), _tiny_resnet(1)
-    B = {k: v + (0.5 if k.startswith("layer1") else 0.1) for k, v in A.state_dict().items()}
+    B = {
+        k: v + (0.5 if k.startswith("layer1") else 0.1)
+        for k, v in A.state_dict().items()
+    }
     frame = parameter_transferability(r, A, B)
     groups = frame[frame["level"] == "group"]
     assert groups["group"].tolist() == [
-        "conv1", "layer1.0", "layer2.0", "layer3.0", "layer4.0", "head"
+        "conv1",
+        "layer1.0",
+        "layer2.0",
+        "layer3.0",
+        "layer4.0",
+        "head",
     ]
     assert groups["is_head"].tolist() == [False] * 5 + [True]
     np.testing.assert_allclose(
@@ -146,7 +154,12 @@ def test_finetune_parameter_transferability_tiny_model():
 
     X, y = load_digit_images(40, size=32)
     frame, scores = finetune_parameter_transferability(
-        "test_resnet=random", X, y, X_test=X, y_test=y, from_random=True,
+        "test_resnet=random",
+        X,
+        y,
+        X_test=X,
+        y_test=y,
+        from_random=True,
         finetune_params={"max_epochs": 1, "batch_size": 20},
     )
     assert frame.attrs["numerator"] == "finetuned_from_random"
@@ -175,21 +188,35 @@ def test_cli_parameters_files(tmp_path, capsys):
     r, A = _tiny_resnet(0), _tiny_resnet(1)
     paths = {}
     for name, sd in (
-        ("r", r.state_dict()), ("a", A.state_dict()),
+        ("r", r.state_dict()),
+        ("a", A.state_dict()),
         ("b", {k: v + 0.1 for k, v in A.state_dict().items()}),
     ):
         paths[name] = str(tmp_path / f"{name}.pth")
         torch.save(sd, paths[name])
     out = tmp_path / "t.csv"
-    status = main([
-        "analyze", "parameters", "--random", paths["r"], "--pretrained", paths["a"],
-        "--finetuned", paths["b"], "--arch", "test_resnet", "--output", str(out),
-        "--quiet",
-    ])
+    status = main(
+        [
+            "analyze",
+            "parameters",
+            "--random",
+            paths["r"],
+            "--pretrained",
+            paths["a"],
+            "--finetuned",
+            paths["b"],
+            "--arch",
+            "test_resnet",
+            "--output",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert status == 0
     table = pd.read_csv(out)
-    expected = parameter_transferability(paths["r"], paths["a"], paths["b"],
-                                         model="test_resnet")
+    expected = parameter_transferability(
+        paths["r"], paths["a"], paths["b"], model="test_resnet"
+    )
     np.testing.assert_allclose(table["transferability"], expected["transferability"])
     assert "layer1.0" in capsys.readouterr().out
     assert main(["analyze", "parameters", "--random", paths["r"]]) == 2
@@ -199,12 +226,48 @@ def test_cli_parameters_files(tmp_path, capsys):
 def test_cli_parameters_finetune_digits(tmp_path):
     pytest.importorskip("matplotlib")
     out, png = tmp_path / "t.csv", tmp_path / "t.png"
-    status = main([
-        "analyze", "parameters", "test_resnet=random", "--data", "digits",
-        "--max-samples", "60", "--finetune-epochs", "1", "--batch-size", "20",
-        "--output", str(out), "--plot", str(png), "--quiet",
-    ])
+    status = main(
+        [
+            "analyze",
+            "parameters",
+            "test_resnet=random",
+            "--data",
+            "digits",
+            "--max-samples",
+            "60",
+            "--finetune-epochs",
+            "1",
+            "--batch-size",
+            "20",
+            "--output",
+            str(out),
+            "--plot",
+            str(png),
+            "--quiet",
+        ]
+    )
     assert status == 0
     table = pd.read_csv(out)
     assert table["group"].tolist()[-1] == "network"
     assert png.stat().st_size > 0
+
+
+def test_parameter_transferability_layer_groups_and_explicit_head():
+    r, A = _tiny_resnet(0), _tiny_resnet(1)
+    B = {k: v + 0.1 for k, v in A.state_dict().items()}
+    frame = parameter_transferability(r, A, B, groups="layer", head="fc")
+    groups = frame[frame["level"] == "group"]
+    n_weights = sum(
+        1 for k, v in A.state_dict().items() if k.endswith("weight") and v.ndim >= 2
+    )
+    assert len(groups) == n_weights  # one row per conv/linear layer, head last
+    assert groups["group"].iloc[-1] == "head" and groups["is_head"].iloc[-1]
+    # numpy arrays are accepted as state-dict values and give the same numbers
+    as_numpy = parameter_transferability(
+        {k: v.numpy() for k, v in r.state_dict().items()},
+        A,
+        {k: v.numpy() for k, v in B.items()},
+        groups="layer",
+        head="fc",
+    )
+    pd.testing.assert_frame_equal(frame, as_numpy)
