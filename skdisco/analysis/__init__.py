@@ -26,6 +26,10 @@ _LAZY = {
     # spectra (DISCO; Deng et al. 2023)
     "SpectralProfile": "_spectra",
     "spectral_profile": "_spectra",
+    # layer-wise transferability from the weights (Chen et al. 2022)
+    "finetune_parameter_transferability": "_parameters",
+    "parameter_transferability": "_parameters",
+    "plot_parameter_transferability": "_parameters",
 }
 
 __all__ = sorted(_LAZY)
