@@ -25,7 +25,13 @@ from .._lazy import lazy_exports
 _LAZY = {
     # spectra (DISCO; Deng et al. 2023)
     "SpectralProfile": "_spectra",
+    "SpectralShift": "_spectra",
+    "component_transferability": "_spectra",
+    "plot_component_transferability": "_spectra",
+    "plot_spectral_profile": "_spectra",
+    "plot_spectral_shift": "_spectra",
     "spectral_profile": "_spectra",
+    "spectral_shift": "_spectra",
 }
 
 __all__ = sorted(_LAZY)
