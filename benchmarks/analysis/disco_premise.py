@@ -319,6 +319,12 @@ def main(argv=None):
                               values="relative_change", sort=False)
     wide.columns = [f"Δ group {c}" for c in wide.columns]
     wide = wide.reset_index()
+    rms = groups.pivot_table(index=["model", "target"], columns="group",
+                             values="rms_change", sort=False)
+    rms = rms.div(rms[0], axis=0)  # per direction, relative to group 0's
+    rms.columns = [f"rms group {c} / group 0" for c in rms.columns]
+    rms = rms.reset_index()
+    rms_smaller = int((rms.iloc[:, 3:].gt(1.0).all(axis=1)).sum())
     n_pairs = len(summary)
     smaller = int((summary["principal_change"] < summary["residual_change"]).sum())
     monotone = int((summary["spearman_group_vs_change"] > 0).sum())
@@ -333,6 +339,11 @@ def main(argv=None):
         f"principal part changed less than the residual in {smaller}/{n_pairs} "
         f"pairs; change grows with the group index (Spearman > 0) in "
         f"{monotone}/{n_pairs}; the principal σ mass grew in {grew}/{n_pairs}.",
+        "",
+        "## (a) change per direction (rms), relative to group 0", "",
+        markdown(rms), "",
+        f"every later group moved more per direction than group 0 in "
+        f"{rms_smaller}/{n_pairs} pairs (an isotropic change gives 1 everywhere).",
         "",
         "## (b) weighted Kendall τ against fine-tuned accuracy", "",
         markdown(taus), "",

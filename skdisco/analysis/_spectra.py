@@ -560,7 +560,9 @@ class SpectralShift:
         ``first_component``, ``last_component``, ``n_components``,
         ``sigma_mass_before``, ``sigma_mass_after``, ``sigma_mass_change``
         (after minus before), ``relative_change`` (``‖Z_g − Z′_g‖_F /
-        ‖Z_g‖_F``) and ``principal`` (every component of the group among the
+        ‖Z_g‖_F``), ``rms_change`` (``‖(Z − Z′) V_g‖_F / √|g|``, the change
+        per direction, equal for every group under an isotropic change) and
+        ``principal`` (every component of the group among the
         before profile's first ``n_principal``).
     principal_angles : ndarray of shape (n_components,)
         Principal angles (radians, descending) between the top
@@ -725,7 +727,11 @@ def spectral_shift(
     common rotation of both feature spaces and to the choice of basis inside a
     group; it is *not* invariant to a rotation of the after features inside a
     group's subspace (that moves the samples' coordinates). ``F′ = c F`` gives
-    :math:`\Delta_g = |1 - c|` for every group.
+    :math:`\Delta_g = |1 - c|` for every group. An isotropic change (the
+    same in every direction) gives :math:`\Delta_g \propto 1/\sigma_g`, so
+    a relative change growing with the group index is what no structure at
+    all predicts; ``rms_change``, :math:`\lVert (Z - Z')V_g\rVert_F /
+    \sqrt{|g|}`, is flat under it and tells the two apart.
 
     The σ mass of group :math:`g` is :math:`\sum_{j\in g}\sigma_j / \sum_j
     \sigma_j` before, and the same index range of the after's own singular
@@ -813,6 +819,7 @@ def spectral_shift(
             "sigma_mass_after": mass_after,
             "sigma_mass_change": mass_after - mass_before,
             "relative_change": [relative(g) for g in groups],
+            "rms_change": [float(np.sqrt(moved[g].mean())) for g in groups],
             "principal": last < before.n_principal,
         }
     )
