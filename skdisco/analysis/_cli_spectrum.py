@@ -34,19 +34,39 @@ def add_arguments(parser, add_data_options):
         "ARCH=WEIGHTS_FILE or ARCH=random; needs --data",
     )
     add_data_options(parser, required=False)
-    parser.add_argument("--features", metavar="FILE",
-                        help="a feature file instead of MODEL --data")
+    parser.add_argument(
+        "--features", metavar="FILE", help="a feature file instead of MODEL --data"
+    )
     parser.add_argument("--labels", metavar="FILE", help="labels of --features")
-    parser.add_argument("--threshold", type=float, default=0.8,
-                        help="σ mass of the principal components (default 0.8)")
-    parser.add_argument("--n-groups", type=int, default=4, metavar="G",
-                        help="number of spectral bands (default 4)")
-    parser.add_argument("--group-size", type=int, metavar="S",
-                        help="components per band instead of --n-groups")
-    parser.add_argument("--principal-bands", action="store_true",
-                        help="two bands: the principal and the residual components")
-    parser.add_argument("--centering", action="store_true",
-                        help="centre the features first (DISCO's default: no)")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=0.8,
+        help="σ mass of the principal components (default 0.8)",
+    )
+    parser.add_argument(
+        "--n-groups",
+        type=int,
+        default=4,
+        metavar="G",
+        help="number of spectral bands (default 4)",
+    )
+    parser.add_argument(
+        "--group-size",
+        type=int,
+        metavar="S",
+        help="components per band instead of --n-groups",
+    )
+    parser.add_argument(
+        "--principal-bands",
+        action="store_true",
+        help="two bands: the principal and the residual components",
+    )
+    parser.add_argument(
+        "--centering",
+        action="store_true",
+        help="centre the features first (DISCO's default: no)",
+    )
     parser.add_argument("--output", metavar="CSV", help="one row per component")
     parser.add_argument("--plot", metavar="PNG", help="figure (needs matplotlib)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -69,42 +89,35 @@ def load_cli_data(args):
 
 def _inputs(args):
     """``(features, labels or None, name)`` from MODEL --data or --features."""
-    from ..cli import InputError, _read
+    from ..cli import InputError, read_feature_files
 
     if args.features:
         if args.model or args.data:
-            raise InputError("give either MODEL --data ... or --features FILE, "
-                             "not both.")
-        from ..datasets import load_features, load_labels
-
-        F = _read(load_features, args.features)
-        y = None
-        if args.labels:
-            y = _read(load_labels, args.labels)
-            if y.ndim == 2 and y.shape[1] == 1:
-                y = y.ravel()
-            if y.shape[0] != F.shape[0]:
-                raise InputError(
-                    f"features have {F.shape[0]} rows but labels have "
-                    f"{y.shape[0]}; give one label per row of features."
-                )
+            raise InputError(
+                "give either MODEL --data ... or --features FILE, not both."
+            )
+        F, y = read_feature_files(args.features, args.labels)
         return F, y, args.features
     if args.labels:
-        raise InputError("--labels goes with --features; with MODEL the labels "
-                         "come from --data.")
+        raise InputError(
+            "--labels goes with --features; with MODEL the labels come from --data."
+        )
     if not args.model or not args.data:
-        raise InputError("give MODEL --data DIR|FILE|digits, or --features FILE "
-                         "[--labels FILE].")
+        raise InputError(
+            "give MODEL --data DIR|FILE|digits, or --features FILE [--labels FILE]."
+        )
     from ..selection import make_extractor
 
     X, y = load_cli_data(args)
     if not args.quiet:
-        print(f"extracting {args.model} features of {len(y)} images",
-              file=sys.stderr)
+        print(f"extracting {args.model} features of {len(y)} images", file=sys.stderr)
     try:
         ext = make_extractor(
-            args.model, image_size=args.image_size, batch_size=args.batch_size,
-            device=args.device, progress=not args.quiet,
+            args.model,
+            image_size=args.image_size,
+            batch_size=args.batch_size,
+            device=args.device,
+            progress=not args.quiet,
         )
         F = ext.fit(X).transform(X)
     except (ValueError, RuntimeError, OSError) as exc:
@@ -132,8 +145,10 @@ def _plot(profile, bands, path):
     try:
         import matplotlib
     except ImportError as exc:
-        raise InputError("--plot needs matplotlib: pip install matplotlib (or "
-                         "'skdisco[plot]'); the table was written.") from exc
+        raise InputError(
+            "--plot needs matplotlib: pip install matplotlib (or "
+            "'skdisco[plot]'); the table was written."
+        ) from exc
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -170,8 +185,10 @@ def run(args):
     _check_output(args.plot, "--plot")
     if not 0 < args.threshold <= 1:
         raise InputError(f"--threshold must be in (0, 1]; got {args.threshold}.")
-    for flag, value in (("--n-groups", args.n_groups),
-                        ("--group-size", args.group_size)):
+    for flag, value in (
+        ("--n-groups", args.n_groups),
+        ("--group-size", args.group_size),
+    ):
         if value is not None and value < 1:
             raise InputError(f"{flag} must be at least 1; got {value}.")
     F, y, name = _inputs(args)
@@ -180,26 +197,42 @@ def run(args):
     try:
         if y is None:
             profile, bands = (
-                spectral_profile(F, threshold=args.threshold,
-                                 centering=args.centering),
+                spectral_profile(F, threshold=args.threshold, centering=args.centering),
                 None,
             )
         else:
             bands, profile = band_scores(
-                F, y, n_groups=args.n_groups, group_size=args.group_size,
+                F,
+                y,
+                n_groups=args.n_groups,
+                group_size=args.group_size,
                 bands="principal" if args.principal_bands else None,
-                threshold=args.threshold, task=args.task, measure="auto",
-                standardize_targets=True, centering=args.centering,
+                threshold=args.threshold,
+                task=args.task,
+                measure="auto",
+                standardize_targets=True,
+                centering=args.centering,
             )
     except ValueError as exc:
         raise InputError(f"cannot analyse {name}: {exc}") from exc
-    print(f"{name}: {profile.n_samples} samples × {profile.n_features} features, "
-          f"rank {profile.rank}, {profile.n_principal} principal components "
-          f"({profile.threshold:g} of the σ mass), effective rank "
-          f"{profile.effective_rank:.2f}")
+    print(
+        f"{name}: {profile.n_samples} samples × {profile.n_features} features, "
+        f"rank {profile.rank}, {profile.n_principal} principal components "
+        f"({profile.threshold:g} of the σ mass), effective rank "
+        f"{profile.effective_rank:.2f}"
+    )
     if bands is not None:
-        view = bands[["band", "first_component", "last_component", "sigma_mass",
-                      "score", "measure", "principal"]]
+        view = bands[
+            [
+                "band",
+                "first_component",
+                "last_component",
+                "sigma_mass",
+                "score",
+                "measure",
+                "principal",
+            ]
+        ]
         print(view.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     table = _table(profile, bands)
     if args.output:

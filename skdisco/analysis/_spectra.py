@@ -307,8 +307,20 @@ def _principal_bands(threshold, centering):
     return groups
 
 
-def band_scores(features, y, *, n_groups, group_size, bands, threshold, task,
-                measure, standardize_targets, centering, **disco_params):
+def band_scores(
+    features,
+    y,
+    *,
+    n_groups,
+    group_size,
+    bands,
+    threshold,
+    task,
+    measure,
+    standardize_targets,
+    centering,
+    **disco_params,
+):
     """``(frame, profile)``: :func:`component_transferability` and the profile.
 
     The profile is that of the spectrum DISCO decomposed (the same centring,
@@ -891,11 +903,17 @@ def plot_spectral_profile(profile, ax=None):
         )
     ax = _axes(ax)
     k, idx = profile.n_principal, np.arange(profile.rank)
-    ax.axvspan(-0.5, k - 0.5, color=_PRINCIPAL_COLOR, alpha=0.12,
-               label=f"principal ({k})")
+    ax.axvspan(
+        -0.5, k - 0.5, color=_PRINCIPAL_COLOR, alpha=0.12, label=f"principal ({k})"
+    )
     if k < profile.rank:
-        ax.axvspan(k - 0.5, profile.rank - 0.5, color=_RESIDUAL_COLOR, alpha=0.12,
-                   label=f"residual ({profile.rank - k})")
+        ax.axvspan(
+            k - 0.5,
+            profile.rank - 0.5,
+            color=_RESIDUAL_COLOR,
+            alpha=0.12,
+            label=f"residual ({profile.rank - k})",
+        )
     ax.plot(idx, profile.singular_values, ".-", color="black", lw=1, ms=3)
     ax.set_yscale("log")
     ax.set_xlim(-0.5, profile.rank - 0.5)
@@ -921,11 +939,17 @@ def _check_frame(frame, columns, what):
         )
 
 
-def _band_labels(frame):
-    return [
+def _band_bars(ax, frame, column):
+    """Bars of ``frame[column]`` per band, principal ones coloured; returns x."""
+    x = np.arange(len(frame))
+    colors = np.where(frame["principal"], _PRINCIPAL_COLOR, _RESIDUAL_COLOR)
+    ax.bar(x, frame[column], color=colors)
+    labels = [
         f"{a}" if a == b else f"{a}–{b}"
         for a, b in zip(frame["first_component"], frame["last_component"])
     ]
+    ax.set_xticks(x, labels, rotation=45 if len(x) > 6 else 0)
+    return x
 
 
 def plot_component_transferability(frame, ax=None):
@@ -960,18 +984,28 @@ def plot_component_transferability(frame, ax=None):
     >>> len(ax.patches)
     4
     """
-    _check_frame(frame, ["band", "first_component", "last_component", "score",
-                         "sigma_mass", "principal", "measure"],
-                 "component_transferability")
+    _check_frame(
+        frame,
+        [
+            "band",
+            "first_component",
+            "last_component",
+            "score",
+            "sigma_mass",
+            "principal",
+            "measure",
+        ],
+        "component_transferability",
+    )
     ax = _axes(ax)
-    x = np.arange(len(frame))
-    colors = np.where(frame["principal"], _PRINCIPAL_COLOR, _RESIDUAL_COLOR)
-    ax.bar(x, frame["score"], color=colors)
-    ax.set_xticks(x, _band_labels(frame), rotation=45 if len(x) > 6 else 0)
+    x = _band_bars(ax, frame, "score")
     ax.set_xlabel("band (components)")
     measure = frame["measure"].iloc[0] if len(frame) else ""
-    ax.set_ylabel({"ncc": "S_ncc (true-class posterior)",
-                   "lr": "S_lr (−MSE)"}.get(measure, "score"))
+    ax.set_ylabel(
+        {"ncc": "S_ncc (true-class posterior)", "lr": "S_lr (−MSE)"}.get(
+            measure, "score"
+        )
+    )
     right = ax.twinx()
     right.plot(x, frame["sigma_mass"], "o-", color="tab:orange", lw=1)
     right.set_ylim(0, max(1e-12, float(frame["sigma_mass"].max())) * 1.1)
@@ -1020,23 +1054,32 @@ def plot_spectral_shift(shift, ax=None):
         )
     frame = shift.groups
     ax = _axes(ax)
-    x = np.arange(len(frame))
-    colors = np.where(frame["principal"], _PRINCIPAL_COLOR, _RESIDUAL_COLOR)
-    ax.bar(x, frame["relative_change"], color=colors)
-    ax.set_xticks(x, _band_labels(frame), rotation=45 if len(x) > 6 else 0)
+    x = _band_bars(ax, frame, "relative_change")
     ax.set_xlabel("group of the pre-trained spectrum (components)")
     ax.set_ylabel("‖Z_g − Z′_g‖ / ‖Z_g‖")
     right = ax.twinx()
-    right.plot(x, frame["sigma_mass_before"], "o-", color="tab:orange", lw=1,
-               label="σ mass before")
-    right.plot(x, frame["sigma_mass_after"], "s--", color="tab:red", lw=1,
-               label="σ mass after")
-    right.set_ylim(0, 1.05 * max(1e-12, float(frame[["sigma_mass_before",
-                                                        "sigma_mass_after"]]
-                                                 .max().max())))
+    right.plot(
+        x,
+        frame["sigma_mass_before"],
+        "o-",
+        color="tab:orange",
+        lw=1,
+        label="σ mass before",
+    )
+    right.plot(
+        x, frame["sigma_mass_after"], "s--", color="tab:red", lw=1, label="σ mass after"
+    )
+    right.set_ylim(
+        0,
+        1.05
+        * max(
+            1e-12, float(frame[["sigma_mass_before", "sigma_mass_after"]].max().max())
+        ),
+    )
     right.set_ylabel("σ mass")
     right.legend(loc="upper right", fontsize="small")
     ax.right_ax = right
-    ax.set_title(f"spectral shift (largest principal angle "
-                 f"{np.degrees(shift.max_angle):.1f}°)")
+    ax.set_title(
+        f"spectral shift (largest principal angle {np.degrees(shift.max_angle):.1f}°)"
+    )
     return ax
