@@ -183,10 +183,30 @@ def cmd_rank(args):
     return _finish(ranking, scorers, args)
 
 
+def read_feature_files(features, labels=None):
+    """``(F, y)`` from a feature file and its labels file (``y`` None without).
+
+    One label column is flattened; a row count that differs is bad input.
+    """
+    from .datasets import load_features, load_labels
+
+    F = _read(load_features, features)
+    if labels is None:
+        return F, None
+    y = _read(load_labels, labels)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    if y.shape[0] != F.shape[0]:
+        raise InputError(
+            f"features have {F.shape[0]} rows but labels have {y.shape[0]}; give "
+            "one label per row of features."
+        )
+    return F, y
+
+
 def cmd_score(args):
     import pandas as pd
 
-    from .datasets import load_features, load_labels
     from .selection import rank_models
     from .utils import get_scorer_tags
 
@@ -208,15 +228,7 @@ def cmd_score(args):
                 f"skdisco.transferability.{sname} in Python."
             )
     _check_output(args.output, "--output")
-    F = _read(load_features, args.features)
-    y = _read(load_labels, args.labels)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y.ravel()
-    if y.shape[0] != F.shape[0]:
-        raise InputError(
-            f"features have {F.shape[0]} rows but labels have {y.shape[0]}; give "
-            "one label per row of features."
-        )
+    F, y = read_feature_files(args.features, args.labels)
     name = Path(args.features).stem
     ranking = rank_models({name: F}, y=y, scorers=scorer_map, errors="record")
     if ranking["error"].notna().all() and ranking[scorers].isna().all(axis=None):

@@ -25,7 +25,13 @@ from .._lazy import lazy_exports
 _LAZY = {
     # spectra (DISCO; Deng et al. 2023)
     "SpectralProfile": "_spectra",
+    "SpectralShift": "_spectra",
+    "component_transferability": "_spectra",
+    "plot_component_transferability": "_spectra",
+    "plot_spectral_profile": "_spectra",
+    "plot_spectral_shift": "_spectra",
     "spectral_profile": "_spectra",
+    "spectral_shift": "_spectra",
     # layer-wise transferability from the weights (Chen et al. 2022)
     "finetune_parameter_transferability": "_parameters",
     "parameter_transferability": "_parameters",

@@ -655,11 +655,15 @@ def disco_result(
     hard_examples="auto",
     hard_examples_threshold=20_000,
     random_state=None,
+    groups=None,
 ):
     """DISCO of features ``F`` for a target prepared by :func:`prepare_disco_target`.
 
     ``y`` holds labels encoded ``0 .. n_classes - 1`` (classification) or the
-    float (N, K), possibly standardised, targets (regression).
+    float (N, K), possibly standardised, targets (regression). ``groups``, a
+    callable ``groups(sigma) -> list of index arrays`` (consecutive, covering
+    ``range(len(sigma))``), replaces :func:`make_groups` -- for bands that depend
+    on the spectrum itself (``skdisco.analysis.component_transferability``).
     Inputs are validated and encoded by the caller (the public function or the
     estimator): nothing is checked again here.
     """
@@ -680,7 +684,10 @@ def disco_result(
             "their LDA class posterior); pass hard_examples=None for regression."
         )
     spec = _Spectrum(F, centering, scale)
-    groups = make_groups(spec.sigma.shape[0], n_groups, group_size)
+    if groups is None:
+        groups = make_groups(spec.sigma.shape[0], n_groups, group_size)
+    else:
+        groups = groups(spec.sigma * scale)
     ratios = np.array([spec.sigma[g].sum() for g in groups]) / spec.sigma.sum()
     if task == "classification":
         if posterior == "in_sample":
