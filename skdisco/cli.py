@@ -355,8 +355,9 @@ def _add_data_options(p, *, required=True):
         "--data",
         required=required,
         metavar="DIR|FILE",
-        help="folder of class sub-folders, .npz with 'images' and 'labels', or "
-        ".csv with 'path' and 'label' columns",
+        help="folder of class sub-folders, .npz with 'images' and 'labels', "
+        ".csv with 'path' and 'label' columns, or 'digits' (scikit-learn's "
+        "digits, shipped)",
     )
     _add_task(p)
     p.add_argument("--image-size", type=_positive_int, metavar="PX")
@@ -370,14 +371,27 @@ def _add_data_options(p, *, required=True):
     p.add_argument("--device", default="auto")
 
 
+#: ``--data`` value that names the shipped offline data set (scikit-learn's
+#: digits as RGB images) rather than a path.
+SHIPPED_DATA = "digits"
+
+
 def load_data(args):
     """``(X, y)`` of the data options: the images at ``--data``, subsampled.
 
-    Raises :class:`InputError` (exit status 2) on a file that cannot be read.
+    ``--data digits`` (when no file or folder of that name exists) is
+    scikit-learn's digits as RGB images (:func:`skdisco.datasets.load_digit_images`),
+    ``--max-samples`` of them (300 by default), so every command runs offline
+    on shipped data. Raises :class:`InputError` (exit status 2) on a file that
+    cannot be read.
     """
     from .datasets import load_images
     from .datasets._demo import subsample_per_class
 
+    if args.data == SHIPPED_DATA and not Path(args.data).exists():
+        from .datasets import load_digit_images
+
+        return load_digit_images(n_samples=args.max_samples or 300)
     X, y = _read(load_images, args.data)
     return subsample_per_class(X, y, args.max_samples)
 

@@ -78,28 +78,6 @@ def add_arguments(parser, add_data_options):
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
-def load_cli_data(args):
-    """``(X, y)`` of the data options; ``--data digits`` is scikit-learn's digits.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        Parsed options.
-
-    Returns
-    -------
-    X, y : ndarray
-        Images and labels.
-    """
-    if args.data == "digits":
-        from ..datasets import load_digit_images
-
-        return load_digit_images(args.max_samples, size=args.image_size or 32)
-    from ..cli import load_data
-
-    return load_data(args)
-
-
 def _progress(args, text):
     if not args.quiet:
         print(f"[parameters] {text}", file=sys.stderr, flush=True)
@@ -144,7 +122,9 @@ def _table(args):
         )
     if args.finetune_epochs < 1:
         raise InputError("--finetune-epochs must be at least 1")
-    X, y = load_cli_data(args)
+    from ..cli import load_data
+
+    X, y = load_data(args)
     from sklearn.model_selection import train_test_split
 
     X_tr, X_te, y_tr, y_te = train_test_split(

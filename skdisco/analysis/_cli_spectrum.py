@@ -72,21 +72,6 @@ def add_arguments(parser, add_data_options):
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
-def load_cli_data(args):
-    """``(X, y)`` images of the data options; ``--data digits`` is scikit-learn's.
-
-    ``digits``: :func:`skdisco.datasets.load_digit_images` with ``--max-samples``
-    images (300 by default); anything else :func:`skdisco.cli.load_data`.
-    """
-    from ..cli import load_data
-
-    if args.data == "digits":
-        from ..datasets import load_digit_images
-
-        return load_digit_images(n_samples=args.max_samples or 300)
-    return load_data(args)
-
-
 def _inputs(args):
     """``(features, labels or None, name)`` from MODEL --data or --features."""
     from ..cli import InputError, read_feature_files
@@ -108,7 +93,9 @@ def _inputs(args):
         )
     from ..selection import make_extractor
 
-    X, y = load_cli_data(args)
+    from ..cli import load_data
+
+    X, y = load_data(args)
     if not args.quiet:
         print(f"extracting {args.model} features of {len(y)} images", file=sys.stderr)
     try:
