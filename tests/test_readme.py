@@ -1,5 +1,6 @@
 """The README's commands are what CI runs, and its quick start runs as written."""
 
+import os
 import re
 import subprocess
 import sys
@@ -42,7 +43,11 @@ def test_readme_quick_start_runs_as_written(tmp_path):
     assert blocks, "README has no python quick start"
     script = tmp_path / "quick_start.py"
     script.write_text("\n\n".join(blocks))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}  # this checkout
     out = subprocess.run([sys.executable, str(script)], capture_output=True,
-                         text=True, timeout=300, cwd=tmp_path)
+                         text=True, timeout=300, cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr
     assert "LogME" in out.stdout
+    # "Rank real backbones" shows progress by default: one line per model
+    assert "[2/2] efficientnet-lite" in out.stderr

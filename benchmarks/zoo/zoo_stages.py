@@ -245,6 +245,7 @@ def finetune(target, cand, cache, *, max_epochs, regularization="l2-sp"):
     est = cls(
         load_candidate(cand, cache), regularization=regularization,
         max_epochs=max_epochs, preprocessing=Preprocess(cand.mean, cand.std),
+        verbose=0,  # hundreds of batch fits: no per-epoch lines
         **FINETUNE,
     )
     t0 = time.perf_counter()

@@ -122,7 +122,7 @@ class BaseFineTuner(TorchModelMixin, BaseEstimator):
         n_iter_no_change=3,
         device="auto",
         random_state=None,
-        verbose=0,
+        verbose=1,
     ):
         self.model = model
         self.pretrained = pretrained
@@ -457,7 +457,7 @@ class BaseFineTuner(TorchModelMixin, BaseEstimator):
         )
         if "val_loss" in record:
             line += f"  val_loss {record['val_loss']:.4f}"
-        print(line, file=sys.stdout, flush=True)
+        print(line, file=sys.stderr, flush=True)
 
     # --- inference -----------------------------------------------------------
     def _stream(self, dataset, fn):

@@ -90,8 +90,11 @@ default="l2-sp"
         shuffling, the validation split, augmentation, dropout and the Fisher
         label sampling. torch's, numpy's and ``random``'s global states are
         restored after ``fit``.
-    verbose : int, default=0
-        Print one line per epoch."""
+    verbose : int, default=1
+        ``1`` (or more): one line per epoch on stderr (losses, training
+        metric, distance from the pre-trained weights), so a person sees the
+        run advance; ``0``: silent. stderr keeps printed output and doctests
+        clean."""
 
 _SHARED_ATTRIBUTES = """\
     model_ : torch.nn.Module

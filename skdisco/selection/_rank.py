@@ -457,6 +457,15 @@ def _table(rows, scorers):
     return table.iloc[order].reset_index(drop=True)
 
 
+def _resolve_progress(progress, items):
+    """``"auto"``: per-model lines when some model runs a network, else off."""
+    if progress != "auto":
+        return progress
+    extracts = any(isinstance(spec, str) or hasattr(spec, "transform")
+                   for _, spec in items)
+    return "models" if extracts else False
+
+
 def _report(progress, done, total, row):
     if not progress:
         return
@@ -489,7 +498,7 @@ def _report(progress, done, total, row):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "device": "no_validation",
         "feature_cache": ["boolean", str, os.PathLike, None],
-        "progress": ["boolean", StrOptions({"models"})],
+        "progress": ["boolean", StrOptions({"models", "auto"})],
     },
     prefer_skip_nested_validation=True,
 )
@@ -507,7 +516,7 @@ def rank_models(
     batch_size=64,
     device="auto",
     feature_cache=None,
-    progress=False,
+    progress="auto",
 ):
     """Rank candidate pre-trained models by their transferability to ``(X, y)``.
 
@@ -580,10 +589,13 @@ TimmFeatureExtractor`, :class:`~skdisco.features.TorchFeatureExtractor`, a
         the input size, ``None`` for each model's own; ``feature_cache``: the
         extractors' on-disk feature cache, see
         :class:`~skdisco.features.TimmFeatureExtractor`).
-    progress : bool or "models", default=False
+    progress : bool, "models" or "auto", default="auto"
         ``True``: a line on stderr as each model finishes, and the extractors'
         progress bars when models run one at a time; ``"models"``: only the
-        lines.
+        lines; ``False``: silent. ``"auto"``: the lines when a person waits,
+        that is when at least one model runs a network over ``X`` (a name or
+        an extractor, not precomputed features), else silent. The lines go to
+        stderr, so printed output and doctests are unaffected.
 
     Returns
     -------
@@ -646,6 +658,7 @@ TimmFeatureExtractor`, :class:`~skdisco.features.TorchFeatureExtractor`, a
     if is_dask(y):
         y = y.compute()
     y = np.asarray(y)
+    progress = _resolve_progress(progress, items)
     extractor_params = dict(
         image_size=image_size,
         batch_size=batch_size,
@@ -660,7 +673,10 @@ TimmFeatureExtractor`, :class:`~skdisco.features.TorchFeatureExtractor`, a
     keys = {}
     rows = {}
     if store is not None:
-        data_token = digest(_images_token(X), y, extractor_params)
+        # how progress is shown does not change a row: the key always reads
+        # progress=False (the old default, so existing caches still hit)
+        keyed = dict(extractor_params, progress=False)
+        data_token = digest(_images_token(X), y, keyed)
         scorers_token = digest(list(scorer_map.items()))
         for name, spec in items:
             keys[name] = _row_key(name, spec, data_token, scorers_token)

@@ -263,3 +263,18 @@ def test_unfitted_estimator_raises_not_fitted():
 
     with pytest.raises(NotFittedError):
         FineTuneClassifier("test_resnet").predict(np.zeros((2, 8, 8), np.uint8))
+
+
+def test_default_verbose_prints_one_line_per_epoch_on_stderr(tiny, capsys):
+    X, y = tiny
+    clf = FineTuneClassifier("test_resnet", max_epochs=2, **TINY).fit(X, y)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert [line.split()[:3] for line in lines] == [
+        ["[FineTuneClassifier]", "epoch", "1"],
+        ["[FineTuneClassifier]", "epoch", "2"],
+    ]
+    assert f"{clf.history_[-1]['distance_total']:.4f}" in lines[-1]
+    FineTuneClassifier("test_resnet", max_epochs=2, verbose=0, **TINY).fit(X, y)
+    assert capsys.readouterr().err == ""

@@ -508,3 +508,37 @@ def test_rank_models_saturated_score_fails_with_errors_raise():
     noise = np.random.default_rng(0).normal(size=(6, 20))
     with pytest.raises(RuntimeError, match="SaturatedScoreWarning"):
         rank_models({"noise": noise}, y=y, scorers="hscore", errors="raise")
+
+
+def test_rank_models_progress_auto_reports_extracting_models_on_stderr(capsys):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (20, 32, 32, 3), np.uint8)
+    labels = np.repeat([0, 1], 10)
+    rank_models(["test_resnet=random"], images, labels, scorers=["logme"],
+                image_size=32)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "[1/1] test_resnet=random: logme=" in captured.err
+    rank_models(["test_resnet=random"], images, labels, scorers=["logme"],
+                image_size=32, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_rank_models_progress_auto_is_silent_on_precomputed_features(zoo, capsys):
+    models, y = zoo
+    rank_models(models, y=y, scorers=["logme"])
+    assert capsys.readouterr().err == ""
+    rank_models(models, y=y, scorers=["logme"], progress="models")
+    assert f"[{len(models)}/{len(models)}]" in capsys.readouterr().err
+
+
+def test_rank_models_progress_does_not_change_the_cached_row(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (20, 32, 32, 3), np.uint8)
+    labels = np.repeat([0, 1], 10)
+    args = (["test_resnet=random"], images, labels)
+    kw = dict(scorers=["logme"], image_size=32, cache_dir=tmp_path)
+    first = rank_models(*args, **kw, progress=True)
+    again = rank_models(*args, **kw, progress=False)
+    assert not first["from_cache"].iloc[0] and again["from_cache"].iloc[0]
+    assert again["logme"].iloc[0] == first["logme"].iloc[0]
