@@ -30,7 +30,7 @@ summary = pd.read_csv(RESULTS / "summary.csv")
 
 # %%
 # Weighted τ per scorer and target (ground truth: fine-tuning)
-# -----------------------------------------------------------
+# ------------------------------------------------------------
 # Only the scorers with their default settings (the sweep's variants of DISCO,
 # written ``disco[...]``, are left out).
 finetune = evaluation[(evaluation["truth"] == "finetune")

@@ -13,7 +13,7 @@ scikit-learn's digits for a few epochs, with L2-SP and with plain L2, and the
 
 # %%
 # Data: digits upsampled to 32×32 uint8
-# ------------------------------------
+# -------------------------------------
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

@@ -35,6 +35,12 @@ def gallery_format_problems(source):
         problems.append("docstring does not open with a title underlined by '='")
     if lines[2].strip() or not lines[3].strip():
         problems.append("the title is not followed by a blank line and prose")
+    source_lines = source.splitlines()
+    for i in range(1, len(source_lines)):
+        rule = re.fullmatch(r"# ([-=~^])\1+", source_lines[i])
+        heading = source_lines[i - 1]
+        if rule and heading.startswith("# ") and len(source_lines[i]) < len(heading):
+            problems.append(f"cell heading {heading[2:]!r} is underlined too short")
     if "\n# %%" not in source:
         problems.append("has no '# %%' cells")
     if re.search(r"urlopen|requests\.get|pretrained=True", source):
@@ -49,6 +55,9 @@ def test_gallery_format_problems_finds_each_fault():
     assert gallery_format_problems("x = 1\n") == ["has no module docstring"]
     short = good.replace("=====", "===")
     assert "underlined" in gallery_format_problems(short)[0]
+    cell = good + "# %%\n# Cell τ title\n# " + "-" * 11 + "\n"  # title: 12
+    assert "underlined too short" in gallery_format_problems(cell)[0]
+    assert gallery_format_problems(cell.replace("# -", "# --")) == []
     assert gallery_format_problems(good.replace("# %%", "#")) == [
         "has no '# %%' cells"
     ]
