@@ -91,6 +91,8 @@ class _LayersMixin:
                 final = model.forward_features(x)
             else:
                 final = model(x)
+            if _is_timm(model) and not all(captured.values()):
+                model.forward_head(final)  # hooked modules of the head
             if want_final:
                 final = (
                     model.forward_head(final, pre_logits=True)
