@@ -39,9 +39,13 @@ def zoo_runs(profile, cache):
     from run import PROFILES
     from zoo_models import make_candidates
 
-    cands = [c for c in make_candidates(PROFILES[profile])
-             if c.kind == "zoo" and len(PROFILES[profile]["checkpoints"]) > 1
-             and c.source not in PROFILES[profile].get("final_only_sources", ())]
+    cands = [
+        c
+        for c in make_candidates(PROFILES[profile])
+        if c.kind == "zoo"
+        and len(PROFILES[profile]["checkpoints"]) > 1
+        and c.source not in PROFILES[profile].get("final_only_sources", ())
+    ]
     runs = {}
     for c in cands:
         runs.setdefault(c.run, []).append(c)
@@ -65,19 +69,29 @@ def spectra_rows(run, target, feats, epochs):
         keep = s0 > s0[0] * 1e-6
         change = np.abs(s1 - s0)[keep] / s0[keep]
         kk = min(k, int(keep.sum()) - 1)
+
         # principal subspaces (right singular vectors) of the centred features
         def top(f, m):
             c = f - f.mean(axis=0)
             return np.linalg.svd(c, full_matrices=False)[2][:m].T
+
         angles = np.degrees(subspace_angles(top(f0, kk), top(f1, kk)))
-        res = np.degrees(subspace_angles(top(f0, 2 * kk)[:, kk:], top(f1, 2 * kk)[:, kk:]))
-        rows.append(dict(
-            run=run, target=target, from_epoch=e0, to_epoch=e1, n_principal=kk,
-            principal_rel_change=float(change[:kk].mean()),
-            residual_rel_change=float(change[kk:].mean()),
-            principal_angle_mean=float(angles.mean()),
-            next_band_angle_mean=float(res.mean()),
-        ))
+        res = np.degrees(
+            subspace_angles(top(f0, 2 * kk)[:, kk:], top(f1, 2 * kk)[:, kk:])
+        )
+        rows.append(
+            dict(
+                run=run,
+                target=target,
+                from_epoch=e0,
+                to_epoch=e1,
+                n_principal=kk,
+                principal_rel_change=float(change[:kk].mean()),
+                residual_rel_change=float(change[kk:].mean()),
+                principal_angle_mean=float(angles.mean()),
+                next_band_angle_mean=float(res.mean()),
+            )
+        )
     return rows
 
 
@@ -95,8 +109,9 @@ def main(argv=None):
     from skdisco.analysis._models import frozen_spec
 
     t0 = time.perf_counter()
-    truth = pd.read_csv(REPO / "benchmarks" / "results" / args.profile /
-                        "ground_truth.csv")
+    truth = pd.read_csv(
+        REPO / "benchmarks" / "results" / args.profile / "ground_truth.csv"
+    )
     out_dir = REPO / "benchmarks" / "results" / "analysis"
     out_dir.mkdir(parents=True, exist_ok=True)
     frames, spectra = [], []
@@ -106,25 +121,38 @@ def main(argv=None):
             pre = Preprocess(cands[0].mean, cands[0].std)
             modules = {c.epoch: load_candidate(c, cache) for c in cands}
             traj = checkpoint_trajectory(
-                modules, target.X_train, target.y_train, preprocessing=pre,
+                modules,
+                target.X_train,
+                target.y_train,
+                preprocessing=pre,
                 scorers=("logme", "linear_probe"),
             )
-            ft = truth[(truth["target"] == tname)
-                       & truth["model"].isin([c.name for c in cands])]
+            ft = truth[
+                (truth["target"] == tname)
+                & truth["model"].isin([c.name for c in cands])
+            ]
             for c in cands:
                 v = ft.loc[ft["model"] == c.name, "finetune"]
                 traj.loc[len(traj)] = dict(
-                    checkpoint=str(c.epoch), epoch=float(c.epoch),
-                    measure="finetune_accuracy", kind="finetune",
-                    value=float(v.iloc[0]) if len(v) else np.nan, time_s=np.nan,
+                    checkpoint=str(c.epoch),
+                    epoch=float(c.epoch),
+                    measure="finetune_accuracy",
+                    kind="finetune",
+                    value=float(v.iloc[0]) if len(v) else np.nan,
+                    time_s=np.nan,
                     error=None if len(v) else "not in ground_truth.csv",
                     from_cache=True,
                 )
             traj.insert(0, "target", tname)
             traj.insert(0, "run", run)
             frames.append(traj)
-            feats = [frozen_spec(modules[c.epoch], preprocessing=pre).fit()
-                     .transform(target.X_train).astype(np.float64) for c in cands]
+            feats = [
+                frozen_spec(modules[c.epoch], preprocessing=pre)
+                .fit()
+                .transform(target.X_train)
+                .astype(np.float64)
+                for c in cands
+            ]
             spectra += spectra_rows(run, tname, feats, [c.epoch for c in cands])
             print(f"[{time.perf_counter() - t0:6.0f}s] {tname} {run}", flush=True)
     traj = pd.concat(frames, ignore_index=True)
@@ -148,10 +176,14 @@ def main(argv=None):
     summary = pd.DataFrame(summary)
     summary.to_csv(out_dir / "deng2023_summary.csv", index=False)
     n = len(summary)
-    final = summary["finetune_accuracy_best_epoch"] == summary[
-        "finetune_accuracy_best_epoch"].max()
-    lines = ["| measure | best at epoch 1 / 3 / 6 | rise then fall | mean final − first |",
-             "|---|---|---|---|"]
+    final = (
+        summary["finetune_accuracy_best_epoch"]
+        == summary["finetune_accuracy_best_epoch"].max()
+    )
+    lines = [
+        "| measure | best at epoch 1 / 3 / 6 | rise then fall | mean final − first |",
+        "|---|---|---|---|",
+    ]
     for measure in ("logme", "linear_probe", "finetune_accuracy"):
         best = summary[f"{measure}_best_epoch"].value_counts()
         lines.append(
@@ -168,8 +200,10 @@ def main(argv=None):
         )
     s = spec
     lines += [
-        "", "| transition | pairs | principal rel. Δσ | residual rel. Δσ | principal smaller | "
-        "principal angle (°) | next-band angle (°) |", "|---|---|---|---|---|---|---|",
+        "",
+        "| transition | pairs | principal rel. Δσ | residual rel. Δσ "
+        "| principal smaller | principal angle (°) | next-band angle (°) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for (e0, e1), part in s.groupby(["from_epoch", "to_epoch"]):
         smaller = (part["principal_rel_change"] < part["residual_rel_change"]).sum()
@@ -184,11 +218,15 @@ def main(argv=None):
     print(table)
 
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    pick = [("test_convnext@mnist", "digits"), ("resnet10t@fashion", "fashion"),
-            ("mobilenetv3_small_050@mnist", "ising_phase")]
+    pick = [
+        ("test_convnext@mnist", "digits"),
+        ("resnet10t@fashion", "fashion"),
+        ("mobilenetv3_small_050@mnist", "ising_phase"),
+    ]
     fig, axes = plt.subplots(1, len(pick), figsize=(15, 4))
     for ax, (run, tname) in zip(axes, pick):
         part = traj[(traj["run"] == run) & (traj["target"] == tname)]
@@ -198,8 +236,10 @@ def main(argv=None):
     fig_dir = REPO / "docs" / "figures" / "analysis"
     fig_dir.mkdir(parents=True, exist_ok=True)
     fig.savefig(fig_dir / "deng2023_trajectories.png", dpi=110)
-    print(f"profile {args.profile}, n_train {args.n_train}, "
-          f"{time.perf_counter() - t0:.0f} s")
+    print(
+        f"profile {args.profile}, n_train {args.n_train}, "
+        f"{time.perf_counter() - t0:.0f} s"
+    )
 
 
 if __name__ == "__main__":

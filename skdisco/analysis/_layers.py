@@ -251,9 +251,19 @@ def _plan(model, layers):
     )
 
 
-def layer_features(model, X, *, layers=None, pooling="avg", image_size=None,
-                   preprocessing=None, batch_size=64, device="auto",
-                   feature_cache=None, progress=False):
+def layer_features(
+    model,
+    X,
+    *,
+    layers=None,
+    pooling="avg",
+    image_size=None,
+    preprocessing=None,
+    batch_size=64,
+    device="auto",
+    feature_cache=None,
+    progress=False,
+):
     """Pooled features of every layer of ``model`` on ``X``, from one pass.
 
     Parameters
@@ -287,20 +297,42 @@ feature_cache, progress
      'stages.3': (4, 64), 'pre_logits': (4, 64)}
     """
     plan, feats = _extract_layers(
-        model, X, layers=layers, pooling=pooling, image_size=image_size,
-        preprocessing=preprocessing, batch_size=batch_size, device=device,
-        feature_cache=feature_cache, progress=progress,
+        model,
+        X,
+        layers=layers,
+        pooling=pooling,
+        image_size=image_size,
+        preprocessing=preprocessing,
+        batch_size=batch_size,
+        device=device,
+        feature_cache=feature_cache,
+        progress=progress,
     )
     return {lay.name: feats[lay.output] for lay in plan}
 
 
-def _extract_layers(model, X, *, layers, pooling, image_size, preprocessing,
-                    batch_size, device, feature_cache, progress):
+def _extract_layers(
+    model,
+    X,
+    *,
+    layers,
+    pooling,
+    image_size,
+    preprocessing,
+    batch_size,
+    device,
+    feature_cache,
+    progress,
+):
     if pooling not in ("avg", "cls"):
         raise ValueError(f"pooling must be 'avg' or 'cls'; got {pooling!r}.")
     params = dict(
-        image_size=image_size, preprocessing=preprocessing, batch_size=batch_size,
-        device=device, cache=feature_cache, progress=progress,
+        image_size=image_size,
+        preprocessing=preprocessing,
+        batch_size=batch_size,
+        device=device,
+        cache=feature_cache,
+        progress=progress,
     )
     ext = _layers_extractor(model, params).set_params(pooling=pooling)
     ext.fit()
@@ -309,10 +341,21 @@ def _extract_layers(model, X, *, layers, pooling, image_size, preprocessing,
     return ext.plan_, feats
 
 
-def layerwise_scores(model, X, y, *, layers=None, scorers=("logme",),
-                     pooling="avg", image_size=None, preprocessing=None,
-                     batch_size=64, device="auto", feature_cache=None,
-                     progress=False):
+def layerwise_scores(
+    model,
+    X,
+    y,
+    *,
+    layers=None,
+    scorers=("logme",),
+    pooling="avg",
+    image_size=None,
+    preprocessing=None,
+    batch_size=64,
+    device="auto",
+    feature_cache=None,
+    progress=False,
+):
     """Transferability of every block of a backbone, from one forward pass.
 
     Each layer's output is pooled to one vector per image (spatial positions
@@ -397,9 +440,16 @@ def layerwise_scores(model, X, y, *, layers=None, scorers=("logme",),
     if y is None:
         raise ValueError("y (the target of the target task) is required.")
     plan, feats = _extract_layers(
-        model, X, layers=layers, pooling=pooling, image_size=image_size,
-        preprocessing=preprocessing, batch_size=batch_size, device=device,
-        feature_cache=feature_cache, progress=progress,
+        model,
+        X,
+        layers=layers,
+        pooling=pooling,
+        image_size=image_size,
+        preprocessing=preprocessing,
+        batch_size=batch_size,
+        device=device,
+        feature_cache=feature_cache,
+        progress=progress,
     )
     ranking = rank_models(
         {lay.output: feats[lay.output] for lay in plan}, y=y, scorers=scorer_map

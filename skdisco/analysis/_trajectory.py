@@ -118,9 +118,7 @@ def _finetune_template(finetune, y, task, params):
             "checkpoint, so leave 'model' out."
         )
     cls = (
-        FineTuneRegressor
-        if infer_task(y, task) == "regression"
-        else FineTuneClassifier
+        FineTuneRegressor if infer_task(y, task) == "regression" else FineTuneClassifier
     )
     return cls(model="unset", **{**params, **overrides})
 
@@ -128,8 +126,10 @@ def _finetune_template(finetune, y, task, params):
 def _measure_name(estimator):
     from ..finetune import FineTuneRegressor
 
-    return "finetune_r2" if isinstance(estimator, FineTuneRegressor) else (
-        "finetune_accuracy"
+    return (
+        "finetune_r2"
+        if isinstance(estimator, FineTuneRegressor)
+        else ("finetune_accuracy")
     )
 
 
@@ -184,8 +184,9 @@ def _finetune_key(label, spec, data_token, template, extractor_params):
     }
 
 
-def _finetune_all(items, X, y, X_test, y_test, template, params, store, resume,
-                  n_jobs, progress):
+def _finetune_all(
+    items, X, y, X_test, y_test, template, params, store, resume, n_jobs, progress
+):
     """``{label: row}`` of every checkpoint: from ``store`` or fine-tuned now."""
     from joblib import Parallel, delayed
 
@@ -390,12 +391,13 @@ TimmFeatureExtractor`); ``image_size`` and ``preprocessing`` apply to the
                 "targets; pass one target per image."
             )
     extraction = dict(
-        image_size=image_size, preprocessing=preprocessing, batch_size=batch_size,
-        device=device, cache=feature_cache,
+        image_size=image_size,
+        preprocessing=preprocessing,
+        batch_size=batch_size,
+        device=device,
+        cache=feature_cache,
     )
-    models = {
-        label: frozen_spec(spec, **extraction) for label, _, spec in items
-    }
+    models = {label: frozen_spec(spec, **extraction) for label, _, spec in items}
     ranking = rank_models(
         models,
         X,
@@ -417,8 +419,12 @@ TimmFeatureExtractor`); ``image_size`` and ``preprocessing`` apply to the
             value = float(row[sname])
             records.append(
                 dict(
-                    checkpoint=label, epoch=epoch, measure=sname, kind="frozen",
-                    value=value, time_s=float(row["time_s"]),
+                    checkpoint=label,
+                    epoch=epoch,
+                    measure=sname,
+                    kind="frozen",
+                    value=value,
+                    time_s=float(row["time_s"]),
                     error=None if math.isfinite(value) else row["error"],
                     from_cache=bool(row["from_cache"]),
                 )
@@ -427,18 +433,30 @@ TimmFeatureExtractor`); ``image_size`` and ``preprocessing`` apply to the
         store = Store(cache_dir) if cache_dir is not None else None
         ft_params = {**extraction, "preprocessing": preprocessing}
         rows = _finetune_all(
-            items, X, y, X_test, np.asarray(y_test), template, ft_params, store,
-            resume, n_jobs, progress,
+            items,
+            X,
+            y,
+            X_test,
+            np.asarray(y_test),
+            template,
+            ft_params,
+            store,
+            resume,
+            n_jobs,
+            progress,
         )
         measure = _measure_name(template)
         for label, epoch, _ in items:
             row = rows[label]
             records.append(
                 dict(
-                    checkpoint=label, epoch=epoch, measure=measure,
+                    checkpoint=label,
+                    epoch=epoch,
+                    measure=measure,
                     kind="finetune",
                     value=math.nan if row["value"] is None else row["value"],
-                    time_s=row["time_s"], error=row["error"],
+                    time_s=row["time_s"],
+                    error=row["error"],
                     from_cache=bool(row.get("from_cache", False)),
                 )
             )
@@ -543,7 +561,10 @@ def plot_checkpoint_trajectory(trajectory, *, normalize=False, ax=None):
                 values = _min_max(values)
             order = np.argsort(x, kind="stable")
             (line,) = axis.plot(
-                x[order], values[order], style, marker="o",
+                x[order],
+                values[order],
+                style,
+                marker="o",
                 label=f"{measure} ({what})",
             )
             handles.append(line)

@@ -29,8 +29,9 @@ class Counted(torch.nn.Module):
 def known_net():
     conv = torch.nn.Conv2d(3, 2, kernel_size=1, bias=False)
     with torch.no_grad():
-        conv.weight.copy_(torch.tensor([[1.0, -2.0, 0.5], [0.0, 1.0, 3.0]])[..., None,
-                                                                            None])
+        conv.weight.copy_(
+            torch.tensor([[1.0, -2.0, 0.5], [0.0, 1.0, 3.0]])[..., None, None]
+        )
     return torch.nn.Sequential(Counted(), Square(), conv)
 
 
@@ -51,8 +52,14 @@ def test_known_blocks_give_known_features_and_scores():
         "1": (X**2).mean(axis=(2, 3)),
         "2": (X**2).mean(axis=(2, 3)) @ W.T,  # a 1x1 conv commutes with averaging
     }
-    table = layerwise_scores(known_net(), X, y, preprocessing="passthrough",
-                             scorers=["logme", "linear_probe"], batch_size=16)
+    table = layerwise_scores(
+        known_net(),
+        X,
+        y,
+        preprocessing="passthrough",
+        scorers=["logme", "linear_probe"],
+        batch_size=16,
+    )
     assert table["layer"].tolist() == ["0", "0", "1", "1", "2", "2"]
     assert table["depth"].tolist() == [0, 0, 1, 1, 2, 2]
     assert table["n_features"].tolist() == [3, 3, 3, 3, 2, 2]
@@ -83,7 +90,11 @@ def test_one_forward_pass_for_all_stages_of_a_timm_model():
     table = layerwise_scores(model, X, y, image_size=32, batch_size=16)
     assert calls == [16, 14]
     assert table["layer"].tolist() == [
-        "stages.0", "stages.1", "stages.2", "stages.3", "pre_logits"
+        "stages.0",
+        "stages.1",
+        "stages.2",
+        "stages.3",
+        "pre_logits",
     ]
 
 
@@ -95,19 +106,19 @@ def test_timm_layers_equal_the_single_layer_extractor():
     base = dict(pretrained=False, random_state=0, image_size=32)
     for i, name in enumerate(names[:-1]):
         ref = TimmFeatureExtractor("test_efficientnet", layer=i, **base).fit()
-        np.testing.assert_allclose(feats[name], ref.transform(X), rtol=1e-5,
-                                   atol=1e-6)
+        np.testing.assert_allclose(feats[name], ref.transform(X), rtol=1e-5, atol=1e-6)
     ref = TimmFeatureExtractor("test_efficientnet", **base).fit()
-    np.testing.assert_allclose(feats["pre_logits"], ref.transform(X), rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        feats["pre_logits"], ref.transform(X), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_named_and_indexed_layers_and_cls_pooling():
     X, y = load_digit_images(30)
-    by_name = layer_features("test_convnext=random", X, image_size=32,
-                             layers=["stages.1", "head.norm"])
-    by_index = layer_features("test_convnext=random", X, image_size=32,
-                              layers=[-3, 3])
+    by_name = layer_features(
+        "test_convnext=random", X, image_size=32, layers=["stages.1", "head.norm"]
+    )
+    by_index = layer_features("test_convnext=random", X, image_size=32, layers=[-3, 3])
     assert list(by_name) == ["stages.1", "head.norm"]
     assert list(by_index) == ["stages.1", "stages.3"]
     np.testing.assert_allclose(by_name["stages.1"], by_index["stages.1"], rtol=1e-6)
@@ -118,8 +129,13 @@ def test_named_and_indexed_layers_and_cls_pooling():
 def test_failing_scorer_gives_error_rows_others_kept():
     X, _ = images()
     y = np.linspace(0.0, 1.0, len(X))  # regression: the linear probe cannot score
-    table = layerwise_scores(known_net(), X, y, preprocessing="passthrough",
-                             scorers=["logme", "linear_probe"])
+    table = layerwise_scores(
+        known_net(),
+        X,
+        y,
+        preprocessing="passthrough",
+        scorers=["logme", "linear_probe"],
+    )
     probe = table[table["scorer"] == "linear_probe"]
     assert probe["score"].isna().all() and probe["error"].notna().all()
     logme = table[table["scorer"] == "logme"]
@@ -153,8 +169,12 @@ def test_bad_input():
     with pytest.raises(ValueError, match="model must be"):
         layerwise_scores(object(), X, y)
     with pytest.raises(ValueError, match="class token"):
-        layer_features("test_convnext=random", load_digit_images(20)[0],
-                       image_size=32, pooling="cls")
+        layer_features(
+            "test_convnext=random",
+            load_digit_images(20)[0],
+            image_size=32,
+            pooling="cls",
+        )
 
 
 def test_plot_layerwise_scores():
@@ -163,8 +183,9 @@ def test_plot_layerwise_scores():
 
     matplotlib.use("Agg")
     X, y = images()
-    table = layerwise_scores(known_net(), X, y, preprocessing="passthrough",
-                             scorers=["logme", "hscore"])
+    table = layerwise_scores(
+        known_net(), X, y, preprocessing="passthrough", scorers=["logme", "hscore"]
+    )
     ax = plot_layerwise_scores(table, normalize=True)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1", "2"]
     assert len(ax.get_lines()) == 2
@@ -180,9 +201,24 @@ def test_plot_layerwise_scores():
 def test_cli_layers(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     out, png = tmp_path / "layers.csv", tmp_path / "layers.png"
-    status = main(["analyze", "layers", "test_convnext=random", "--data", "digits",
-                   "--max-samples", "60", "--image-size", "32", "--output",
-                   str(out), "--plot", str(png), "--quiet"])
+    status = main(
+        [
+            "analyze",
+            "layers",
+            "test_convnext=random",
+            "--data",
+            "digits",
+            "--max-samples",
+            "60",
+            "--image-size",
+            "32",
+            "--output",
+            str(out),
+            "--plot",
+            str(png),
+            "--quiet",
+        ]
+    )
     assert status == 0
     import pandas as pd
 
@@ -191,5 +227,20 @@ def test_cli_layers(tmp_path, capsys):
     assert png.stat().st_size > 0
     printed = capsys.readouterr().out
     assert "stages.3" in printed and "logme" in printed
-    assert main(["analyze", "layers", "test_convnext=random", "--data", "digits",
-                 "--max-samples", "20", "--layer", "nope", "--quiet"]) == 2
+    assert (
+        main(
+            [
+                "analyze",
+                "layers",
+                "test_convnext=random",
+                "--data",
+                "digits",
+                "--max-samples",
+                "20",
+                "--layer",
+                "nope",
+                "--quiet",
+            ]
+        )
+        == 2
+    )

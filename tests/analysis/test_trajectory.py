@@ -46,14 +46,31 @@ def spec(files, name):
 def test_same_weights_give_equal_rows(data, files):
     X, y, Xt, yt = data
     traj = checkpoint_trajectory(
-        {"epoch1": spec(files, "epoch1.pt"), "copy": spec(files, "copy1.pt"),
-         "epoch3": spec(files, "epoch3.pt")},
-        X, y, finetune=FT, X_test=Xt, y_test=yt, image_size=32,
+        {
+            "epoch1": spec(files, "epoch1.pt"),
+            "copy": spec(files, "copy1.pt"),
+            "epoch3": spec(files, "epoch3.pt"),
+        },
+        X,
+        y,
+        finetune=FT,
+        X_test=Xt,
+        y_test=yt,
+        image_size=32,
     )
-    assert list(traj.columns) == ["checkpoint", "epoch", "measure", "kind",
-                                  "value", "time_s", "error", "from_cache"]
-    assert traj["measure"].tolist() == ["logme", "linear_probe",
-                                        "finetune_accuracy"] * 3
+    assert list(traj.columns) == [
+        "checkpoint",
+        "epoch",
+        "measure",
+        "kind",
+        "value",
+        "time_s",
+        "error",
+        "from_cache",
+    ]
+    assert (
+        traj["measure"].tolist() == ["logme", "linear_probe", "finetune_accuracy"] * 3
+    )
     assert traj["kind"].tolist() == ["frozen", "frozen", "finetune"] * 3
     assert traj["error"].isna().all() and traj["value"].notna().all()
     first = traj[traj["checkpoint"] == "epoch1"]["value"].to_numpy()
@@ -70,7 +87,10 @@ def test_module_and_file_of_the_same_weights_agree(data, files):
     model = timm.create_model("test_convnext")
     model.load_state_dict(torch.load(files / "epoch1.pt", weights_only=True))
     traj = checkpoint_trajectory(
-        [(1, model), (2, spec(files, "epoch1.pt"))], X, y, scorers="logme",
+        [(1, model), (2, spec(files, "epoch1.pt"))],
+        X,
+        y,
+        scorers="logme",
         image_size=32,
     )
     a, b = traj["value"].to_numpy()
@@ -80,9 +100,18 @@ def test_module_and_file_of_the_same_weights_agree(data, files):
 def test_broken_checkpoint_gives_error_rows_others_kept(data, files):
     X, y, Xt, yt = data
     traj = checkpoint_trajectory(
-        [(1, spec(files, "epoch1.pt")), (2, spec(files, "broken.pt")),
-         (3, spec(files, "epoch3.pt"))],
-        X, y, scorers="logme", finetune=FT, X_test=Xt, y_test=yt, image_size=32,
+        [
+            (1, spec(files, "epoch1.pt")),
+            (2, spec(files, "broken.pt")),
+            (3, spec(files, "epoch3.pt")),
+        ],
+        X,
+        y,
+        scorers="logme",
+        finetune=FT,
+        X_test=Xt,
+        y_test=yt,
+        image_size=32,
     )
     broken = traj[traj["checkpoint"] == "2"]
     assert broken["value"].isna().all()
@@ -92,8 +121,7 @@ def test_broken_checkpoint_gives_error_rows_others_kept(data, files):
     assert kept["value"].notna().all() and kept["error"].isna().all()
 
 
-def test_resume_from_cache_fine_tunes_nothing_again(data, files, tmp_path,
-                                                     monkeypatch):
+def test_resume_from_cache_fine_tunes_nothing_again(data, files, tmp_path, monkeypatch):
     X, y, Xt, yt = data
     calls = []
     fit = FineTuneClassifier.fit
@@ -103,10 +131,19 @@ def test_resume_from_cache_fine_tunes_nothing_again(data, files, tmp_path,
         return fit(self, X, y)
 
     monkeypatch.setattr(FineTuneClassifier, "fit", counted)
-    ckpts = {1: spec(files, "epoch1.pt"), 3: spec(files, "epoch3.pt"),
-             4: spec(files, "broken.pt")}
-    kwargs = dict(scorers="logme", finetune=FT, X_test=Xt, y_test=yt,
-                  image_size=32, cache_dir=tmp_path / "cache")
+    ckpts = {
+        1: spec(files, "epoch1.pt"),
+        3: spec(files, "epoch3.pt"),
+        4: spec(files, "broken.pt"),
+    }
+    kwargs = dict(
+        scorers="logme",
+        finetune=FT,
+        X_test=Xt,
+        y_test=yt,
+        image_size=32,
+        cache_dir=tmp_path / "cache",
+    )
     first = checkpoint_trajectory(ckpts, X, y, **kwargs)
     assert len(calls) == 2  # the broken checkpoint fails before fitting
     again = checkpoint_trajectory(ckpts, X, y, **kwargs)
@@ -115,8 +152,9 @@ def test_resume_from_cache_fine_tunes_nothing_again(data, files, tmp_path,
     assert again.loc[ok, "from_cache"].all()
     assert not again.loc[~ok, "from_cache"].any()  # error rows are recomputed
     np.testing.assert_array_equal(again.loc[ok, "value"], first.loc[ok, "value"])
-    changed = checkpoint_trajectory(ckpts, X, y, **{**kwargs, "finetune":
-                                                    {**FT, "learning_rate": 0.02}})
+    changed = checkpoint_trajectory(
+        ckpts, X, y, **{**kwargs, "finetune": {**FT, "learning_rate": 0.02}}
+    )
     assert len(calls) == 4  # other fine-tuning parameters: a fresh row
     assert not changed.loc[changed["kind"] == "finetune", "from_cache"].any()
 
@@ -124,9 +162,14 @@ def test_resume_from_cache_fine_tunes_nothing_again(data, files, tmp_path,
 def test_regression_fine_tunes_a_regressor(data, files):
     X, y, Xt, yt = data
     traj = checkpoint_trajectory(
-        {1: spec(files, "epoch1.pt")}, X, y.astype(float) + 0.5, scorers="logme",
+        {1: spec(files, "epoch1.pt")},
+        X,
+        y.astype(float) + 0.5,
+        scorers="logme",
         finetune=FineTuneRegressor("x", **FT, image_size=32, random_state=0),
-        X_test=Xt, y_test=yt.astype(float) + 0.5, image_size=32,
+        X_test=Xt,
+        y_test=yt.astype(float) + 0.5,
+        image_size=32,
     )
     assert traj["measure"].tolist() == ["logme", "finetune_r2"]
     assert traj["value"].notna().all()
@@ -134,8 +177,15 @@ def test_regression_fine_tunes_a_regressor(data, files):
 
 @pytest.mark.parametrize(
     "label, epoch",
-    [(3, 3.0), (1.5, 1.5), ("epoch6", 6.0), ("e12", 12.0), ("7", 7.0),
-     ("final", math.nan), (True, math.nan)],
+    [
+        (3, 3.0),
+        (1.5, 1.5),
+        ("epoch6", 6.0),
+        ("e12", 12.0),
+        ("7", 7.0),
+        ("final", math.nan),
+        (True, math.nan),
+    ],
 )
 def test_epoch_of(label, epoch):
     got = epoch_of(label)
@@ -168,12 +218,16 @@ def test_plot_checkpoint_trajectory():
     import matplotlib
 
     matplotlib.use("Agg")
-    traj = pd.DataFrame({
-        "checkpoint": ["a", "b"] * 2, "epoch": [np.nan, np.nan] * 2,
-        "measure": ["logme"] * 2 + ["finetune_accuracy"] * 2,
-        "kind": ["frozen"] * 2 + ["finetune"] * 2,
-        "value": [1.0, 3.0, 0.5, 0.7], "error": None,
-    })
+    traj = pd.DataFrame(
+        {
+            "checkpoint": ["a", "b"] * 2,
+            "epoch": [np.nan, np.nan] * 2,
+            "measure": ["logme"] * 2 + ["finetune_accuracy"] * 2,
+            "kind": ["frozen"] * 2 + ["finetune"] * 2,
+            "value": [1.0, 3.0, 0.5, 0.7],
+            "error": None,
+        }
+    )
     ax = plot_checkpoint_trajectory(traj, normalize=True)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
     for line in ax.get_lines():
@@ -187,10 +241,27 @@ def test_plot_checkpoint_trajectory():
 def test_cli_checkpoints(files, tmp_path, capsys):
     pytest.importorskip("matplotlib")
     out, png = tmp_path / "traj.csv", tmp_path / "traj.png"
-    argv = ["analyze", "checkpoints", spec(files, "epoch1.pt"),
-            spec(files, "epoch3.pt"), "--data", "digits", "--max-samples", "60",
-            "--image-size", "32", "--finetune-epochs", "1", "--batch-size", "16",
-            "--output", str(out), "--plot", str(png), "--quiet"]
+    argv = [
+        "analyze",
+        "checkpoints",
+        spec(files, "epoch1.pt"),
+        spec(files, "epoch3.pt"),
+        "--data",
+        "digits",
+        "--max-samples",
+        "60",
+        "--image-size",
+        "32",
+        "--finetune-epochs",
+        "1",
+        "--batch-size",
+        "16",
+        "--output",
+        str(out),
+        "--plot",
+        str(png),
+        "--quiet",
+    ]
     assert main(argv) == 0
     table = pd.read_csv(out)
     assert table["checkpoint"].unique().tolist() == ["epoch1", "epoch3"]
@@ -198,10 +269,29 @@ def test_cli_checkpoints(files, tmp_path, capsys):
     assert set(table["measure"]) == {"logme", "linear_probe", "finetune_accuracy"}
     assert png.stat().st_size > 0
     assert "finetune_accuracy" in capsys.readouterr().out
-    bad = ["analyze", "checkpoints", spec(files, "epoch1.pt"), "--data", "digits",
-           "--labels", "a,b", "--quiet"]
+    bad = [
+        "analyze",
+        "checkpoints",
+        spec(files, "epoch1.pt"),
+        "--data",
+        "digits",
+        "--labels",
+        "a,b",
+        "--quiet",
+    ]
     assert main(bad) == 2
-    broken = ["analyze", "checkpoints", spec(files, "broken.pt"), "--data",
-              "digits", "--max-samples", "20", "--image-size", "32", "--quiet",
-              "--scorer", "logme"]
+    broken = [
+        "analyze",
+        "checkpoints",
+        spec(files, "broken.pt"),
+        "--data",
+        "digits",
+        "--max-samples",
+        "20",
+        "--image-size",
+        "32",
+        "--quiet",
+        "--scorer",
+        "logme",
+    ]
     assert main(broken) == 1
