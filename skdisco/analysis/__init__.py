@@ -36,6 +36,13 @@ _LAZY = {
     "finetune_parameter_transferability": "_parameters",
     "parameter_transferability": "_parameters",
     "plot_parameter_transferability": "_parameters",
+    # checkpoint trajectories (Deng et al. 2023; Liu et al. 2019) and layer-wise
+    # transferability from features, one forward pass
+    "checkpoint_trajectory": "_trajectory",
+    "plot_checkpoint_trajectory": "_trajectory",
+    "layer_features": "_layers",
+    "layerwise_scores": "_layers",
+    "plot_layerwise_scores": "_layers",
 }
 
 __all__ = sorted(_LAZY)
