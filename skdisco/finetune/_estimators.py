@@ -91,7 +91,14 @@ default="l2-sp"
         label sampling. torch's, numpy's and ``random``'s global states are
         restored after ``fit``.
     verbose : int, default=0
-        Print one line per epoch."""
+        Print one line per epoch.
+    callback : callable, default=None
+        Called as ``callback(step)`` before every optimisation step with a
+        :class:`~skdisco.finetune.TrainingStep` (the step index, the network at
+        the parameters the update starts from, the batch, the data loss), under
+        a forked torch random state; for measurements during training such as
+        :class:`skdisco.analysis.LandscapeRecorder`. It must not change the
+        network."""
 
 _SHARED_ATTRIBUTES = """\
     model_ : torch.nn.Module
@@ -106,8 +113,13 @@ _SHARED_ATTRIBUTES = """\
         (over the epoch's batches as trained, train mode), ``grad_norm`` (mean
         L2 norm of the full gradient per step), ``learning_rate`` (at the
         epoch's start), ``distance`` (``‖w − w⁰‖₂`` per top-level backbone block),
-        ``distance_total`` (over the whole backbone), ``head_norm``, ``time``;
-        with early stopping also ``val_loss`` and ``val_{metric}``.
+        ``distance_total`` (over the whole backbone), ``reference_norm`` and
+        ``reference_norm_total`` (``‖w⁰‖₂`` of the same blocks and overall, the
+        denominators of the relative deviation), ``layer_distance`` and
+        ``layer_reference_norm`` (the same per layer, the module owning the
+        parameters, e.g. ``stages.0.blocks.0.conv_dw``), ``head_norm``,
+        ``time``; with early stopping also ``val_loss`` and ``val_{metric}``.
+        :func:`skdisco.analysis.weight_deviation` makes a table of them.
     n_epochs_ : int
         Epochs run.
     best_epoch_ : int
