@@ -26,6 +26,17 @@ _LAZY = {
     # spectra (DISCO; Deng et al. 2023)
     "SpectralProfile": "_spectra",
     "spectral_profile": "_spectra",
+    # the optimisation landscape (Liu et al. 2019)
+    "GradientComponent": "_landscape",
+    "LandscapeRecorder": "_landscape",
+    "LossSmoothness": "_landscape",
+    "compare_landscapes": "_landscape",
+    "gradient_principal_component": "_landscape",
+    "loss_smoothness": "_landscape",
+    "plot_loss_smoothness": "_landscape",
+    "plot_weight_deviation": "_landscape",
+    "sharpness": "_landscape",
+    "weight_deviation": "_landscape",
 }
 
 __all__ = sorted(_LAZY)

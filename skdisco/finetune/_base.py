@@ -141,7 +141,7 @@ class BaseFineTuner(TorchModelMixin, BaseEstimator):
         "optimizer": [StrOptions({"sgd", "adam", "adamw"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "lr_schedule": [StrOptions({"constant", "cosine", "step"})],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "image_size": [Interval(Integral, 1, None, closed="left"), None],
         "preprocessing": [callable, StrOptions({"passthrough"}), None],
@@ -297,7 +297,10 @@ class BaseFineTuner(TorchModelMixin, BaseEstimator):
         self.model_ = net
         self.transform_ = transform
         self.device_ = device
-        self._train(net, penalty, images, targets, train_idx, val_idx, generator)
+        if self.max_epochs == 0:  # the starting point of fine-tuning, untrained
+            self.history_, self.n_epochs_, self.best_epoch_ = [], 0, 0
+        else:
+            self._train(net, penalty, images, targets, train_idx, val_idx, generator)
         net.eval()
         return self
 

@@ -61,7 +61,10 @@ default="l2-sp"
         Per-step schedule over ``max_epochs``: cosine decay to 0, or ×0.1 after
         two thirds of the steps (the paper's step decay).
     max_epochs : int, default=10
-        Passes over the training images.
+        Passes over the training images. ``0`` builds the network -- the
+        backbone as loaded and a freshly initialised head -- without training
+        it (``history_`` is empty): the starting point of fine-tuning, for
+        analysis such as :func:`skdisco.analysis.loss_smoothness`.
     batch_size : int, default=64
         Images per step (and per inference batch).
     image_size : int, default=None
@@ -124,7 +127,7 @@ _SHARED_ATTRIBUTES = """\
         Epochs run.
     best_epoch_ : int
         The epoch (1-based) whose weights were kept: the best validation loss
-        with early stopping, else the last.
+        with early stopping, else the last (0 for ``max_epochs=0``).
     fisher_max_, fisher_mean_ : float
         Largest and mean entry of the diagonal Fisher information
         (``regularization="l2-sp-fisher"`` only)."""
