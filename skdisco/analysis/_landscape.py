@@ -181,7 +181,7 @@ def weight_deviation(source, *, level="layer", total=False):
             f"Layers with all-zero pre-trained weights have no relative deviation "
             f"and are left out: {', '.join(sorted(zero))}.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller, past validate_params' wrapper
         )
     return pd.DataFrame(
         rows,
@@ -420,7 +420,9 @@ def _loss(net, loss_fn, batches, params=None):
             )
         value += float(term.detach().double())
         if params is not None:
-            for g, d in zip(grads, torch.autograd.grad(term, params, allow_unused=True)):
+            for g, d in zip(
+                grads, torch.autograd.grad(term, params, allow_unused=True)
+            ):
                 if d is not None:
                     g.add_(d)
     return value, grads
@@ -1127,12 +1129,23 @@ default=("smoothness", "sharpness", "gradient")
     rows = []
     for name, model in models.items():
         net, fn, tensors = _prepare(
-            model, loss_fn, batches, batch_size=batch_size, dtype=dtype,
+            model,
+            loss_fn,
+            batches,
+            batch_size=batch_size,
+            dtype=dtype,
             training=training,
         )
         row = _measure(
-            net, fn, tensors, measures=measures, eta=eta, epsilon=epsilon,
-            n_samples=n_samples, layer=layer, seed=seed,
+            net,
+            fn,
+            tensors,
+            measures=measures,
+            eta=eta,
+            epsilon=epsilon,
+            n_samples=n_samples,
+            layer=layer,
+            seed=seed,
         )
         rows.append({"model": name, **row})
     return pd.DataFrame(rows)
@@ -1239,8 +1252,14 @@ default=("smoothness", "gradient")
         t = step.targets
         t = t.to(x.dtype) if t.is_floating_point() else t
         row = _measure(
-            net, loss_fn, [(x, t)], measures=self.measures, eta=self.step_sizes,
-            epsilon=self.epsilon, n_samples=self.n_samples, layer=self.layer,
+            net,
+            loss_fn,
+            [(x, t)],
+            measures=self.measures,
+            eta=self.step_sizes,
+            epsilon=self.epsilon,
+            n_samples=self.n_samples,
+            layer=self.layer,
             seed=self.random_state,
         )
         self.records_.append({"step": step.step, "epoch": step.epoch, **row})
@@ -1298,7 +1317,10 @@ def plot_loss_smoothness(frame, ax=None, *, hue=None):
     for label, g in groups:
         g = g.sort_values("step_size")
         ax.plot(
-            g["step_size"], g["loss_change"], marker="o", ms=3,
+            g["step_size"],
+            g["loss_change"],
+            marker="o",
+            ms=3,
             label=None if label is None else str(label),
         )
     ax.axhline(0.0, color="grey", lw=0.5)

@@ -414,9 +414,7 @@ class BaseFineTuner(TorchModelMixin, BaseEstimator):
         for epoch in range(1, self.max_epochs + 1):
             start = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
-            record = self._train_epoch(
-                net, penalty, loader, optimizer, schedule, epoch
-            )
+            record = self._train_epoch(net, penalty, loader, optimizer, schedule, epoch)
             distances, total = penalty.distances()
             record = {
                 "epoch": epoch,

@@ -458,9 +458,7 @@ class ExplicitPenalty:
     def distances(self, key=block_name):
         """``‖w − w⁰‖`` per top-level backbone block (or ``key`` group), in total."""
         params = dict(self.backbone.named_parameters())
-        return block_distances(
-            ((n, params[n]) for n in self.names), self.refs, key=key
-        )
+        return block_distances(((n, params[n]) for n in self.names), self.refs, key=key)
 
     def reference_norms(self, key=block_name):
         """``‖w⁰‖`` per top-level backbone block (or ``key`` group), in total."""
