@@ -456,10 +456,36 @@ class ExplicitPenalty:
         return value + self.beta * l2_penalty(self.head.parameters())
 
     def distances(self, key=block_name):
-        """``‖w − w⁰‖`` per top-level backbone block (or ``key`` group), in total."""
+        """``‖w − w⁰‖`` per top-level backbone block (or ``key`` group), in total.
+
+        Parameters
+        ----------
+        key : callable, default=block_name
+            Parameter name -> group, as for :func:`block_distances`.
+
+        Returns
+        -------
+        per_block : dict of str to float
+            Distance per group.
+        total : float
+            Distance over the whole backbone.
+        """
         params = dict(self.backbone.named_parameters())
         return block_distances(((n, params[n]) for n in self.names), self.refs, key=key)
 
     def reference_norms(self, key=block_name):
-        """``‖w⁰‖`` per top-level backbone block (or ``key`` group), in total."""
+        """``‖w⁰‖`` per top-level backbone block (or ``key`` group), in total.
+
+        Parameters
+        ----------
+        key : callable, default=block_name
+            Parameter name -> group, as for :func:`block_distances`.
+
+        Returns
+        -------
+        per_block : dict of str to float
+            Norm of the pre-trained weights per group.
+        total : float
+            Norm over the whole backbone.
+        """
         return block_norms(((n, self.refs[n]) for n in self.names), key=key)
