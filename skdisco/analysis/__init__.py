@@ -43,6 +43,17 @@ _LAZY = {
     "layer_features": "_layers",
     "layerwise_scores": "_layers",
     "plot_layerwise_scores": "_layers",
+    # the optimisation landscape (Liu et al. 2019)
+    "GradientComponent": "_landscape",
+    "LandscapeRecorder": "_landscape",
+    "LossSmoothness": "_landscape",
+    "compare_landscapes": "_landscape",
+    "gradient_principal_component": "_landscape",
+    "loss_smoothness": "_landscape",
+    "plot_loss_smoothness": "_landscape",
+    "plot_weight_deviation": "_landscape",
+    "sharpness": "_landscape",
+    "weight_deviation": "_landscape",
 }
 
 __all__ = sorted(_LAZY)

@@ -8,16 +8,20 @@ distance from the pre-trained weights per block). The penalty functions are
 exposed for analysis and tests.
 """
 
+from ._base import TrainingStep
 from ._estimators import FineTuneClassifier, FineTuneRegressor
 from ._penalties import (
     REGULARIZATIONS,
     ExplicitPenalty,
     block_distances,
+    block_name,
+    block_norms,
     diagonal_fisher,
     fisher_l2_sp_penalty,
     group_lasso_sp_penalty,
     l2_penalty,
     l2_sp_penalty,
+    layer_name,
     parameter_groups,
 )
 
@@ -26,11 +30,15 @@ __all__ = [
     "ExplicitPenalty",
     "FineTuneClassifier",
     "FineTuneRegressor",
+    "TrainingStep",
     "block_distances",
+    "block_name",
+    "block_norms",
     "diagonal_fisher",
     "fisher_l2_sp_penalty",
     "group_lasso_sp_penalty",
     "l2_penalty",
     "l2_sp_penalty",
+    "layer_name",
     "parameter_groups",
 ]

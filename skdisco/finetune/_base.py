@@ -16,6 +16,8 @@ import random
 import sys
 import time
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -40,7 +42,7 @@ from ._network import (
     load_backbone,
     source_log_probabilities,
 )
-from ._penalties import REGULARIZATIONS, ExplicitPenalty, diagonal_fisher
+from ._penalties import REGULARIZATIONS, ExplicitPenalty, diagonal_fisher, layer_name
 
 #: At most this many training images estimate the Fisher information (a seeded
 #: random subset beyond it): one backward pass per image.
@@ -74,6 +76,58 @@ def _seeded(seed, device):
             np.random.set_state(np_state)  # noqa: NPY002
 
 
+@dataclass(frozen=True)
+class TrainingStep:
+    """One optimisation step of a fine-tuning, as the ``callback`` sees it.
+
+    The fine-tuners call ``callback(TrainingStep(...))`` before every update,
+    with the parameters ``θ_t`` the update starts from and the batch it uses.
+    The callback may read the network and run forward and backward passes on
+    a copy of it (as :class:`skdisco.analysis.LandscapeRecorder` does); it must
+    not change the network. It runs under a forked torch random state, so a
+    callback that draws random numbers leaves the fine-tuning unchanged.
+
+    Parameters
+    ----------
+    step : int
+        Updates done so far (0 before the first).
+    epoch : int
+        The epoch the step belongs to (1-based).
+    network : torch.nn.Module
+        The network being trained (backbone and head), in train mode.
+    inputs : torch.Tensor
+        The step's batch of preprocessed (and augmented) images.
+    targets : torch.Tensor
+        Its encoded targets (class indices, or standardised values).
+    loss_fn : callable
+        ``loss_fn(outputs, targets)``: the data loss (cross-entropy or mean
+        squared error on standardised targets), without the penalty.
+    estimator : BaseFineTuner
+        The estimator being fitted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdisco.finetune import FineTuneClassifier
+    >>> seen = []
+    >>> X = np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
+    >>> clf = FineTuneClassifier("test_resnet", pretrained=False, image_size=32,
+    ...                          max_epochs=2, batch_size=4, random_state=0,
+    ...                          callback=lambda s: seen.append((s.epoch, s.step)))
+    >>> _ = clf.fit(X, [0, 1] * 4)
+    >>> seen
+    [(1, 0), (1, 1), (2, 2), (2, 3)]
+    """
+
+    step: int
+    epoch: int
+    network: torch.nn.Module
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    loss_fn: Callable
+    estimator: object
+
+
 class BaseFineTuner(TorchModelMixin, BaseEstimator):
     """Fine-tune a pre-trained backbone with a new linear head (base class)."""
 
@@ -87,7 +141,7 @@ class BaseFineTuner(TorchModelMixin, BaseEstimator):
         "optimizer": [StrOptions({"sgd", "adam", "adamw"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "lr_schedule": [StrOptions({"constant", "cosine", "step"})],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "image_size": [Interval(Integral, 1, None, closed="left"), None],
         "preprocessing": [callable, StrOptions({"passthrough"}), None],
@@ -98,6 +152,7 @@ class BaseFineTuner(TorchModelMixin, BaseEstimator):
         "device": [str, torch.device, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "callback": [callable, None],
     }
 
     def __init__(
@@ -123,6 +178,7 @@ class BaseFineTuner(TorchModelMixin, BaseEstimator):
         device="auto",
         random_state=None,
         verbose=1,
+        callback=None,
     ):
         self.model = model
         self.pretrained = pretrained
@@ -144,6 +200,7 @@ class BaseFineTuner(TorchModelMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.callback = callback
 
     # --- hooks for subclasses -------------------------------------------------
     _metric_name = "score"
@@ -240,7 +297,10 @@ class BaseFineTuner(TorchModelMixin, BaseEstimator):
         self.model_ = net
         self.transform_ = transform
         self.device_ = device
-        self._train(net, penalty, images, targets, train_idx, val_idx, generator)
+        if self.max_epochs == 0:  # the starting point of fine-tuning, untrained
+            self.history_, self.n_epochs_, self.best_epoch_ = [], 0, 0
+        else:
+            self._train(net, penalty, images, targets, train_idx, val_idx, generator)
         net.eval()
         return self
 
@@ -349,10 +409,12 @@ class BaseFineTuner(TorchModelMixin, BaseEstimator):
         schedule = self._make_schedule(optimizer, self.max_epochs * len(loader))
         val_targets = targets[val_idx] if val_idx is not None else None
         history, best_loss, best_state, best_epoch, stale = [], math.inf, None, 0, 0
+        reference_norms, reference_total = penalty.reference_norms()
+        layer_reference_norms, _ = penalty.reference_norms(key=layer_name)
         for epoch in range(1, self.max_epochs + 1):
             start = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
-            record = self._train_epoch(net, penalty, loader, optimizer, schedule)
+            record = self._train_epoch(net, penalty, loader, optimizer, schedule, epoch)
             distances, total = penalty.distances()
             record = {
                 "epoch": epoch,
@@ -360,6 +422,10 @@ class BaseFineTuner(TorchModelMixin, BaseEstimator):
                 "learning_rate": lr,
                 "distance": distances,
                 "distance_total": total,
+                "reference_norm": dict(reference_norms),
+                "reference_norm_total": reference_total,
+                "layer_distance": penalty.distances(key=layer_name)[0],
+                "layer_reference_norm": dict(layer_reference_norms),
                 "head_norm": float(
                     torch.sqrt(
                         sum(
@@ -396,7 +462,7 @@ class BaseFineTuner(TorchModelMixin, BaseEstimator):
         self.n_epochs_ = len(history)
         self.best_epoch_ = best_epoch
 
-    def _train_epoch(self, net, penalty, loader, optimizer, schedule):
+    def _train_epoch(self, net, penalty, loader, optimizer, schedule, epoch):
         device = self.device_
         net.train()
         sums = {"data": 0.0, "penalty": 0.0, "grad": 0.0}
@@ -407,6 +473,9 @@ class BaseFineTuner(TorchModelMixin, BaseEstimator):
             t = t.to(device, non_blocking=True)
             if self.augment:
                 x = light_augment(x, generator)
+            if self.callback is not None:
+                step = (epoch - 1) * len(loader) + n_steps
+                self._call_back(net, x, t, epoch, step)
             out = net(x)
             data_loss = self._data_loss(out, t)
             pen = penalty()
@@ -446,6 +515,21 @@ class BaseFineTuner(TorchModelMixin, BaseEstimator):
             f"train_{self._metric_name}": self._metric(outputs, targets),
             "grad_norm": sums["grad"] / max(n_steps, 1),
         }
+
+    def _call_back(self, net, x, t, epoch, step):
+        cuda = [x.device.index or 0] if x.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):
+            self.callback(
+                TrainingStep(
+                    step=step,
+                    epoch=epoch,
+                    network=net,
+                    inputs=x,
+                    targets=t,
+                    loss_fn=self._data_loss,
+                    estimator=self,
+                )
+            )
 
     def _report(self, record):
         metric = f"train_{self._metric_name}"

@@ -61,7 +61,10 @@ default="l2-sp"
         Per-step schedule over ``max_epochs``: cosine decay to 0, or ×0.1 after
         two thirds of the steps (the paper's step decay).
     max_epochs : int, default=10
-        Passes over the training images.
+        Passes over the training images. ``0`` builds the network -- the
+        backbone as loaded and a freshly initialised head -- without training
+        it (``history_`` is empty): the starting point of fine-tuning, for
+        analysis such as :func:`skdisco.analysis.loss_smoothness`.
     batch_size : int, default=64
         Images per step (and per inference batch).
     image_size : int, default=None
@@ -94,7 +97,14 @@ default="l2-sp"
         ``1`` (or more): one line per epoch on stderr (losses, training
         metric, distance from the pre-trained weights), so a person sees the
         run advance; ``0``: silent. stderr keeps printed output and doctests
-        clean."""
+        clean.
+    callback : callable, default=None
+        Called as ``callback(step)`` before every optimisation step with a
+        :class:`~skdisco.finetune.TrainingStep` (the step index, the network at
+        the parameters the update starts from, the batch, the data loss), under
+        a forked torch random state; for measurements during training such as
+        :class:`skdisco.analysis.LandscapeRecorder`. It must not change the
+        network."""
 
 _SHARED_ATTRIBUTES = """\
     model_ : torch.nn.Module
@@ -109,13 +119,18 @@ _SHARED_ATTRIBUTES = """\
         (over the epoch's batches as trained, train mode), ``grad_norm`` (mean
         L2 norm of the full gradient per step), ``learning_rate`` (at the
         epoch's start), ``distance`` (``‖w − w⁰‖₂`` per top-level backbone block),
-        ``distance_total`` (over the whole backbone), ``head_norm``, ``time``;
-        with early stopping also ``val_loss`` and ``val_{metric}``.
+        ``distance_total`` (over the whole backbone), ``reference_norm`` and
+        ``reference_norm_total`` (``‖w⁰‖₂`` of the same blocks and overall, the
+        denominators of the relative deviation), ``layer_distance`` and
+        ``layer_reference_norm`` (the same per layer, the module owning the
+        parameters, e.g. ``stages.0.blocks.0.conv_dw``), ``head_norm``,
+        ``time``; with early stopping also ``val_loss`` and ``val_{metric}``.
+        :func:`skdisco.analysis.weight_deviation` makes a table of them.
     n_epochs_ : int
         Epochs run.
     best_epoch_ : int
         The epoch (1-based) whose weights were kept: the best validation loss
-        with early stopping, else the last.
+        with early stopping, else the last (0 for ``max_epochs=0``).
     fisher_max_, fisher_mean_ : float
         Largest and mean entry of the diagonal Fisher information
         (``regularization="l2-sp-fisher"`` only)."""

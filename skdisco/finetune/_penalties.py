@@ -12,7 +12,8 @@ is an explicit term of the loss (never an optimizer ``weight_decay``):
 
 The strengths ``alpha``/``beta`` multiply these outside (see
 :class:`ExplicitPenalty`). :func:`diagonal_fisher` estimates ``F`` and
-:func:`block_distances` measures ``‖w − w⁰‖`` per top-level block.
+:func:`block_distances` measures ``‖w − w⁰‖`` and :func:`block_norms` ``‖w⁰‖``
+per top-level block or per layer (:func:`layer_name`).
 """
 
 from __future__ import annotations
@@ -258,13 +259,64 @@ def diagonal_fisher(log_prob_fn, params, batches, *, labels="sample", generator=
 
 
 def block_name(param_name):
-    """The top-level block of a parameter: the first component of its name."""
+    """The top-level block of a parameter: the first component of its name.
+
+    Parameters
+    ----------
+    param_name : str
+        A name from ``module.named_parameters()``.
+
+    Returns
+    -------
+    block : str
+        The name's first dotted component.
+
+    Examples
+    --------
+    >>> from skdisco.finetune import block_name
+    >>> block_name("stages.0.blocks.1.conv_dw.weight")
+    'stages'
+    """
     return param_name.split(".", 1)[0]
 
 
+def layer_name(param_name):
+    """The layer (module) that owns a parameter: its name without the last part.
+
+    Parameters
+    ----------
+    param_name : str
+        A name from ``module.named_parameters()``.
+
+    Returns
+    -------
+    layer : str
+        The owning module's name; a parameter registered on the root module is
+        its own layer.
+
+    Examples
+    --------
+    >>> from skdisco.finetune import layer_name
+    >>> layer_name("stages.0.blocks.1.conv_dw.weight")
+    'stages.0.blocks.1.conv_dw'
+    """
+    return param_name.rsplit(".", 1)[0] if "." in param_name else param_name
+
+
+def _grouped_norms(named_tensors, key):
+    squares = OrderedDict()
+    for name, t in named_tensors:
+        group = key(name)
+        squares[group] = squares.get(group, 0.0) + float(
+            t.detach().to(torch.float64).pow(2).sum()
+        )
+    total = math.sqrt(sum(squares.values()))
+    return {k: math.sqrt(v) for k, v in squares.items()}, total
+
+
 @torch.no_grad()
-def block_distances(named_params, refs):
-    """``‖w − w⁰‖₂`` per top-level block, and over all parameters.
+def block_distances(named_params, refs, *, key=block_name):
+    """``‖w − w⁰‖₂`` per top-level block (or other grouping), and over all.
 
     Parameters
     ----------
@@ -272,11 +324,14 @@ def block_distances(named_params, refs):
         Current parameters, by name.
     refs : dict of str to torch.Tensor
         Reference values by name.
+    key : callable, default=block_name
+        Maps a parameter name to its group: :func:`block_name` (the first name
+        component) or :func:`layer_name` (the owning module).
 
     Returns
     -------
     per_block : dict of str to float
-        Distance per top-level block (first name component), in network order.
+        Distance per group, in network order.
     total : float
         Distance over all the parameters.
 
@@ -289,13 +344,41 @@ def block_distances(named_params, refs):
     >>> block_distances(named, refs)
     ({'conv': 3.0, 'fc': 4.0}, 5.0)
     """
-    squares = OrderedDict()
-    for name, p in named_params:
-        sq = float((_f32(p) - refs[name]).pow(2).sum())
-        key = block_name(name)
-        squares[key] = squares.get(key, 0.0) + sq
-    total = math.sqrt(sum(squares.values()))
-    return {k: math.sqrt(v) for k, v in squares.items()}, total
+    return _grouped_norms(
+        (
+            (name, p.detach().to(torch.float64) - refs[name].to(torch.float64))
+            for name, p in named_params
+        ),
+        key,
+    )
+
+
+@torch.no_grad()
+def block_norms(named_params, *, key=block_name):
+    """``‖w‖₂`` per top-level block (or other grouping), and over all.
+
+    Parameters
+    ----------
+    named_params : iterable of (str, torch.Tensor)
+        Parameters, by name.
+    key : callable, default=block_name
+        Maps a parameter name to its group, as for :func:`block_distances`.
+
+    Returns
+    -------
+    per_block : dict of str to float
+        Norm per group, in network order.
+    total : float
+        Norm over all the parameters.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdisco.finetune import block_norms
+    >>> block_norms([("conv.weight", torch.tensor([3.0, 4.0]))])
+    ({'conv': 5.0}, 5.0)
+    """
+    return _grouped_norms(named_params, key)
 
 
 class ExplicitPenalty:
@@ -372,7 +455,37 @@ class ExplicitPenalty:
         value = self.alpha * self.backbone_term().to(device)
         return value + self.beta * l2_penalty(self.head.parameters())
 
-    def distances(self):
-        """``‖w − w⁰‖`` per top-level backbone block and in total."""
+    def distances(self, key=block_name):
+        """``‖w − w⁰‖`` per top-level backbone block (or ``key`` group), in total.
+
+        Parameters
+        ----------
+        key : callable, default=block_name
+            Parameter name -> group, as for :func:`block_distances`.
+
+        Returns
+        -------
+        per_block : dict of str to float
+            Distance per group.
+        total : float
+            Distance over the whole backbone.
+        """
         params = dict(self.backbone.named_parameters())
-        return block_distances(((n, params[n]) for n in self.names), self.refs)
+        return block_distances(((n, params[n]) for n in self.names), self.refs, key=key)
+
+    def reference_norms(self, key=block_name):
+        """``‖w⁰‖`` per top-level backbone block (or ``key`` group), in total.
+
+        Parameters
+        ----------
+        key : callable, default=block_name
+            Parameter name -> group, as for :func:`block_distances`.
+
+        Returns
+        -------
+        per_block : dict of str to float
+            Norm of the pre-trained weights per group.
+        total : float
+            Norm over the whole backbone.
+        """
+        return block_norms(((n, self.refs[n]) for n in self.names), key=key)
