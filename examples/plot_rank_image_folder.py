@@ -52,7 +52,8 @@ ranking = rank_models(
     scorers=["logme", "disco"],
     image_size=64,
 )
-print(ranking[["model", "logme", "disco", "logme_rank", "disco_rank", "time_s"]].to_string())
+columns = ["model", "logme", "disco", "logme_rank", "disco_rank", "time_s"]
+print(ranking[columns].to_string())
 
 # %%
 # Plot the ranking

@@ -94,32 +94,47 @@ def _check_output(path, flag):
             break
 
 
+def write_table(table, path, what="table"):
+    """Write ``table`` (a DataFrame) to the CSV ``path``, creating its folder."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False)
+    print(f"{what} written to {out}", file=sys.stderr)
+
+
+def save_figure(draw, path):
+    """Save the figure ``draw()`` makes (it returns an Axes or a Figure) as ``path``.
+
+    matplotlib runs headless (Agg); without matplotlib this is bad input that
+    says how to install it (the table has been written by then).
+    """
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise InputError(
+            "--plot needs matplotlib: pip install matplotlib (or "
+            "'skdisco[plot]'); the table was written."
+        ) from exc
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    drawn = draw()
+    fig = getattr(drawn, "figure", drawn)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"plot written to {path}", file=sys.stderr)
+
+
 def _write_outputs(ranking, scorers, output, plot):
     if output:
-        out = Path(output)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        ranking.to_csv(out, index=False)
-        print(f"ranking written to {out}", file=sys.stderr)
+        write_table(ranking, output, "ranking")
     if plot:
-        try:
-            import matplotlib
-        except ImportError as exc:
-            raise InputError(
-                "--plot needs matplotlib: pip install matplotlib (or "
-                "'skdisco[plot]'); the table was written."
-            ) from exc
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
         from .selection import plot_ranking
 
         which = "disco" if "disco" in scorers else scorers[0]
-        ax = plot_ranking(ranking, which)
-        Path(plot).parent.mkdir(parents=True, exist_ok=True)
-        ax.figure.tight_layout()
-        ax.figure.savefig(plot, dpi=120)
-        plt.close(ax.figure)
-        print(f"plot written to {plot}", file=sys.stderr)
+        save_figure(lambda: plot_ranking(ranking, which), plot)
 
 
 def _scorer_names(args):
@@ -339,14 +354,22 @@ def _add_task(p):
     )
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
+def bounded_int(minimum):
+    """An argparse ``type``: an integer of at least ``minimum``."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} must be at least {minimum}")
+        return value
+
+    return parse
+
+
+_positive_int = bounded_int(1)
 
 
 def _add_data_options(p, *, required=True):

@@ -41,8 +41,8 @@ STEPS = (0, 5, 10, 20)
 
 
 def _pairs(profile):
-    from zoo_models import make_candidates
     from run import PROFILES
+    from zoo_models import make_candidates
 
     cands = make_candidates(PROFILES[profile])
     final = PROFILES[profile]["epochs"]
@@ -78,7 +78,6 @@ def main(argv=None):
     args = p.parse_args(argv)
     cache = args.cache or f"/work/zoo-cache/{args.profile}"
 
-    import numpy as np
     import pandas as pd
     import torch
     from zoo_data import load_target
@@ -172,7 +171,9 @@ def main(argv=None):
             {
                 "target": tname,
                 "arch": arch,
-                "sharpness pre / rand": f"{pre['sharpness']:.2e} / {rnd['sharpness']:.2e}",
+                "sharpness pre / rand": (
+                    f"{pre['sharpness']:.2e} / {rnd['sharpness']:.2e}"
+                ),
                 "loss variation (steps 0-10) pre / rand": (
                     f"{e_pre['loss_variation']:.3f} / {e_rnd['loss_variation']:.3f}"
                 ),

@@ -9,7 +9,6 @@ the parser imports neither torch nor the analysis code.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 
 #: Sub-command -> module (relative to this package), in ``--help`` order.
 INSTRUMENTS = {
@@ -44,10 +43,30 @@ def add_analyze_parser(sub, add_data_options):
         dest="instrument", required=True, metavar="INSTRUMENT"
     )
     for name, module_name in INSTRUMENTS.items():
-        if importlib.util.find_spec(module_name, __package__) is None:
-            continue  # an instrument still being written (development only)
         module = importlib.import_module(module_name, __package__)
         p = inner.add_parser(name, help=module.HELP, description=module.DESCRIPTION)
         module.add_arguments(p, add_data_options)
         p.set_defaults(func=module.run)
     return analyze
+
+
+def write_outputs(table, args, draw, what):
+    """Write an instrument's ``table`` to ``--output`` and its figure to ``--plot``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The instrument's table.
+    args : argparse.Namespace
+        Parsed options with ``output`` and ``plot`` (either may be ``None``).
+    draw : callable
+        ``draw(table)`` returns the Axes (or Figure) of the figure.
+    what : str
+        What the table is, for the messages.
+    """
+    from ..cli import save_figure, write_table
+
+    if args.output:
+        write_table(table, args.output, what)
+    if args.plot:
+        save_figure(lambda: draw(table), args.plot)

@@ -87,70 +87,6 @@ def _fraction(text):
     return value
 
 
-def load_cli_data(args):
-    """``(X, y)`` of the data options; ``--data digits`` is scikit-learn's digits.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        Parsed options with ``data`` and ``max_samples``.
-
-    Returns
-    -------
-    X : ndarray of shape (n_images, 32, 32, 3), dtype uint8, or images
-        The images.
-    y : ndarray of shape (n_images,)
-        Their labels.
-    """
-    if args.data == "digits":
-        from ..datasets import load_digit_images
-
-        return load_digit_images(args.max_samples)
-    from ..cli import load_data
-
-    return load_data(args)
-
-
-def write_outputs(table, args, draw, what):
-    """Write ``table`` to ``--output`` and ``draw(table, ax)`` to ``--plot``.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        The instrument's table.
-    args : argparse.Namespace
-        Parsed options with ``output`` and ``plot``.
-    draw : callable
-        ``draw(table)`` returns the Axes of the figure.
-    what : str
-        What the table is, for the messages.
-    """
-    from ..cli import InputError
-
-    if args.output:
-        out = Path(args.output)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out, index=False)
-        print(f"{what} written to {out}", file=sys.stderr)
-    if args.plot:
-        try:
-            import matplotlib
-        except ImportError as exc:
-            raise InputError(
-                "--plot needs matplotlib: pip install matplotlib (or "
-                "'skdisco[plot]'); the table was written."
-            ) from exc
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        ax = draw(table)
-        Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
-        ax.figure.tight_layout()
-        ax.figure.savefig(args.plot, dpi=120)
-        plt.close(ax.figure)
-        print(f"plot written to {args.plot}", file=sys.stderr)
-
-
 def _labels(args):
     from ..cli import InputError
 
@@ -252,7 +188,9 @@ def run(args):
     labels = _labels(args)
     _check_output(args.output, "--output")
     _check_output(args.plot, "--plot")
-    X, y = load_cli_data(args)
+    from ..cli import load_data
+
+    X, y = load_data(args)
     finetune, X_test, y_test = None, None, None
     if args.finetune_epochs is not None:
         X, y, X_test, y_test = _split(X, y, args.test_fraction)
@@ -278,6 +216,8 @@ def run(args):
         progress=not args.quiet,
     )
     print(summary(table))
+    from ._cli import write_outputs
+
     write_outputs(table, args, plot_checkpoint_trajectory, "trajectory")
     if table["value"].isna().all():
         print(

@@ -75,18 +75,6 @@ def _steps(text):
     return values
 
 
-def _non_negative_int(text):
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: give 0 or more")
-    return value
-
-
 def add_arguments(parser, add_data_options):
     """Arguments of ``skdisco analyze landscape``.
 
@@ -97,6 +85,8 @@ def add_arguments(parser, add_data_options):
     add_data_options : callable
         Adds ``skdisco rank``'s data options.
     """
+    from ..cli import bounded_int
+
     parser.add_argument("models", nargs="+", metavar="MODEL")
     add_data_options(parser)
     parser.add_argument(
@@ -106,7 +96,7 @@ def add_arguments(parser, add_data_options):
     )
     parser.add_argument(
         "--finetune-epochs",
-        type=_non_negative_int,
+        type=bounded_int(0),
         default=3,
         metavar="N",
         help="epochs of fine-tuning (default 3); 0 measures the given weights",
@@ -140,17 +130,6 @@ def add_arguments(parser, add_data_options):
     )
     parser.add_argument("--plot", metavar="PNG")
     parser.add_argument("--quiet", action="store_true")
-
-
-def load_cli_data(args):
-    """``(X, y)``: scikit-learn's digits for ``--data digits``, else the files."""
-    if args.data == "digits":
-        from ..datasets import load_digit_images
-
-        return load_digit_images(n_samples=args.max_samples or 300)
-    from ..cli import load_data
-
-    return load_data(args)
 
 
 def _candidates(args):
@@ -220,34 +199,23 @@ def _measure_final(est, X, y, args):
 
 
 def _write_plot(path, deviation, curves):
-    from ..cli import InputError
+    from ..cli import save_figure
 
-    try:
-        import matplotlib
-    except ImportError as exc:
-        raise InputError(
-            "--plot needs matplotlib: pip install matplotlib (or 'skdisco[plot]'); "
-            "the table was written."
-        ) from exc
-    matplotlib.use("Agg")
-    from pathlib import Path
+    def draw():
+        import matplotlib.pyplot as plt
 
-    import matplotlib.pyplot as plt
+        from . import plot_loss_smoothness, plot_weight_deviation
 
-    from . import plot_loss_smoothness, plot_weight_deviation
+        panels = 2 if len(deviation) else 1
+        fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4), squeeze=False)
+        plot_loss_smoothness(curves, axes[0, 0], hue="model")
+        axes[0, 0].set_title("loss along −∇L at the final weights")
+        if panels == 2:
+            plot_weight_deviation(deviation, axes[0, 1], hue="model")
+            axes[0, 1].set_title("relative weight deviation, last epoch")
+        return fig
 
-    panels = 2 if len(deviation) else 1
-    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4), squeeze=False)
-    plot_loss_smoothness(curves, axes[0, 0], hue="model")
-    axes[0, 0].set_title("loss along −∇L at the final weights")
-    if panels == 2:
-        plot_weight_deviation(deviation, axes[0, 1], hue="model")
-        axes[0, 1].set_title("relative weight deviation, last epoch")
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"plot written to {path}", file=sys.stderr)
+    save_figure(draw, path)
 
 
 def run(args):
@@ -263,11 +231,10 @@ def run(args):
     status : int
         0 on success.
     """
-    from pathlib import Path
 
     import pandas as pd
 
-    from ..cli import InputError, _check_output
+    from ..cli import InputError, _check_output, load_data, write_table
     from . import LandscapeRecorder, weight_deviation
 
     for path, flag in (
@@ -281,7 +248,7 @@ def run(args):
     if args.n_samples < 1:
         raise InputError(f"--n-samples must be at least 1; got {args.n_samples}.")
     candidates = _candidates(args)
-    X, y = load_cli_data(args)
+    X, y = load_data(args)
     rows, deviations, curves = [], [], []
     for k, (name, params) in enumerate(candidates, 1):
         if not args.quiet:
@@ -320,13 +287,10 @@ def run(args):
     for column in ("step", "epoch", "gradient_rank"):
         if column in table.columns:
             table[column] = table[column].astype("Int64")
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False)
+    write_table(table, args.output, "landscape")
     deviation = pd.concat(deviations, ignore_index=True) if deviations else None
     if args.deviation_output and deviation is not None:
-        Path(args.deviation_output).parent.mkdir(parents=True, exist_ok=True)
-        deviation.to_csv(args.deviation_output, index=False)
+        write_table(deviation, args.deviation_output, "weight deviation")
     elif args.deviation_output:
         print(
             "--deviation-output not written: with --finetune-epochs 0 nothing moved.",
@@ -347,7 +311,6 @@ def run(args):
     ]
     final_rows = table[table["stage"] == "final"][shown]
     print(final_rows.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    print(f"landscape written to {out}", file=sys.stderr)
     if args.plot:
         _write_plot(
             args.plot,

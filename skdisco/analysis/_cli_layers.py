@@ -71,8 +71,15 @@ def run(args):
     """
     import pandas as pd
 
-    from ..cli import EXIT_ALL_FAILED, EXIT_OK, InputError, _check_output, _scorers
-    from ._cli_checkpoints import load_cli_data, write_outputs
+    from ..cli import (
+        EXIT_ALL_FAILED,
+        EXIT_OK,
+        InputError,
+        _check_output,
+        _scorers,
+        load_data,
+    )
+    from ._cli import write_outputs
     from ._layers import layerwise_scores, plot_layerwise_scores
 
     if args.scorer is None:
@@ -80,7 +87,7 @@ def run(args):
     scorer_map = _scorers(args)
     _check_output(args.output, "--output")
     _check_output(args.plot, "--plot")
-    X, y = load_cli_data(args)
+    X, y = load_data(args)
     try:
         table = layerwise_scores(
             args.model,

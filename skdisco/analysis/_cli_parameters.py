@@ -187,12 +187,8 @@ def run(args):
     if scores:
         for name, score in scores.items():
             print(f"fine-tuned from {name}: test score {score:.4f}")
-    if args.output:
-        frame.to_csv(args.output, index=False)
-    if args.plot:
-        from ._parameters import plot_parameter_transferability
+    from ._cli import write_outputs
+    from ._parameters import plot_parameter_transferability
 
-        ax = plot_parameter_transferability(frame)
-        ax.figure.tight_layout()
-        ax.figure.savefig(args.plot, dpi=120)
+    write_outputs(frame, args, plot_parameter_transferability, "parameter table")
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 HELP = "singular spectrum of a model's features and the task score of each band"
 DESCRIPTION = (
@@ -91,9 +90,8 @@ def _inputs(args):
         raise InputError(
             "give MODEL --data DIR|FILE|digits, or --features FILE [--labels FILE]."
         )
-    from ..selection import make_extractor
-
     from ..cli import load_data
+    from ..selection import make_extractor
 
     X, y = load_data(args)
     if not args.quiet:
@@ -127,30 +125,21 @@ def _table(profile, bands):
 
 
 def _plot(profile, bands, path):
-    from ..cli import InputError
+    from ..cli import save_figure
 
-    try:
-        import matplotlib
-    except ImportError as exc:
-        raise InputError(
-            "--plot needs matplotlib: pip install matplotlib (or "
-            "'skdisco[plot]'); the table was written."
-        ) from exc
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    def draw():
+        import matplotlib.pyplot as plt
 
-    from ._spectra import plot_component_transferability, plot_spectral_profile
+        from ._spectra import plot_component_transferability, plot_spectral_profile
 
-    n = 1 if bands is None else 2
-    fig, axes = plt.subplots(1, n, figsize=(6 * n, 3.8), squeeze=False)
-    plot_spectral_profile(profile, ax=axes[0, 0])
-    if bands is not None:
-        plot_component_transferability(bands, ax=axes[0, 1])
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"plot written to {path}", file=sys.stderr)
+        n = 1 if bands is None else 2
+        fig, axes = plt.subplots(1, n, figsize=(6 * n, 3.8), squeeze=False)
+        plot_spectral_profile(profile, ax=axes[0, 0])
+        if bands is not None:
+            plot_component_transferability(bands, ax=axes[0, 1])
+        return fig
+
+    save_figure(draw, path)
 
 
 def run(args):
@@ -223,9 +212,9 @@ def run(args):
         print(view.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     table = _table(profile, bands)
     if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.output, index=False)
-        print(f"spectrum written to {args.output}", file=sys.stderr)
+        from ..cli import write_table
+
+        write_table(table, args.output, "spectrum")
     if args.plot:
         _plot(profile, bands, args.plot)
     return EXIT_OK

@@ -720,7 +720,7 @@ def _remove(path):
 
 
 class FeatureCache:
-    """Features stored on disk under a folder: the feature entries of a :class:`~skdisco.utils.Store`.
+    """Features cached on disk, as entries of a :class:`~skdisco.utils.Store`.
 
     Kept as the public name of the extractors' feature cache; every property of
     :class:`~skdisco.utils.Store` holds (full key stored and checked on read,

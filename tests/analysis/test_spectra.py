@@ -345,3 +345,19 @@ def test_cli_spectrum_feature_files(tmp_path, capsys):
     assert main(["analyze", "spectrum", "--features", str(tmp_path / "c.npy"),
                  "--labels", str(tmp_path / "y.npy")]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_every_instrument_is_a_subcommand():
+    import argparse
+
+    from skdisco.analysis._cli import INSTRUMENTS
+    from skdisco.cli import build_parser
+
+    def choices(parser):
+        action = next(a for a in parser._actions
+                      if isinstance(a, argparse._SubParsersAction))
+        return action.choices
+
+    analyze = choices(build_parser())["analyze"]
+    assert sorted(choices(analyze)) == sorted(INSTRUMENTS)
+    assert len(INSTRUMENTS) == 5
