@@ -542,7 +542,6 @@ def _network_row(frame):
 # --------------------------------------------------------------------------- #
 def _random_module(model, random_init, seed):
     """θ_r: ``random_init``, a seeded timm init of the name, or a re-init."""
-    import torch
 
     if random_init is not None:
         module = _as_module(random_init)
@@ -560,8 +559,9 @@ def _random_module(model, random_init, seed):
         module.requires_grad_(True)  # the extractor freezes its model
         return module
     module = copy.deepcopy(model)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    from ..utils._torch import seeded_torch
+
+    with seeded_torch(seed):
         for sub in module.modules():
             if callable(getattr(sub, "reset_parameters", None)):
                 sub.reset_parameters()

@@ -8,11 +8,10 @@ import os
 from numbers import Integral
 
 import timm
-import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from timm.data import create_transform, resolve_data_config
 
-from ..utils._torch import pool_tensor
+from ..utils._torch import pool_tensor, seeded_torch
 from ._base import BaseFeatureExtractor
 from ._weights import (
     PACKAGE_WEIGHTS,
@@ -281,11 +280,10 @@ class TimmFeatureExtractor(BaseFeatureExtractor):
         if self.random_state is None:
             yield
             return
-        with torch.random.fork_rng(devices=[]):
-            seed = self.random_state
-            if not isinstance(seed, Integral):
-                seed = int(seed.randint(0, 2**31 - 1))
-            torch.manual_seed(seed)
+        seed = self.random_state
+        if not isinstance(seed, Integral):
+            seed = int(seed.randint(0, 2**31 - 1))
+        with seeded_torch(seed):
             yield
 
     def _create(self, **kwargs):

@@ -14,9 +14,11 @@ imports may import it: torch loads when a model is first touched.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
+import threading
 import time
 
 import numpy as np
@@ -25,10 +27,32 @@ from PIL import Image, UnidentifiedImageError
 
 from ._store import digest, files_digest
 
-
 # --------------------------------------------------------------------------
 # devices
 # --------------------------------------------------------------------------
+#: torch has one default generator per process: a seeded random initialisation
+#: holds this lock while it draws, so two threads building models at once
+#: (joblib's threading backend, a Dask cluster of threads) do not interleave
+#: their draws and each gets the weights its seed defines.
+_RNG_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def seeded_torch(seed, devices=()):
+    """Seed torch's default generator inside, one thread at a time; restore it after.
+
+    Parameters
+    ----------
+    seed : int
+        The seed (``torch.manual_seed``).
+    devices : sequence of int, default=()
+        CUDA devices whose generators are forked too.
+    """
+    with _RNG_LOCK, torch.random.fork_rng(devices=list(devices)):
+        torch.manual_seed(seed)
+        yield
+
+
 def resolve_device(device):
     """``"auto"`` → CUDA when available, else CPU; an unavailable CUDA raises."""
     if device is None or device == "auto":

@@ -170,3 +170,35 @@ def test_cuda_bf16_close_to_cpu_float32(images):
     gpu = gpu_ext.transform(images)
     assert gpu.dtype == np.float32
     np.testing.assert_allclose(gpu, cpu, atol=0.05 * np.abs(cpu).max())
+
+
+def test_random_initialisation_is_thread_safe():
+    # torch has one default generator per process: threads building seeded
+    # random-init models at once (joblib threads, a threaded Dask cluster)
+    # must each get the weights their seed defines, not interleaved draws.
+    import threading
+
+    import torch
+
+    def weights():
+        ext = TimmFeatureExtractor(
+            "test_efficientnet", pretrained=False, random_state=0, device="cpu"
+        ).fit()
+        return {k: v.clone() for k, v in ext.model_.state_dict().items()}
+
+    reference = weights()
+    n = 6
+    out, barrier = {}, threading.Barrier(n)
+
+    def build(i):
+        barrier.wait()
+        out[i] = weights()
+
+    threads = [threading.Thread(target=build, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    differ = [i for i in range(n)
+              if any(not torch.equal(out[i][k], reference[k]) for k in reference)]
+    assert differ == []
