@@ -17,6 +17,7 @@ from ._weights import (
     PACKAGE_WEIGHTS,
     load_state_dict_by_position,
     offline_hub_if_unreachable,
+    read_state_dict,
     resolve_weights,
     weights_digest,
 )
@@ -244,10 +245,12 @@ class TimmFeatureExtractor(BaseFeatureExtractor):
                         pretrained=True, pretrained_cfg_overlay=dict(file=path)
                     )
                 except (RuntimeError, KeyError, ValueError, OSError) as exc:
-                    raise ValueError(
-                        f"Weights file {path!r} does not fit timm model "
-                        f"{self.model_name!r}: {_first_line(exc)}"
-                    ) from exc
+                    model = self._create_with_checkpoint_head(path)
+                    if model is None:
+                        raise ValueError(
+                            f"Weights file {path!r} does not fit timm model "
+                            f"{self.model_name!r}: {_first_line(exc)}"
+                        ) from exc
             elif kind == "package":
                 model = self._create(pretrained=False)
                 load_state_dict_by_position(model, self.weights_path_)
@@ -285,6 +288,39 @@ class TimmFeatureExtractor(BaseFeatureExtractor):
             seed = int(seed.randint(0, 2**31 - 1))
         with seeded_torch(seed):
             yield
+
+    def _create_with_checkpoint_head(self, path):
+        """The model with the checkpoint's own number of classes, or None.
+
+        A checkpoint fine-tuned or pre-trained on another label set (10 classes
+        for a timm architecture whose default head has 1000) does not fit the
+        default model only because of its classifier: build the model with the
+        checkpoint's classifier width and load every tensor, head included (the
+        source probabilities LEEP and NCE need are that head's). None when the
+        file's classifier is not where timm's config says, or it has the
+        default width (then the mismatch is elsewhere).
+        """
+        names = timm.models.get_pretrained_cfg_value(self.model_name, "classifier")
+        if not names:
+            return None
+        names = (names,) if isinstance(names, str) else tuple(names)
+        state = read_state_dict(path)
+        widths = {
+            int(state[f"{name}.weight"].shape[0])
+            for name in names
+            if f"{name}.weight" in state and state[f"{name}.weight"].ndim >= 1
+        }
+        if len(widths) != 1:
+            return None
+        (n_classes,) = widths
+        try:
+            return self._create(
+                pretrained=True,
+                num_classes=n_classes,
+                pretrained_cfg_overlay=dict(file=path, num_classes=n_classes),
+            )
+        except (RuntimeError, KeyError, ValueError, OSError):
+            return None
 
     def _create(self, **kwargs):
         if self.image_size is not None:

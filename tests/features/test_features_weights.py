@@ -128,3 +128,29 @@ def test_corrupt_weights_file_names_the_file(tmp_path):
     path.write_bytes(b"\x00garbage")
     with pytest.raises(ValueError, match="broken.pth"):
         TimmFeatureExtractor("test_resnet", weights=path).fit()
+
+
+def test_weights_file_with_its_own_number_of_classes(tmp_path):
+    # A checkpoint trained on 10 classes loads into the timm architecture
+    # whose default head has 1000: the model takes the file's head width, and
+    # every tensor (head included) is the file's.
+    torch.manual_seed(0)
+    source = timm.create_model("test_convnext", pretrained=False, num_classes=10)
+    path = tmp_path / "ten_classes.pth"
+    torch.save(source.state_dict(), path)
+    ext = TimmFeatureExtractor(
+        "test_convnext", weights=str(path), output="probabilities", device="cpu"
+    ).fit()
+    assert ext.model_.num_classes == 10
+    for key, value in source.state_dict().items():
+        assert torch.equal(ext.model_.state_dict()[key], value), key
+    X = np.random.default_rng(0).integers(0, 255, (4, 32, 32, 3), dtype=np.uint8)
+    assert ext.transform(X).shape == (4, 10)
+
+
+def test_weights_file_of_another_architecture_still_fails(tmp_path):
+    other = timm.create_model("test_efficientnet", pretrained=False, num_classes=10)
+    path = tmp_path / "other.pth"
+    torch.save(other.state_dict(), path)
+    with pytest.raises(ValueError, match="does not fit timm model 'test_convnext'"):
+        TimmFeatureExtractor("test_convnext", weights=str(path), device="cpu").fit()
