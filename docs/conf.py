@@ -39,6 +39,9 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
+    # MathJax 3 from the package, copied into _static/mathjax: maths render
+    # offline (sphinx.ext.mathjax alone loads it from a CDN).
+    "sphinx-mathjax-offline",
     "numpydoc",
     "myst_parser",
     "sphinx_gallery.gen_gallery",

@@ -31,6 +31,7 @@ DOCS_PACKAGES = (
     "myst_parser",
     "numpydoc",
     "matplotlib",
+    "sphinx-mathjax-offline",
 )
 
 
@@ -164,10 +165,18 @@ def test_myst_settings_render_dollar_and_display_maths(tmp_path):
     assert {"dollarmath", "amsmath", "colon_fence"} <= set(
         settings["myst_enable_extensions"]
     )
+    mathjax = [
+        name
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and getattr(node.targets[0], "id", None) == "extensions"
+        for name in ast.literal_eval(node.value)
+        if "mathjax" in name
+    ]
     src = tmp_path / "src"
     src.mkdir()
     (src / "conf.py").write_text(
-        'extensions = ["myst_parser", "sphinx.ext.mathjax"]\n'
+        f"extensions = {['myst_parser', *mathjax]!r}\n"
         + "".join(f"{k} = {v!r}\n" for k, v in settings.items())
     )
     (src / "index.md").write_text(
@@ -195,6 +204,10 @@ def test_myst_settings_render_dollar_and_display_maths(tmp_path):
     assert 'class="math notranslate nohighlight">\\(\\sigma_1^2\\)' in html
     assert "\\[S = \\sum_i x_i\\]" in html
     assert 'id="a-heading"' in html
+    # MathJax is served from the site itself, not a CDN: maths render offline.
+    scripts = re.findall(r'<script[^>]*src="([^"]*mathjax[^"]*)"', html, re.I)
+    assert scripts == ["_static/mathjax/tex-chtml.js"], scripts
+    assert (tmp_path / "out" / "_static" / "mathjax" / "tex-chtml.js").is_file()
 
 
 def test_missing_docs_packages_fail_under_ci_and_skip_locally(monkeypatch):
