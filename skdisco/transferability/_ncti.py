@@ -1,6 +1,6 @@
 """NCTI: Neural Collapse inspired Transferability Index.
 
-Wang, Wang, Chen, Liu, Zhou, Wen, "How Far Pre-trained Models Are from Neural
+Wang, Luo, Zheng, Huang, Baktashmotlagh, "How Far Pre-trained Models Are from Neural
 Collapse on the Target Dataset Informs their Transferability", ICCV 2023.
 Reference code: BUserName/NCTI ``metrics.py`` (``NCTI_Score``) and
 ``evaluate_metric_group1_cpu.py`` (the combination over a set of models).

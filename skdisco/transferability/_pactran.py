@@ -1,6 +1,6 @@
 """PACTran: PAC-Bayesian transferability metrics (Gaussian, Dirichlet, Gamma).
 
-Ding, Chen, Levinboim, Goodman, Soricut, "PACTran: PAC-Bayesian Metrics for
+Ding, Chen, Levinboim, Changpinyo, Soricut, "PACTran: PAC-Bayesian Metrics for
 Estimating the Transferability of Pretrained Models to Classification Tasks",
 ECCV 2022. Reference code: google-research/pactran_metrics ``compute_metrics.py``
 (``calculate_pac_gauss``, ``calculate_pac_dir``, ``calculate_pac_gamma``).
@@ -226,7 +226,7 @@ def pactran_gauss(
 
     References
     ----------
-    .. [1] N. Ding, X. Chen, T. Levinboim, S. Goodman, R. Soricut. "PACTran:
+    .. [1] N. Ding, X. Chen, T. Levinboim, S. Changpinyo, R. Soricut. "PACTran:
        PAC-Bayesian Metrics for Estimating the Transferability of Pretrained
        Models to Classification Tasks". ECCV 2022.
 

@@ -1,6 +1,6 @@
 """SFDA: Self-challenging Fisher Discriminant Analysis.
 
-Shao, Zhao, Ge, Lin, Hu, Cai, Yuan, Hu, Lu, Fan, Zou, Xu, "Not All Models Are
+Shao, Zhao, Ge, Zhang, Yang, Wang, Shan, Luo, "Not All Models Are
 Equal: Predicting Model Transferability in a Self-challenging Fisher Space",
 ECCV 2022. Reference code: TencentARC/SFDA ``metrics.py`` (``SFDA_Score``).
 """

@@ -1,6 +1,6 @@
 """TransRate: mutual information between features and labels via coding rates.
 
-Huang, Huang, Wei, Ying, Fan, "Frustratingly Easy Transferability Estimation",
+Huang, Huang, Rong, Yang, Wei, "Frustratingly Easy Transferability Estimation",
 ICML 2022. Two published implementations exist and give unrelated magnitudes: the
 authors' code (Long-Kai/TransRate) and the Transfer-Learning-Library's. Both are
 here; the authors' pipeline is the default.
