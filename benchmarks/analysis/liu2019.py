@@ -69,6 +69,17 @@ def _markdown(frame):
     return "\n".join(lines)
 
 
+def write_summary(summary, out):
+    """The page's table and verdict line, as ``liu2019_summary.md``."""
+    verdicts = summary[
+        ["flatter", "smoother", "more predictive", "closer", "suppressed σ₁"]
+    ].sum()
+    line = f"pairs where pre-training wins (of {len(summary)}): " + ", ".join(
+        f"{k} {int(v)}" for k, v in verdicts.items()
+    )
+    (out / "liu2019_summary.md").write_text(_markdown(summary) + "\n\n" + line + "\n")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--profile", default="full", choices=("full", "quick"))
@@ -203,15 +214,8 @@ def main(argv=None):
         )
     summary = pd.DataFrame(rows)
     summary.to_csv(out / "liu2019_summary.csv", index=False)
-    print(_markdown(summary))
-    verdicts = summary[
-        ["flatter", "smoother", "more predictive", "closer", "suppressed σ₁"]
-    ].sum()
-    print()
-    print(
-        f"pairs where pre-training wins (of {len(summary)}): "
-        + ", ".join(f"{k} {int(v)}" for k, v in verdicts.items())
-    )
+    write_summary(summary, out)
+    print((out / "liu2019_summary.md").read_text())
 
     import matplotlib
 
