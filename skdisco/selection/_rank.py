@@ -230,6 +230,29 @@ def _short(exc):
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
+def _backend_streams_results():
+    """Whether the active joblib backend hands results back as they finish.
+
+    Ray's joblib backend (``ray.util.joblib``) cannot
+    (``supports_return_generator`` is False), so ``rank_models`` collects its
+    rows as a list there instead of failing.
+    """
+    from joblib.parallel import get_active_backend
+
+    backend, _ = get_active_backend()
+    return bool(getattr(backend, "supports_return_generator", False))
+
+
+def _evaluate_and_keep(name, spec, X, y, scorers, extractor_params, keep):
+    """:func:`evaluate_model`; with ``keep = (cache_dir, key)`` a finished row
+    is also written to the store by the worker itself."""
+    row = evaluate_model(name, spec, X, y, scorers, extractor_params)
+    if keep is not None and row["error"] is None:
+        cache_dir, key = keep
+        Store(cache_dir).put_row(key, row)
+    return row
+
+
 def evaluate_model(name, spec, X, y, scorers, extractor_params=None):
     """Score one model with every scorer; failures go into the row, not up.
 
@@ -523,7 +546,8 @@ def rank_models(
     Every model turns ``X`` into features (or brings its own), every scorer
     scores them, and the result is one row per model, best first. Models run
     in parallel with joblib, so ``joblib.parallel_config(backend="dask")`` runs
-    them on a Dask cluster. A model that fails is reported in its row while the
+    them on a Dask cluster, and ``backend="ray"`` (after
+    ``ray.util.joblib.register_ray()``) on a Ray cluster. A model that fails is reported in its row while the
     others finish; with ``cache_dir`` each finished row is kept on disk and a
     re-run (after an interruption, a crash, or with more models) computes only
     the rows that are missing.
@@ -692,11 +716,24 @@ TimmFeatureExtractor`, :class:`~skdisco.features.TorchFeatureExtractor`, a
         _report(progress, done, total, rows[name])
     pending = [(name, spec) for name, spec in items if name not in rows]
     if pending:
+        streams = _backend_streams_results()
         jobs = (
-            delayed(evaluate_model)(name, spec, X, y, scorer_map, extractor_params)
+            delayed(_evaluate_and_keep)(
+                name,
+                spec,
+                X,
+                y,
+                scorer_map,
+                extractor_params,
+                # a backend that returns rows only at the end: each worker
+                # persists its own finished row, so a run cut short keeps them
+                None if streams or store is None else (str(cache_dir), keys[name]),
+            )
             for name, spec in pending
         )
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+        parallel = Parallel(
+            n_jobs=n_jobs, return_as="generator_unordered" if streams else "list"
+        )
         for row in parallel(jobs):
             if errors == "raise" and row["error"] is not None:
                 raise RuntimeError(

@@ -360,6 +360,61 @@ def test_rank_models_runs_on_dask_cluster(zoo):
     )
 
 
+def test_rank_models_runs_on_ray_cluster(zoo, tmp_path):
+    # Ray's joblib backend cannot stream results (supports_return_generator is
+    # False): rank_models collects the rows as a list there, and each worker
+    # writes its finished row to cache_dir itself.
+    ray = pytest.importorskip("ray")
+    import joblib
+    from ray.util.joblib import register_ray
+
+    models, y = zoo
+    local = rank_models(models, y=y, scorers=["logme", "ncti"])
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        register_ray()
+        with joblib.parallel_config(backend="ray", n_jobs=2):
+            remote = rank_models(
+                models, y=y, scorers=["logme", "ncti"], cache_dir=tmp_path
+            )
+    finally:
+        ray.shutdown()
+    pids = {int(w.rsplit(":", 1)[1]) for w in remote["worker"]}
+    assert os.getpid() not in pids  # every model ran in a Ray worker
+    pd.testing.assert_frame_equal(
+        remote[["model", "logme", "ncti", "logme_rank"]],
+        local[["model", "logme", "ncti", "logme_rank"]],
+    )
+    resumed = rank_models(models, y=y, scorers=["logme", "ncti"], cache_dir=tmp_path)
+    assert resumed["from_cache"].all()
+    assert list(resumed["worker"]) == list(remote["worker"])
+
+
+def test_rows_persist_from_the_workers_when_the_backend_cannot_stream(
+    zoo, tmp_path, monkeypatch
+):
+    # With a backend that returns rows only at the end, a worker's finished row
+    # is in the store before the driver sees any: a run cut short keeps them.
+    from skdisco.selection import _rank
+
+    models, y = zoo
+    monkeypatch.setattr(_rank, "_backend_streams_results", lambda: False)
+    seen = []
+    real_put = _rank.Store.put_row
+
+    def put_row(self, key, row):
+        seen.append(row["model"])
+        return real_put(self, key, row)
+
+    monkeypatch.setattr(_rank.Store, "put_row", put_row)
+    ranking = rank_models(models, y=y, scorers=["logme"], cache_dir=tmp_path)
+    # each row written twice: by its worker, then by the driver
+    assert sorted(seen) == sorted(list(models) * 2)
+    assert not ranking["from_cache"].any()
+    resumed = rank_models(models, y=y, scorers=["logme"], cache_dir=tmp_path)
+    assert resumed["from_cache"].all()
+
+
 class _CountingClassifier(torch.nn.Module):
     """A tiny classifier recording the images its forward sees (class-level,
     so the copies that fit and clone make still count here)."""
