@@ -261,6 +261,9 @@ def stage_table(out, n_bootstrap=1000):
                              comparison)
     ens_cmp = comparison[comparison["scorer_a"].str.contains("[LOTO", regex=False)
                          & ~comparison["scorer_b"].isin(zr.CONTROLS)]
+    top = zr.top_scorers(summaries["finetune"])
+    top_cmp = comparison[comparison["scorer_a"].isin(top)
+                         & comparison["scorer_b"].isin(top)]
     loto = (choices.groupby("selection", sort=False)
             .agg(in_sample_best=("in_sample_best", "first"),
                  in_sample_mean=("in_sample_mean", "first"),
@@ -293,6 +296,9 @@ def stage_table(out, n_bootstrap=1000):
         "## Ensembles and selections against their members (paired differences)",
         "",
         zr.fmt(ens_cmp.set_index("scorer_a")), "",
+        "## The four best single scorers against each other (paired, common "
+        "targets)", "",
+        zr.fmt(top_cmp.set_index("scorer_a")), "",
         "## Weighted τ per target, against fine-tuning", "",
         zr.fmt(zr.per_target(ev, "finetune")), "",
         "## Does each scorer beat the best control on each target? (fine-tuning)",

@@ -286,10 +286,17 @@ def comparisons(scores, truth, selection, summary, n_bootstrap, seed=0):
         row = f"{pool_name} [LOTO]"
         pairs += [(row, m) for m in pool] + [(row, "single scorer [LOTO]")]
     pairs.append(("disco [LOTO over the sweep]", "disco"))
+    pairs += list(itertools.combinations(top_scorers(summary), 2))
     gt = truth[["target", "model", "finetune"]]
     return compare_scorers(scores, gt, pairs=pairs, truth="finetune",
                            controls=list(CONTROLS), selections=selection,
                            n_bootstrap=n_bootstrap, random_state=seed)
+
+
+def top_scorers(summary, n=4):
+    """The ``n`` single scorers with the best mean τ_w (kind ``score``)."""
+    rows = summary[(summary["kind"] == "score") & ~summary.index.map(is_sweep)]
+    return list(rows.sort_values("mean_tau_w", ascending=False).index[:n])
 
 
 def unique_variants(selection):
