@@ -347,7 +347,8 @@ def headline_ci(summary_ft, summary_lp, comparison):
 
 def beats_control_table(evaluation, truth="finetune"):
     """Per target: does each scorer's τ_w beat the best control's? (yes / no)."""
-    ev = evaluation[(evaluation["truth"] == truth) & ~evaluation["scorer"].map(is_sweep)]
+    keep = (evaluation["truth"] == truth) & ~evaluation["scorer"].map(is_sweep)
+    ev = evaluation[keep]
     tau = ev.pivot(index="scorer", columns="target", values="weighted_kendall_tau")
     best = tau.loc[[c for c in CONTROLS if c in tau.index]].max(axis=0)
     scorers = [s for s in tau.index if s not in CONTROLS]

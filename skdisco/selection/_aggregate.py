@@ -40,9 +40,9 @@ def rank_aggregate(ranking, scorers, *, method="mean_rank", name=None):
         ``"mean_rank"``: minus the mean over scorers of each model's rank
         (1 = best; tied models share their average rank). ``"borda"``: the
         Borda count, the number of models each scorer places below the model
-        (a tie counts half), summed over scorers. ``"mean_zscore"``: mean of each scorer's
-        standardised scores (zero mean, unit standard deviation over models);
-        unlike the ranks it keeps how far apart the models are.
+        (a tie counts half), summed over scorers. ``"mean_zscore"``: mean of
+        each scorer's standardised scores (zero mean, unit standard deviation
+        over models); unlike the ranks it keeps how far apart the models are.
     name : str, default=None
         Name of the new column; ``None``: ``"<method>(<scorer>+...)"``.
 
@@ -114,7 +114,5 @@ def rank_aggregate(ranking, scorers, *, method="mean_rank", name=None):
     name = name or f"{method}({'+'.join(scorers)})"
     out = ranking.copy()
     out[name] = combined.astype("float64").to_numpy()
-    out[f"{name}_rank"] = (
-        out[name].rank(ascending=False, method="min").astype("Int64")
-    )
+    out[f"{name}_rank"] = out[name].rank(ascending=False, method="min").astype("Int64")
     return out

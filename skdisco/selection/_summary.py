@@ -65,8 +65,9 @@ def _long_controls(controls, scores):
     return long, names
 
 
-def _target_replicates(scores, ground_truth, truth, controls, selections,
-                       n_bootstrap, random_state):
+def _target_replicates(
+    scores, ground_truth, truth, controls, selections, n_bootstrap, random_state
+):
     """Per-target τ_w of every row, point and bootstrap (stratified, paired).
 
     Returns names, kinds, targets, point (n_rows, n_targets) and replicates
@@ -94,8 +95,13 @@ def _target_replicates(scores, ground_truth, truth, controls, selections,
         t = gt[gt["target"] == target].dropna().drop_duplicates("model")
         t = t.set_index("model")[truth]
         block = table[table["target"] == target]
-        wide = block.pivot_table(index="scorer", columns="model", values="score",
-                                 aggfunc="first", dropna=False)
+        wide = block.pivot_table(
+            index="scorer",
+            columns="model",
+            values="score",
+            aggfunc="first",
+            dropna=False,
+        )
         wide = wide.reindex(index=names, columns=t.index)
         s = np.array(wide.to_numpy(dtype=np.float64))
         s[~np.isfinite(s)] = np.nan
@@ -152,9 +158,9 @@ def _mean_over_targets(point, reps):
     n_targets = defined.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(defined, point, 0.0).sum(axis=1) / n_targets
-        rep_mean = np.where(defined[..., None], reps, 0.0).sum(axis=1) / n_targets[
-            :, None
-        ]
+        rep_mean = (
+            np.where(defined[..., None], reps, 0.0).sum(axis=1) / n_targets[:, None]
+        )
     # a replicate on which a defined target became undefined is dropped
     lost = (defined[..., None] & ~np.isfinite(reps)).any(axis=1)
     rep_mean[lost] = np.nan
@@ -268,8 +274,7 @@ def summarize_evaluation(
     True
     """
     names, kinds, targets, point, reps = _target_replicates(
-        scores, ground_truth, truth, controls, selections, n_bootstrap,
-        random_state,
+        scores, ground_truth, truth, controls, selections, n_bootstrap, random_state
     )
     mean, rep_mean, n_targets = _mean_over_targets(point, reps)
     low, high = percentile_interval(rep_mean, confidence, axis=1)
@@ -362,32 +367,29 @@ def compare_scorers(
     >>> import numpy as np, pandas as pd
     >>> from skdisco.selection import compare_scorers
     >>> rng = np.random.default_rng(0)
-    >>> rows, truth = [], []
-    >>> for target in ["t1", "t2", "t3"]:
-    ...     acc = rng.uniform(0.5, 0.9, 12)
-    ...     for m in range(12):
-    ...         truth.append({"target": target, "model": m, "accuracy": acc[m]})
-    ...         for name, noise in [("sharp", 0.01), ("blurred", 0.3)]:
-    ...             rows.append({"target": target, "model": m, "scorer": name,
-    ...                          "score": acc[m] + rng.normal(scale=noise)})
-    >>> result = compare_scorers(pd.DataFrame(rows), pd.DataFrame(truth),
-    ...                          pairs=[("sharp", "blurred")], n_bootstrap=200)
+    >>> grid = pd.MultiIndex.from_product([["t1", "t2", "t3"], range(12)],
+    ...                                   names=["target", "model"])
+    >>> truth = pd.DataFrame({"accuracy": rng.uniform(0.5, 0.9, 36)}, index=grid)
+    >>> truth = truth.reset_index()
+    >>> scores = pd.concat([
+    ...     truth.assign(scorer=name, score=truth["accuracy"]
+    ...                  + rng.normal(scale=noise, size=36))
+    ...     for name, noise in [("sharp", 0.01), ("blurred", 0.3)]])
+    >>> result = compare_scorers(scores, truth, pairs=[("sharp", "blurred")],
+    ...                          n_bootstrap=200)
     >>> result[["scorer_a", "scorer_b", "significant", "n_targets"]]
       scorer_a scorer_b  significant  n_targets
     0    sharp  blurred         True          3
     """
     names, _, _, point, reps = _target_replicates(
-        scores, ground_truth, truth, controls, selections, n_bootstrap,
-        random_state,
+        scores, ground_truth, truth, controls, selections, n_bootstrap, random_state
     )
     if pairs is None:
-        pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+        pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
     rows = []
     for pair in pairs:
         if len(pair) != 2 or any(p not in names for p in pair):
-            raise ValueError(
-                f"pair {pair!r} must name two rows among {names}."
-            )
+            raise ValueError(f"pair {pair!r} must name two rows among {names}.")
         ia, ib = names.index(pair[0]), names.index(pair[1])
         both = np.isfinite(point[ia]) & np.isfinite(point[ib])
         if not both.any():
@@ -487,9 +489,7 @@ def leave_one_target_out(values, *, higher_is_better=True):
         raise ValueError("values has no finite value to choose from.")
     sign = 1.0 if higher_is_better else -1.0
     held, chosen = _loto(sign * v)
-    names = [
-        values.index[c] if np.isfinite(h) else None for c, h in zip(chosen, held)
-    ]
+    names = [values.index[c] if np.isfinite(h) else None for c, h in zip(chosen, held)]
     choices = pd.DataFrame(
         {"chosen": pd.Series(names, dtype=object).to_numpy(), "held_out": sign * held},
         index=values.columns,

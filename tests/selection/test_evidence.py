@@ -69,10 +69,12 @@ def test_replicate_taus_equal_scipy_on_every_replicate(seed):
             if np.ptp(s) == 0 or np.ptp(t) == 0:
                 assert np.isnan(tau_w[k, r])
                 continue
-            assert tau_w[k, r] == pytest.approx(stats.weightedtau(s, t).statistic,
-                                                abs=1e-12)
-            assert tau_b[k, r] == pytest.approx(stats.kendalltau(s, t).statistic,
-                                                abs=1e-12)
+            assert tau_w[k, r] == pytest.approx(
+                stats.weightedtau(s, t).statistic, abs=1e-12
+            )
+            assert tau_b[k, r] == pytest.approx(
+                stats.kendalltau(s, t).statistic, abs=1e-12
+            )
             checked += 1
     assert checked > 200
 
@@ -94,8 +96,11 @@ def test_replicate_taus_is_fast_at_benchmark_size():
 def _one_target():
     truth = {"a": 90.0, "b": 85.0, "c": 80.0, "d": 70.0, "e": 60.0}
     ranking = pd.DataFrame(
-        {"model": list("abcde"), "good": [5.0, 4.0, 3.0, 1.0, 2.0],
-         "bad": [1.0, 2.0, 3.0, 4.0, 5.0]}
+        {
+            "model": list("abcde"),
+            "good": [5.0, 4.0, 3.0, 1.0, 2.0],
+            "bad": [1.0, 2.0, 3.0, 4.0, 5.0],
+        }
     )
     controls = pd.DataFrame(
         {"n_params": [3.0, 1.0, 2.0, 5.0, 4.0], "width": [2.0, 3.0, 1.0, 4.0, 5.0]},
@@ -106,18 +111,25 @@ def _one_target():
 
 def test_evaluate_ranking_marks_controls_and_who_beats_them():
     ranking, truth, controls = _one_target()
-    ev = evaluate_ranking(ranking, truth, scorers=["good", "bad"], controls=controls,
-                          k=1)
-    assert ev["kind"].to_dict() == {"good": "score", "bad": "score",
-                                    "n_params": "control", "width": "control"}
+    ev = evaluate_ranking(
+        ranking, truth, scorers=["good", "bad"], controls=controls, k=1
+    )
+    assert ev["kind"].to_dict() == {
+        "good": "score",
+        "bad": "score",
+        "n_params": "control",
+        "width": "control",
+    }
     for name in ("n_params", "width"):
         assert ev.loc[name, "weighted_kendall_tau"] == pytest.approx(
-            stats.weightedtau(controls[name].to_numpy(),
-                              np.array(list(truth.values()))).statistic
+            stats.weightedtau(
+                controls[name].to_numpy(), np.array(list(truth.values()))
+            ).statistic
         )
     best = ev.loc[["n_params", "width"], "weighted_kendall_tau"].max()
     assert bool(ev.loc["good", "beats_best_control"]) == (
-        ev.loc["good", "weighted_kendall_tau"] > best)
+        ev.loc["good", "weighted_kendall_tau"] > best
+    )
     assert bool(ev.loc["good", "beats_best_control"])
     assert not bool(ev.loc["bad", "beats_best_control"])
     assert ev.loc[["n_params", "width"], "beats_best_control"].isna().all()
@@ -125,21 +137,31 @@ def test_evaluate_ranking_marks_controls_and_who_beats_them():
 
 def test_evaluate_ranking_controls_as_dict_and_name_clash():
     ranking, truth, _ = _one_target()
-    ev = evaluate_ranking(ranking, truth, scorers="good",
-                          controls={"size": {"a": 1.0, "b": 2.0, "c": 3.0}})
+    ev = evaluate_ranking(
+        ranking,
+        truth,
+        scorers="good",
+        controls={"size": {"a": 1.0, "b": 2.0, "c": 3.0}},
+    )
     assert ev.loc["size", "n_models"] == 3
     assert ev.loc["size", "weighted_kendall_tau"] == pytest.approx(-1.0)
     with pytest.raises(ValueError, match="has the name of a scorer"):
-        evaluate_ranking(ranking, truth, scorers="good",
-                         controls={"good": {"a": 1.0, "b": 2.0}})
+        evaluate_ranking(
+            ranking, truth, scorers="good", controls={"good": {"a": 1.0, "b": 2.0}}
+        )
 
 
 def test_evaluate_ranking_bootstrap_intervals_match_replicates():
     ranking, truth, _ = _one_target()
-    ev = evaluate_ranking(ranking, truth, scorers=["good", "bad"], k=1,
-                          n_bootstrap=300, random_state=3)
-    for measure in ("weighted_kendall_tau", "kendall_tau", "pearson",
-                    "top1_relative_accuracy"):
+    ev = evaluate_ranking(
+        ranking, truth, scorers=["good", "bad"], k=1, n_bootstrap=300, random_state=3
+    )
+    for measure in (
+        "weighted_kendall_tau",
+        "kendall_tau",
+        "pearson",
+        "top1_relative_accuracy",
+    ):
         assert (ev[f"{measure}_low"] <= ev[measure] + 1e-12).all()
         assert (ev[f"{measure}_high"] >= ev[measure] - 1e-12).all()
     # a perfectly reversed ranking stays reversed on every replicate
@@ -147,8 +169,9 @@ def test_evaluate_ranking_bootstrap_intervals_match_replicates():
     assert ev.loc["bad", "weighted_kendall_tau_high"] == pytest.approx(-1.0)
     # the interval of "good" is the percentile interval of scipy's τ on the
     # replicates that evaluate_ranking draws
-    again = evaluate_ranking(ranking, truth, scorers=["good", "bad"], k=1,
-                             n_bootstrap=300, random_state=3)
+    again = evaluate_ranking(
+        ranking, truth, scorers=["good", "bad"], k=1, n_bootstrap=300, random_state=3
+    )
     pd.testing.assert_frame_equal(ev, again)
     assert ev.loc["good", "weighted_kendall_tau_low"] < 1.0
     without = evaluate_ranking(ranking, truth, scorers=["good", "bad"], k=1)
@@ -174,8 +197,14 @@ def _long_tables(n_targets=3, n_models=15, seed=0):
                 ("exact", acc[m]),
                 ("size", size[m]),
             ]:
-                rows.append({"target": f"t{g}", "model": f"m{m}", "scorer": name,
-                             "score": value})
+                rows.append(
+                    {
+                        "target": f"t{g}",
+                        "model": f"m{m}",
+                        "scorer": name,
+                        "score": value,
+                    }
+                )
     return pd.DataFrame(rows), pd.DataFrame(truth)
 
 
@@ -192,7 +221,8 @@ def test_summarize_evaluation_means_are_per_target_scipy_means():
         assert summary.loc[name, "ci_low"] <= summary.loc[name, "mean_tau_w"]
         assert summary.loc[name, "ci_high"] >= summary.loc[name, "mean_tau_w"]
     assert summary.loc["exact", ["mean_tau_w", "ci_low", "ci_high"]].tolist() == (
-        pytest.approx([1.0, 1.0, 1.0]))
+        pytest.approx([1.0, 1.0, 1.0])
+    )
     assert summary.loc["size", "kind"] == "control"
     assert summary.loc["sharp", "targets_beating_best_control"] == 3
     assert pd.isna(summary.loc["size", "targets_beating_best_control"])
@@ -201,20 +231,24 @@ def test_summarize_evaluation_means_are_per_target_scipy_means():
 
 def test_summarize_evaluation_controls_as_per_model_table():
     scores, truth = _long_tables()
-    per_model = pd.DataFrame({"model": [f"m{m}" for m in range(15)],
-                              "index_order": np.arange(15.0)})
-    summary = summarize_evaluation(scores[scores["scorer"] != "size"], truth,
-                                   controls=per_model, n_bootstrap=50)
+    per_model = pd.DataFrame(
+        {"model": [f"m{m}" for m in range(15)], "index_order": np.arange(15.0)}
+    )
+    summary = summarize_evaluation(
+        scores[scores["scorer"] != "size"], truth, controls=per_model, n_bootstrap=50
+    )
     assert summary.loc["index_order", "kind"] == "control"
     assert summary.loc["index_order", "n_targets"] == 3
 
 
 def test_compare_scorers_is_paired():
     scores, truth = _long_tables()
-    cmp = compare_scorers(scores, truth, pairs=[("sharp", "sharp_x2"),
-                                                ("sharp", "blurred"),
-                                                ("exact", "sharp_x2")],
-                          n_bootstrap=300).set_index(["scorer_a", "scorer_b"])
+    cmp = compare_scorers(
+        scores,
+        truth,
+        pairs=[("sharp", "sharp_x2"), ("sharp", "blurred"), ("exact", "sharp_x2")],
+        n_bootstrap=300,
+    ).set_index(["scorer_a", "scorer_b"])
     # same order on every replicate: the difference is exactly 0, not called
     row = cmp.loc[("exact", "sharp_x2")]
     assert row[["mean_difference", "ci_low", "ci_high"]].tolist() == [0.0, 0.0, 0.0]
@@ -223,7 +257,8 @@ def test_compare_scorers_is_paired():
     assert cmp.loc[("sharp", "blurred"), "ci_low"] > 0
     summary = summarize_evaluation(scores, truth, n_bootstrap=300)
     assert cmp.loc[("sharp", "blurred"), "mean_difference"] == pytest.approx(
-        summary.loc["sharp", "mean_tau_w"] - summary.loc["blurred", "mean_tau_w"])
+        summary.loc["sharp", "mean_tau_w"] - summary.loc["blurred", "mean_tau_w"]
+    )
 
 
 def test_compare_scorers_reports_unknown_pairs():
@@ -235,19 +270,24 @@ def test_compare_scorers_reports_unknown_pairs():
 def test_summarize_evaluation_loto_row_is_leave_one_target_out():
     scores, truth = _long_tables(n_targets=4)
     settings = ["sharp", "blurred", "size"]
-    summary = summarize_evaluation(scores, truth, selections={"chosen": settings},
-                                   n_bootstrap=100)
-    per_target = pd.DataFrame({
-        name: [
-            stats.weightedtau(
-                block.set_index("model")["score"].loc[t.index].to_numpy(),
-                t.to_numpy(),
-            ).statistic
-            for target, block in scores[scores["scorer"] == name].groupby("target")
-            for t in [truth[truth["target"] == target].set_index("model")["accuracy"]]
-        ]
-        for name in settings
-    }).T
+    summary = summarize_evaluation(
+        scores, truth, selections={"chosen": settings}, n_bootstrap=100
+    )
+    per_target = pd.DataFrame(
+        {
+            name: [
+                stats.weightedtau(
+                    block.set_index("model")["score"].loc[t.index].to_numpy(),
+                    t.to_numpy(),
+                ).statistic
+                for target, block in scores[scores["scorer"] == name].groupby("target")
+                for t in [
+                    truth[truth["target"] == target].set_index("model")["accuracy"]
+                ]
+            ]
+            for name in settings
+        }
+    ).T
     expected = leave_one_target_out(per_target).mean
     assert summary.loc["chosen", "kind"] == "loto"
     assert summary.loc["chosen", "mean_tau_w"] == pytest.approx(expected)
@@ -260,8 +300,7 @@ def test_summarize_evaluation_reports_bad_tables():
     with pytest.raises(ValueError, match="not scorers"):
         summarize_evaluation(scores, truth, controls=["nope"], n_bootstrap=10)
     with pytest.raises(ValueError, match="selection"):
-        summarize_evaluation(scores, truth, selections={"x": ["nope"]},
-                             n_bootstrap=10)
+        summarize_evaluation(scores, truth, selections={"x": ["nope"]}, n_bootstrap=10)
 
 
 # --------------------------------------------------------------------------- #
@@ -287,8 +326,9 @@ def test_leave_one_target_out_by_hand():
 
 
 def test_leave_one_target_out_skips_missing_values():
-    values = pd.DataFrame({"t1": [0.9, np.nan], "t2": [0.1, 0.5], "t3": [0.1, 0.5]},
-                          index=["a", "b"])
+    values = pd.DataFrame(
+        {"t1": [0.9, np.nan], "t2": [0.1, 0.5], "t3": [0.1, 0.5]}, index=["a", "b"]
+    )
     res = leave_one_target_out(values)
     # b has no value on t1: it cannot be chosen there; on t2 and t3 its
     # training mean skips its missing t1 (0.5 against a's 0.5 -> tie, a first)
@@ -301,8 +341,9 @@ def test_leave_one_target_out_skips_missing_values():
 # rank aggregation
 # --------------------------------------------------------------------------- #
 def test_rank_aggregate_methods_by_hand():
-    ranking = pd.DataFrame({"model": list("abcd"), "x": [4.0, 3.0, 2.0, 1.0],
-                            "y": [1.0, 4.0, 3.0, 2.0]})
+    ranking = pd.DataFrame(
+        {"model": list("abcd"), "x": [4.0, 3.0, 2.0, 1.0], "y": [1.0, 4.0, 3.0, 2.0]}
+    )
     mean = rank_aggregate(ranking, ["x", "y"])
     # ranks x: 1 2 3 4; y: 4 1 2 3 -> mean 2.5 1.5 2.5 3.5
     assert mean["mean_rank(x+y)"].tolist() == [-2.5, -1.5, -2.5, -3.5]
@@ -316,8 +357,14 @@ def test_rank_aggregate_methods_by_hand():
 
 
 def test_rank_aggregate_missing_scores_and_errors():
-    ranking = pd.DataFrame({"model": list("abc"), "x": [3.0, np.nan, 1.0],
-                            "y": [1.0, 2.0, 3.0], "flat": [1.0, 1.0, 1.0]})
+    ranking = pd.DataFrame(
+        {
+            "model": list("abc"),
+            "x": [3.0, np.nan, 1.0],
+            "y": [1.0, 2.0, 3.0],
+            "flat": [1.0, 1.0, 1.0],
+        }
+    )
     out = rank_aggregate(ranking, ["x", "y"])
     # b: only y scored it (rank 2); a: (1 + 3) / 2; c: (2 + 1) / 2
     assert out["mean_rank(x+y)"].tolist() == [-2.0, -2.0, -1.5]
@@ -335,11 +382,16 @@ def test_rank_aggregate_missing_scores_and_errors():
 #: torchvision 0.29.1 IMAGENET1K_V1 meta (acc@1, num_params), typed from
 #: ``get_model_weights(name).IMAGENET1K_V1.meta``.
 TORCHVISION_V1 = {
-    "resnet34": (73.314, 21797672), "resnet50": (76.130, 25557032),
-    "resnet101": (77.374, 44549160), "resnet152": (78.312, 60192808),
-    "densenet121": (74.434, 7978856), "densenet169": (75.600, 14149480),
-    "densenet201": (76.896, 20013928), "mnasnet1_0": (73.456, 4383312),
-    "mobilenet_v2": (71.878, 3504872), "googlenet": (69.778, 6624904),
+    "resnet34": (73.314, 21797672),
+    "resnet50": (76.130, 25557032),
+    "resnet101": (77.374, 44549160),
+    "resnet152": (78.312, 60192808),
+    "densenet121": (74.434, 7978856),
+    "densenet169": (75.600, 14149480),
+    "densenet201": (76.896, 20013928),
+    "mnasnet1_0": (73.456, 4383312),
+    "mobilenet_v2": (71.878, 3504872),
+    "googlenet": (69.778, 6624904),
     "inception_v3": (77.294, 27161264),
 }
 
@@ -353,7 +405,8 @@ def test_hub_controls_ship_torchvision_numbers_and_loo_means():
         assert controls.loc[("DTD", model), "n_params"] == n_params
     others = acc.drop(index="Pets")["resnet50"].mean()
     assert controls.loc[("Pets", "resnet50"), "mean_other_datasets"] == (
-        pytest.approx(others))
+        pytest.approx(others)
+    )
 
 
 def test_hub_controls_weighted_tau_known_values():
@@ -366,13 +419,17 @@ def test_hub_controls_weighted_tau_known_values():
     for dataset in acc.index:
         row = acc.loc[dataset].to_numpy()
         loo = acc.drop(index=dataset).mean(axis=0).to_numpy()
-        for name, x in (("imagenet_top1", top1), ("n_params", size),
-                        ("mean_other_datasets", loo)):
+        for name, x in (
+            ("imagenet_top1", top1),
+            ("n_params", size),
+            ("mean_other_datasets", loo),
+        ):
             oracle[name].append(stats.weightedtau(x, row).statistic)
         block = controls.loc[dataset]
         ranking = pd.DataFrame({"s": block["n_params"]})
-        ev = evaluate_ranking(ranking, acc, dataset=dataset, scorers="s",
-                              controls=block, k=1)
+        ev = evaluate_ranking(
+            ranking, acc, dataset=dataset, scorers="s", controls=block, k=1
+        )
         for name in ours:
             ours[name].append(ev.loc[name, "weighted_kendall_tau"])
     for name in oracle:
@@ -383,4 +440,5 @@ def test_hub_controls_weighted_tau_known_values():
     assert means["n_params"] == pytest.approx(0.5784, abs=5e-5)
     assert means["mean_other_datasets"] == pytest.approx(0.8368, abs=5e-5)
     assert oracle["imagenet_top1"][list(acc.index).index("Flowers")] == (
-        pytest.approx(0.2521, abs=5e-5))
+        pytest.approx(0.2521, abs=5e-5)
+    )
