@@ -11,7 +11,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..transferability._leep import check_source_probabilities
 from ..utils._docstrings import fill_doc
-from ..utils._source import FeatureSource, is_out_of_core
+from ..utils._source import (
+    FeatureSource,
+    as_feature_source,
+    is_device_tensor,
+    is_out_of_core,
+)
 from ..utils._store import digest, is_dask
 from ..utils._tags import ScorerTags, Tags, get_scorer_tags
 from ..utils._validation import (
@@ -136,8 +141,18 @@ class BaseScorer(BaseEstimator):
     _in_memory_reason = None
 
     def _validate(self, X, y, *, reset, ensure_min_samples=2):
-        if is_out_of_core(X):
+        # A tensor off the CPU stays on its device for a scorer that streams.
+        streams = is_device_tensor(X) and get_scorer_tags(self).out_of_core
+        if is_out_of_core(X) or streams:
             return self._validate_out_of_core(X, y, reset, ensure_min_samples)
+        X, y = self._validate_in_memory(X, y, reset, ensure_min_samples)
+        # A scorer with a ``device`` runs its passes there (a FeatureSource).
+        device = getattr(self, "device", None)
+        if device is not None:
+            X = as_feature_source(X, n_samples=X.shape[0], device=device)
+        return X, y
+
+    def _validate_in_memory(self, X, y, reset, ensure_min_samples):
         try:
             return validate_data(
                 self,
@@ -164,7 +179,11 @@ class BaseScorer(BaseEstimator):
         y = as_numpy(y.compute() if is_dask(y) else y)
         y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
         X = check_features(
-            X, out_of_core=True, n_samples=y.shape[0], min_samples=ensure_min_samples
+            X,
+            out_of_core=True,
+            n_samples=y.shape[0],
+            min_samples=ensure_min_samples,
+            device=getattr(self, "device", None),
         )
         if reset:
             self.n_features_in_ = X.n_features

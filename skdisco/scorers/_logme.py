@@ -48,6 +48,11 @@ class LogMEScorer(BaseScorer):
     epsilon : float, default=1e-5
         Stabiliser added to the energy terms by the reference schemes, as in the
         reference code (not used by ``"global"``).
+    device : {"cpu", "cuda", "auto"}, default=None
+        Where the passes over the rows run (see
+        :func:`skdisco.transferability.logme`): None for NumPy (a CUDA tensor
+        stays on its GPU), else a torch device; ``fit``, ``score`` and
+        ``partial_fit`` all use it.
 
     Attributes
     ----------
@@ -105,13 +110,21 @@ class LogMEScorer(BaseScorer):
     _parameter_constraints: dict = dict(_PARAMETERS)
 
     def __init__(
-        self, *, task="auto", method="global", max_iter=None, tol=None, epsilon=1e-5
+        self,
+        *,
+        task="auto",
+        method="global",
+        max_iter=None,
+        tol=None,
+        epsilon=1e-5,
+        device=None,
     ):
         self.task = task
         self.method = method
         self.max_iter = max_iter
         self.tol = tol
         self.epsilon = epsilon
+        self.device = device
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -245,7 +258,7 @@ class LogMEScorer(BaseScorer):
         )
 
     def _function_kwargs(self):
-        return dict(task=self.task, **self._solver_kwargs())
+        return dict(task=self.task, device=self.device, **self._solver_kwargs())
 
 
 #: The fitted attributes that hold LogME's result.
