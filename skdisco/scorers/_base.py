@@ -17,7 +17,7 @@ from ..utils._source import (
     is_device_tensor,
     is_out_of_core,
 )
-from ..utils._store import digest, is_dask
+from ..utils._store import digest, is_dask, is_tensor
 from ..utils._tags import ScorerTags, Tags, get_scorer_tags
 from ..utils._validation import (
     as_numpy,
@@ -141,13 +141,16 @@ class BaseScorer(BaseEstimator):
     _in_memory_reason = None
 
     def _validate(self, X, y, *, reset, ensure_min_samples=2):
-        # A tensor off the CPU stays on its device for a scorer that streams.
-        streams = is_device_tensor(X) and get_scorer_tags(self).out_of_core
+        # A scorer with a ``device`` runs its passes there (a FeatureSource);
+        # a tensor stays a tensor for it, and one off the CPU stays on its
+        # device for any scorer that streams.
+        device = getattr(self, "device", None)
+        streams = get_scorer_tags(self).out_of_core and (
+            is_device_tensor(X) or (device is not None and is_tensor(X))
+        )
         if is_out_of_core(X) or streams:
             return self._validate_out_of_core(X, y, reset, ensure_min_samples)
         X, y = self._validate_in_memory(X, y, reset, ensure_min_samples)
-        # A scorer with a ``device`` runs its passes there (a FeatureSource).
-        device = getattr(self, "device", None)
         if device is not None:
             X = as_feature_source(X, n_samples=X.shape[0], device=device)
         return X, y

@@ -20,6 +20,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -536,11 +537,14 @@ def device_row_blocks(source, chunk_bytes):
                 if part.dtype not in _TRANSFERABLE:
                     part = part.astype(np.float64)
                 part = np.ascontiguousarray(part)
-                block = (
-                    staging.to_device(part)
-                    if staging is not None
-                    else torch.from_numpy(part).to(device)
-                ).to(torch.float64)
+                if staging is not None:
+                    block = staging.to_device(part)
+                else:
+                    with warnings.catch_warnings():
+                        # A read-only memmap: its rows are only read.
+                        warnings.filterwarnings("ignore", "The given NumPy array")
+                        block = torch.from_numpy(part).to(device)
+                block = block.to(torch.float64)
             _check_finite_block(source, block, start + offset)
             stop = start + offset + block.shape[0]
             yield start + offset, stop, block
