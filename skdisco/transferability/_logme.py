@@ -715,9 +715,7 @@ def logme(
     >>> round(logme(X / 16.0, y), 4)
     0.2703
     """
-    F = check_features(
-        features, out_of_core=True, n_samples=num_rows(y), device=device
-    )
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y), device=device)
     task, Y, _ = prepare_logme_target(y, F.shape[0], task)
     return logme_result(
         F,

@@ -223,8 +223,7 @@ class FeatureSource:
         n = "?" if self.n_samples is None else self.n_samples
         where = "" if self.device is None else f", on {self.device}"
         return (
-            f"FeatureSource({self.kind}, {n} x {self.n_features}, {self.dtype}"
-            f"{where})"
+            f"FeatureSource({self.kind}, {n} x {self.n_features}, {self.dtype}{where})"
         )
 
     def __array__(self, dtype=None, copy=None):
@@ -562,8 +561,7 @@ def as_feature_source(
     """
     if precision not in ("auto", "float64", "float32"):
         raise ValueError(
-            "precision must be 'auto', 'float64' or 'float32'; got "
-            f"{precision!r}."
+            f"precision must be 'auto', 'float64' or 'float32'; got {precision!r}."
         )
     if isinstance(X, FeatureSource):
         if device is not None:

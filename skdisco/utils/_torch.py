@@ -446,6 +446,8 @@ def _paths_fingerprint(paths):
 # total: the error is float32's relative to the *centred* rows, and it does not
 # grow with N. Sums, shifts and totals are float64 throughout.
 _TORCH_DTYPES = {"float64": torch.float64, "float32": torch.float32}
+# Rows summed in float32 by one product before its float64 total.
+_FLOAT32_ROWS = 4096
 # Host element types copied to a device as they are (others become float64).
 _TRANSFERABLE = {
     np.dtype(t)
@@ -576,8 +578,8 @@ class _Products:
 
     float64 passes multiply the float64 rows; float32 passes scale each block
     by a power of two ``p`` fixed by the first one (exact: only exponents
-    change), multiply in float32 with TF32 off, and add ``ZᵀZ / p²`` to a
-    float64 total.
+    change), multiply at most ``_FLOAT32_ROWS`` rows at a time in float32 with
+    TF32 off, and add each ``ZᵀZ / p²`` to a float64 total.
     """
 
     def __init__(self, source, d):
@@ -591,10 +593,14 @@ class _Products:
             return
         if self.scale is None:
             self.scale = _power_of_two_below(float(Z.abs().max()) if Z.numel() else 0)
-        Zs = (Z * self.scale).to(self.dtype)
-        with ieee_float32_matmul():
-            P = Zs.T @ Zs
-        self.total.add_(P.to(torch.float64), alpha=1.0 / (self.scale * self.scale))
+        weight = 1.0 / (self.scale * self.scale)
+        # float32 sums over at most _FLOAT32_ROWS rows, then float64 totals:
+        # the error is bounded by the sub-block, whatever N and the block.
+        for start in range(0, Z.shape[0], _FLOAT32_ROWS):
+            Zs = (Z[start : start + _FLOAT32_ROWS] * self.scale).to(self.dtype)
+            with ieee_float32_matmul():
+                P = Zs.T @ Zs
+            self.total.add_(P.to(torch.float64), alpha=weight)
 
     def result(self):
         """The total, symmetric (its lower triangle mirrored)."""

@@ -190,7 +190,7 @@ def test_float32_passes_keep_float32_accuracy_of_the_centred_rows(n):
     source = as_feature_source(F, device="cpu", precision="float32")
     G, _ = gram_statistics(source)
     # Shifted float32 products: float32 round-off of the centred rows.
-    assert _centred_error(F, G) < 2e-5
+    assert _centred_error(F, G) < 5e-7
     # Unshifted float32 products lose the centred scatter to cancellation.
     F32 = torch.as_tensor(F)
     naive = (F32.T @ F32).double().numpy()
@@ -203,8 +203,9 @@ def test_float32_pass_error_does_not_grow_with_n():
         F = _offset_features(n, seed=n)
         G, _ = gram_statistics(as_feature_source(F, device="cpu", precision="float32"))
         errors.append(_centred_error(F, G))
-    assert max(errors) < 2e-5
-    assert errors[-1] < 4 * errors[0]
+    # Measured 8.3e-8, 7.0e-8, 2.2e-8: float32 sums over 4 096 rows at most.
+    assert max(errors) < 5e-7
+    assert errors[-1] <= 2 * errors[0]
 
 
 def test_logme_float32_passes_within_documented_tolerance():
