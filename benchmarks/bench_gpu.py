@@ -19,10 +19,17 @@ Two measurements, both in this process, written as one Markdown table:
 Without a CUDA device the script says so and exits 0. ``--device cpu`` runs
 the same code on the CPU (``--quick`` sizes) to check it.
 
+``--precision`` measures, on the CPU and without a GPU, the error model of the
+float32 passes CUDA runs (torch float32 on the CPU, the same code): the error
+of the centred scatter recovered from the shifted float32 Gram, of a plain
+float32 Gram for comparison, and of the LogME score, against float64, for
+rows whose mean is ``--offset`` times their spread.
+
 Usage::
 
     python benchmarks/bench_gpu.py                      # the issue's sizes
     python benchmarks/bench_gpu.py --quick --device cpu # seconds, no GPU needed
+    python benchmarks/bench_gpu.py --precision          # float32 error model
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results" / "gpu.md"
+PRECISION = Path(__file__).resolve().parent / "results" / "gpu_precision.md"
 
 
 def _timed(run, device, repeats):
@@ -169,6 +177,68 @@ def extraction_rows(args, device):
     ]
 
 
+def _scatter_error(F, G):
+    """Relative error of the centred scatter of ``F`` recovered from its Gram ``G``."""
+    import numpy as np
+
+    from skdisco.transferability._linalg import centered_gram
+
+    n = F.shape[0]
+    s = F.sum(axis=0, dtype=np.float64)
+    exact = centered_gram(F, s / n)
+    return np.linalg.norm(G - np.outer(s, s) / n - exact) / np.linalg.norm(exact)
+
+
+def precision_rows(sizes, d, c, offsets):
+    """Rows ``(N, D, C, offset, shifted, plain, logme)`` of float32 relative errors."""
+    import numpy as np
+    import torch
+
+    from skdisco.transferability import logme
+    from skdisco.transferability._linalg import gram_statistics
+    from skdisco.utils import as_feature_source
+
+    rows = []
+    for offset in offsets:
+        for n in sizes:
+            rng = np.random.default_rng(n)
+            y = rng.integers(0, c, n)
+            means = rng.standard_normal((c, d)) * 0.5
+            F = (offset + rng.standard_normal((n, d)) + means[y]).astype(np.float32)
+            f32 = as_feature_source(F, device="cpu", precision="float32")
+            F_t = torch.as_tensor(F)
+            plain = (F_t.T @ F_t).double().numpy()
+            want = logme(F, y)
+            got = logme(f32, y)
+            rows.append(
+                (
+                    n,
+                    d,
+                    c,
+                    offset,
+                    _scatter_error(F, gram_statistics(f32)[0]),
+                    _scatter_error(F, plain),
+                    abs(got - want) / abs(want),
+                )
+            )
+    return rows
+
+
+def precision_table(rows):
+    """Markdown of :func:`precision_rows`."""
+    lines = [
+        "| N | D | C | mean / spread | centred scatter, shifted float32 passes "
+        "| centred scatter, plain float32 Gram | LogME, float32 passes |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for n, d, c, offset, shifted, plain, score in rows:
+        lines.append(
+            f"| {n:,} | {d} | {c} | {offset:g} | {shifted:.1e} | {plain:.1e} | "
+            f"{score:.1e} |"
+        )
+    return "\n".join(lines)
+
+
 def table(rows):
     """The Markdown table of ``(what, where, rows, seconds, rate, ratio)``."""
     lines = [
@@ -210,7 +280,14 @@ def main(argv=None):
     parser.add_argument(
         "--quick", action="store_true", help="small sizes, one repeat: a smoke run"
     )
+    parser.add_argument(
+        "--precision",
+        action="store_true",
+        help="measure the float32 passes' error model on the CPU (no GPU needed)",
+    )
     args = parser.parse_args(argv)
+    if args.precision:
+        return _precision(args)
     if args.quick:
         args.n, args.d, args.classes, args.host_rows = 6_000, 32, 10, 2_000
         args.model, args.images, args.image_size = "test_resnet", 16, 32
@@ -236,6 +313,26 @@ def main(argv=None):
         if args.out is not None
         else (RESULTS if device.type == "cuda" else None)
     )
+    if out is not None:
+        out.write_text(text)
+        print(f"written to {out}")
+    return 0
+
+
+def _precision(args):
+    import torch
+
+    torch.set_num_threads(1)
+    sizes = (2_000, 20_000) if args.quick else (10_000, 100_000, 400_000)
+    d, c = (32, 10) if args.quick else (256, 100)
+    rows = precision_rows(sizes, d, c, offsets=(3.0, 100.0))
+    text = (
+        "Relative error against float64 passes (Frobenius norm for the scatter), "
+        f"float32 emulated with torch on the CPU, torch {torch.__version__}.\n\n"
+        f"{precision_table(rows)}\n"
+    )
+    print(text)
+    out = args.out if args.out is not None else (None if args.quick else PRECISION)
     if out is not None:
         out.write_text(text)
         print(f"written to {out}")

@@ -69,6 +69,13 @@ DOC_FRAGMENTS = {
         Number of columns of ``X`` seen during ``fit``.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of those columns, when ``X`` has string column names.""",
+    "device": """device : {"cpu", "cuda", "auto"}, default=None
+        Where the passes over the rows run (the torch backend,
+        :func:`~skdisco.utils.as_feature_source`): None for NumPy on the host
+        (a CUDA tensor stays on its GPU, in float64), ``"cpu"`` torch float64,
+        ``"cuda"`` float32 products with float64 totals on the GPU, ``"auto"``
+        CUDA when available, else the CPU. ``fit``, ``score`` and
+        ``partial_fit`` use it.""",
     "set_level_notes": """The score is defined over a set of candidate models:
     ``fit`` computes this model's ``components_``, and :meth:`combine_models`
     turns every model's components into one score per model (the scorer tags

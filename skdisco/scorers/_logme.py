@@ -48,11 +48,7 @@ class LogMEScorer(BaseScorer):
     epsilon : float, default=1e-5
         Stabiliser added to the energy terms by the reference schemes, as in the
         reference code (not used by ``"global"``).
-    device : {"cpu", "cuda", "auto"}, default=None
-        Where the passes over the rows run (see
-        :func:`skdisco.transferability.logme`): None for NumPy (a CUDA tensor
-        stays on its GPU), else a torch device; ``fit``, ``score`` and
-        ``partial_fit`` all use it.
+    {device}
 
     Attributes
     ----------

@@ -37,3 +37,12 @@ def test_quick_cpu_run_writes_every_row(tmp_path, capsys):
         # seconds has four significant digits, the rate is rounded to a unit
         assert abs(rate - count / seconds) <= 1e-3 * rate + 1
     assert "relative difference 0.0e+00" in lines[-1]  # float64 passes on CPU
+
+
+def test_precision_rows_show_the_shift_beating_a_plain_float32_gram():
+    ((n, d, c, offset, shifted, plain, score),) = bench.precision_rows(
+        (3_000,), 16, 4, offsets=(100.0,)
+    )
+    assert (n, d, c, offset) == (3_000, 16, 4, 100.0)
+    assert shifted < 1e-6 < plain  # cancellation of the offset in plain float32
+    assert 0 < score < 1e-5
