@@ -621,6 +621,8 @@ def logme(
         ``"auto"`` CUDA when available, else the CPU. The evidence is then
         maximised on the host in float64. For N ≤ D the rows are read whole
         onto the host (the N × N kernel is the smaller problem).
+
+    Returns
     -------
     score : float
         LogME score, higher is better.
