@@ -80,26 +80,31 @@ def scorer_rows(args, device):
     fast = as_feature_source(X, device=device)  # float32 passes on CUDA
     exact = as_feature_source(X, device=device, precision="float64")
     rows = []
-    t_np, s_np = _timed(lambda: logme(X_host, y_host), torch.device("cpu"), 1)
-    t_32, s_32 = _timed(lambda: logme(fast, y), device, args.repeats)
-    t_64, s_64 = _timed(lambda: logme(exact, y), device, args.repeats)
-    base = m / t_np
-    rows.append(("LogME score", "host NumPy float64", m, t_np, base, 1.0))
-    for label, t in (
-        (f"{device.type} {fast.pass_dtype} passes", t_32),
-        (f"{device.type} float64 passes", t_64),
-    ):
-        rows.append(("LogME score", label, n, t, n / t, n / t / base))
-    g_np, _ = _timed(lambda: gram_statistics(X_host), torch.device("cpu"), 1)
-    g_32, _ = _timed(lambda: gram_statistics(fast), device, args.repeats)
-    g_64, _ = _timed(lambda: gram_statistics(exact), device, args.repeats)
-    gbase = m / g_np
-    rows.append(("Gram pass", "host NumPy float64", m, g_np, gbase, 1.0))
-    for label, t in (
-        (f"{device.type} {fast.pass_dtype} passes", g_32),
-        (f"{device.type} float64 passes", g_64),
-    ):
-        rows.append(("Gram pass", label, n, t, n / t, n / t / gbase))
+
+    def three_ways(what, run):
+        """``run`` on the host rows (the baseline), then with both passes."""
+        t_np, host = _timed(lambda: run(X_host, y_host), torch.device("cpu"), 1)
+        t_32, low = _timed(lambda: run(fast, y), device, args.repeats)
+        t_64, high = _timed(lambda: run(exact, y), device, args.repeats)
+        base = m / t_np
+        rows.append((what, "host NumPy float64", m, t_np, base, 1.0))
+        rows.append(
+            (
+                what,
+                f"{device.type} {fast.pass_dtype} passes",
+                n,
+                t_32,
+                n / t_32,
+                n / t_32 / base,
+            )
+        )
+        rows.append(
+            (what, f"{device.type} float64 passes", n, t_64, n / t_64, n / t_64 / base)
+        )
+        return host, low, high
+
+    s_np, s_32, s_64 = three_ways("LogME score", logme)
+    three_ways("Gram pass", lambda F, labels: gram_statistics(F))
     error = abs(s_32 - s_64) / abs(s_64)
     note = (
         f"LogME {s_64:.6f} (float64 passes), {s_32:.6f} ({fast.pass_dtype} "

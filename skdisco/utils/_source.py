@@ -616,6 +616,7 @@ def as_feature_source(
         )
     if source.n_samples is None and n_samples is None and not source._one_shot:
         _count_rows(source)
+        source.passes = 0
     if n_samples is not None:
         source.n_samples = int(n_samples)
     return source
@@ -645,7 +646,16 @@ def _resolve_pass(device, precision, tensor=None):
 
 
 def _count_rows(source):
-    """Count an iterable's rows by one pass (layouts checked, nothing converted)."""
+    """Count an iterable's rows by one pass, every chunk checked.
+
+    With a device the chunks are only counted and their layouts checked (a
+    tensor chunk is not copied to the host to be checked finite; the passes
+    check it on the device).
+    """
+    if source.device is None:
+        for _ in source.blocks():
+            pass
+        return
     stop = 0
     for start, chunk in source._raw_chunks(keep_tensors=True):
         source._check_layout(chunk, start)

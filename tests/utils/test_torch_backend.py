@@ -7,6 +7,7 @@ error is float32's relative to the centred rows and does not grow with N. The
 CUDA tests skip without a CUDA device.
 """
 
+import dask.array as da
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -54,10 +55,12 @@ def _sources(tmp_path):
         "chunks": chunks,
         "tensor chunks": [torch.as_tensor(c) for c in chunks],
         "callable": lambda: iter(chunks),
+        # Blocks split mid-class, computed by the scheduler, reduced on the device.
+        "dask": da.from_array(X32, chunks=(317, D)),
     }
 
 
-KINDS = ["ndarray", "memmap", "tensor", "chunks", "tensor chunks", "callable"]
+KINDS = ["ndarray", "memmap", "tensor", "chunks", "tensor chunks", "callable", "dask"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
