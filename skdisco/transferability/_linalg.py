@@ -51,6 +51,10 @@ def iter_float64_chunks(X, chunk_bytes=_CHUNK_BYTES):
 
 def row_sq_norms(X, mean):
     """``‖x_i - mean‖²`` of every row in float64, a bounded chunk of rows at a time."""
+    if _on_device(X):
+        from ..utils._torch import device_row_sq_norms
+
+        return device_row_sq_norms(X, mean, chunk_bytes=_TRANSFORM_CHUNK_BYTES)
     out = np.empty(X.shape[0], dtype=np.float64)
     for start, stop, Z in iter_centered_chunks(X, mean):
         out[start:stop] = np.einsum("ij,ij->i", Z, Z)
@@ -496,10 +500,17 @@ def class_variances(X, y, n_classes, means):
     ``means`` are the class means from :func:`class_statistics`; the squares are
     taken about them (two passes), so no cancellation as in ``E[x²] - E[x]²``.
     """
-    sq = np.zeros((n_classes, X.shape[1]), dtype=np.float64)
-    for start, stop, block in iter_row_blocks(X, chunk_bytes=_TRANSFORM_CHUNK_BYTES):
-        yb = y[start:stop]
-        sq += onehot(yb, n_classes).T @ ((block - means[yb]) ** 2)
+    if _on_device(X):
+        from ..utils._torch import device_class_square_sums
+
+        sq = device_class_square_sums(X, y, means, chunk_bytes=_TRANSFORM_CHUNK_BYTES)
+    else:
+        sq = np.zeros((n_classes, X.shape[1]), dtype=np.float64)
+        for start, stop, block in iter_row_blocks(
+            X, chunk_bytes=_TRANSFORM_CHUNK_BYTES
+        ):
+            yb = y[start:stop]
+            sq += onehot(yb, n_classes).T @ ((block - means[yb]) ** 2)
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
     return sq / counts[:, None]
 
@@ -616,6 +627,12 @@ def ledoit_wolf_shrinkage_from_spectrum(
 
 def sum_fourth_powers_of_norms(X, mean):
     """``Σ_n ‖x_n - mean‖⁴`` in float64, chunk by chunk."""
+    if _on_device(X):
+        from ..utils._torch import device_sum_fourth_powers_of_norms
+
+        return device_sum_fourth_powers_of_norms(
+            X, mean, chunk_bytes=_TRANSFORM_CHUNK_BYTES
+        )
     total = 0.0
     for _, _, Z in iter_centered_chunks(X, mean):
         r2 = np.einsum("ij,ij->i", Z, Z)
@@ -781,6 +798,12 @@ def lda_predict_proba(X, coef, intercept, center, *, row_map=None):
     """Posterior ``p(k | x)`` (N × K) of the linear discriminant, chunk by chunk."""
     from scipy.special import softmax
 
+    if _on_device(X) and row_map is None:
+        from ..utils._torch import device_lda_predict_proba
+
+        return device_lda_predict_proba(
+            X, coef, intercept, center, chunk_bytes=_TRANSFORM_CHUNK_BYTES
+        )
     out = np.empty((X.shape[0], coef.shape[0]), dtype=np.float64)
     for start, stop, block in iter_row_blocks(X, row_map):
         out[start:stop] = softmax((block - center) @ coef.T + intercept, axis=1)

@@ -721,3 +721,56 @@ def device_max_abs(source, *, chunk_bytes):
     for _, _, block in source.device_blocks(chunk_bytes):
         largest = torch.maximum(largest, block.abs().max())
     return float(largest)
+
+
+def device_row_sq_norms(source, mean, *, chunk_bytes):
+    """``‖x_n - mean‖²`` of every row (a host float64 N-vector), on the device."""
+    out = np.empty(source.n_samples, dtype=np.float64)
+    mean = torch.as_tensor(np.asarray(mean, np.float64), device=source.device)
+    for start, stop, block in source.device_blocks(chunk_bytes):
+        Z = block - mean
+        out[start:stop] = _to_host((Z * Z).sum(dim=1))
+    return out
+
+
+def device_sum_fourth_powers_of_norms(source, mean, *, chunk_bytes):
+    """``Σ_n ‖x_n - mean‖⁴`` in float64 on the device."""
+    total = torch.zeros((), dtype=torch.float64, device=source.device)
+    mean = torch.as_tensor(np.asarray(mean, np.float64), device=source.device)
+    for _, _, block in source.device_blocks(chunk_bytes):
+        Z = block - mean
+        r2 = (Z * Z).sum(dim=1)
+        total += r2 @ r2
+    return float(total)
+
+
+def device_class_square_sums(source, y, means, *, chunk_bytes):
+    """``Σ_{n in c} (x_n - μ_c)²`` per class and feature (host float64, C × d)."""
+    device = source.device
+    means = torch.as_tensor(np.asarray(means, np.float64), device=device)
+    sq = torch.zeros_like(means)
+    for start, stop, block in source.device_blocks(chunk_bytes):
+        labels = torch.as_tensor(y[start:stop], dtype=torch.long, device=device)
+        sq.index_add_(0, labels, (block - means[labels]) ** 2)
+    return _to_host(sq)
+
+
+def device_lda_predict_proba(source, coef, intercept, center, *, chunk_bytes):
+    """Posterior ``softmax((x - c) coefᵀ + intercept)`` (host float64, N × K).
+
+    The O(N·d·K) projection runs in the source's pass precision (float32 with
+    TF32 off on CUDA: the rows are centred on ``c`` first), the softmax in
+    float64.
+    """
+    device = source.device
+    dtype = _TORCH_DTYPES[source.pass_dtype]
+    center = torch.as_tensor(np.asarray(center, np.float64), device=device)
+    coef_t = torch.as_tensor(np.asarray(coef, np.float64), device=device).T
+    coef_t = coef_t.to(dtype).contiguous()
+    intercept = torch.as_tensor(np.asarray(intercept, np.float64), device=device)
+    out = np.empty((source.n_samples, coef_t.shape[1]), dtype=np.float64)
+    for start, stop, block in source.device_blocks(chunk_bytes):
+        with ieee_float32_matmul():
+            logits = ((block - center).to(dtype) @ coef_t).to(torch.float64)
+        out[start:stop] = _to_host(torch.softmax(logits + intercept, dim=1))
+    return out

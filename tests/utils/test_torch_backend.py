@@ -17,13 +17,18 @@ from skdisco.scorers import LogMEScorer
 from skdisco.transferability import logme
 from skdisco.transferability._linalg import (
     centered_gram,
+    class_statistics,
     class_sums,
+    class_variances,
     column_mean,
     gram_statistics,
+    lda_predict_proba,
     lda_statistics,
     magnitude_scale,
     max_abs,
     onehot,
+    row_sq_norms,
+    sum_fourth_powers_of_norms,
 )
 from skdisco.utils import as_feature_source, check_features
 
@@ -92,6 +97,33 @@ def test_device_passes_equal_numpy_passes_on_cpu(kind, tmp_path):
         np.testing.assert_allclose(got, want, rtol=1e-11)
     assert max_abs(source) == max_abs(X32)
     assert magnitude_scale(source) == magnitude_scale(X32)
+
+
+def test_per_row_and_per_class_passes_on_device_equal_numpy(tmp_path):
+    source = as_feature_source(_sources(tmp_path)["memmap"], device="cpu")
+    mean = column_mean(X32)
+    np.testing.assert_allclose(
+        row_sq_norms(source, mean), row_sq_norms(X32, mean), rtol=1e-12
+    )
+    assert sum_fourth_powers_of_norms(source, mean) == pytest.approx(
+        sum_fourth_powers_of_norms(X32, mean), rel=1e-12
+    )
+    _, means = class_statistics(X32, Y_LABELS, C)
+    np.testing.assert_allclose(
+        class_variances(source, Y_LABELS, C, means),
+        class_variances(X32, Y_LABELS, C, means),
+        rtol=1e-12,
+    )
+    coef = rng.standard_normal((C, D))
+    intercept = rng.standard_normal(C)
+    want = lda_predict_proba(X32, coef, intercept, mean)
+    np.testing.assert_allclose(
+        lda_predict_proba(source, coef, intercept, mean), want, rtol=1e-10
+    )
+    fast = as_feature_source(X32, device="cpu", precision="float32")
+    np.testing.assert_allclose(
+        lda_predict_proba(fast, coef, intercept, mean), want, rtol=1e-4, atol=1e-7
+    )
 
 
 def test_gram_statistics_on_device_match_an_oracle_for_sparse_weights():
