@@ -512,8 +512,9 @@ class _PinnedStaging:
         staged = buf[: chunk.size].view(chunk.shape)
         np.copyto(staged.numpy(), chunk)
         out = staged.to(self.device, non_blocking=True)
+        # Recorded behind the copy on the stream it was queued on.
         self.events[k] = torch.cuda.Event()
-        self.events[k].record()
+        self.events[k].record(torch.cuda.current_stream(self.device))
         return out
 
 
@@ -538,10 +539,10 @@ def device_row_blocks(source, chunk_bytes):
             else:
                 if part.dtype not in _TRANSFERABLE:
                     part = part.astype(np.float64)
-                part = np.ascontiguousarray(part)
-                if staging is not None:
+                if staging is not None:  # copies any layout into pinned memory
                     block = staging.to_device(part)
                 else:
+                    part = np.ascontiguousarray(part)
                     with warnings.catch_warnings():
                         # A read-only memmap: its rows are only read.
                         warnings.filterwarnings("ignore", "The given NumPy array")

@@ -152,6 +152,19 @@ def test_logme_on_cpu_device_regression_and_generator():
     )
 
 
+def test_inference_mode_tensors_are_read_as_they_are():
+    # What an extractor returns: tensors made under torch.inference_mode().
+    with torch.inference_mode():
+        F = torch.as_tensor(X).clone()
+    assert F.is_inference()
+    want = logme(X, Y_LABELS)
+    assert logme(F, Y_LABELS, device="cpu") == pytest.approx(want, rel=1e-10)
+    part = LogMEScorer(device="cpu").partial_fit(F[:700], Y_LABELS[:700])
+    assert part.partial_fit(F[700:], Y_LABELS[700:]).score_ == pytest.approx(
+        want, rel=1e-10
+    )
+
+
 def test_logme_scorer_device_fit_score_and_partial_fit_equal_numpy():
     ref = LogMEScorer().fit(X, Y_LABELS)
     dev = LogMEScorer(device="cpu").fit(X, Y_LABELS)
