@@ -127,7 +127,8 @@ def disco_sweep_settings():
     posterior, shared shrunk covariance, no hard-example sampling).
     ``n_groups=1`` is the control: no spectral decomposition at all (the
     nearest-centroid / LDA probe of the whole space that DISCO weights by
-    component), so the table shows whether the weighting helps.
+    component), so the table shows whether the weighting helps. Regression
+    also gets S_lr's out-of-sample readings (:func:`disco_regression_settings`).
     """
     settings = {}
 
@@ -152,7 +153,27 @@ def disco_sweep_settings():
         n_groups=4, centering=False, covariance="shared", posterior="in_sample",
         hard_examples=None, random_state=0,
     )
+    settings.update(disco_regression_settings(("loo", "evidence")))
     return settings
+
+
+def disco_regression_settings(readings=("in_sample", "loo", "evidence")):
+    """``{column: DiscoScorer params}``: S_lr's readings at every sweep size.
+
+    ``disco[g=G,nc,lr=R]``: ``regression_score=R`` at ``n_groups=G`` without
+    centring, the other parameters at their defaults (they apply to
+    classification only, where these columns equal ``disco[g=G,nc,isotropic,
+    cv]``). :func:`disco_sweep_settings` holds the out-of-sample readings; the
+    in-sample one is the regression score of every other sweep column.
+    ``benchmarks/zoo/disco_regression.py`` compares them.
+    """
+    return {
+        f"disco[g={g},nc,lr={reading}]": dict(
+            n_groups=g, centering=False, regression_score=reading, random_state=0,
+        )
+        for reading in readings
+        for g in DISCO_SWEEP_GROUPS
+    }
 
 
 def make_scorers(with_sweep=True):

@@ -45,6 +45,9 @@ class DiscoScorer(BaseScorer):
         Held-out class means and priors, or the paper's in-sample ones.
     n_folds : int, default=5
         Folds of the cross-validated posterior.
+    regression_score : {"in_sample", "loo", "evidence"}, default="in_sample"
+        Regression S_lr per group: the paper's in-sample ``-MSE``, the
+        leave-one-out ``-MSE``, or the group's maximum log evidence (LogME).
     hard_examples : "auto", int, float or None, default="auto"
         Hard-example sampling through LDA posteriors (classification only).
     hard_examples_threshold : int, default=20000
@@ -123,6 +126,7 @@ class DiscoScorer(BaseScorer):
         shrinkage="oas",
         posterior="cross_validated",
         n_folds=5,
+        regression_score="in_sample",
         hard_examples="auto",
         hard_examples_threshold=20_000,
         standardize_targets=True,
@@ -136,6 +140,7 @@ class DiscoScorer(BaseScorer):
         self.shrinkage = shrinkage
         self.posterior = posterior
         self.n_folds = n_folds
+        self.regression_score = regression_score
         self.hard_examples = hard_examples
         self.hard_examples_threshold = hard_examples_threshold
         self.standardize_targets = standardize_targets

@@ -33,6 +33,7 @@ from ..utils._validation import (
 )
 from ._linalg import (
     _TRANSFORM_CHUNK_BYTES,
+    DiagonalSystem,
     Tridiagonalization,
     centered_gram,
     class_sums,
@@ -47,9 +48,11 @@ from ._linalg import (
     row_sq_norms,
     shrink_covariance,
 )
+from ._logme import _EvidenceProblem, logme_from_problem
 
 COVARIANCES = ("isotropic", "shared", "class", "identity")
 POSTERIORS = ("cross_validated", "in_sample")
+REGRESSION_SCORES = ("in_sample", "loo", "evidence")
 
 _PARAMETERS = {
     "n_groups": [Interval(Integral, 1, None, closed="left")],
@@ -59,6 +62,7 @@ _PARAMETERS = {
     "shrinkage": [Interval(Real, 0, 1, closed="both"), StrOptions({"oas"})],
     "posterior": [StrOptions(set(POSTERIORS))],
     "n_folds": [Interval(Integral, 2, None, closed="left")],
+    "regression_score": [StrOptions(set(REGRESSION_SCORES))],
     "hard_examples": [
         None,
         StrOptions({"auto"}),
@@ -547,14 +551,83 @@ def _class_cov_fold(P, y, n_classes, groups, train, rows, shrinkage, totals):
     return coefs
 
 
-def _regression_group_scores(spec, Y, groups):
-    """``-MSE`` of the least-squares fit of ``Y`` on each group (S_lr^g)."""
+#: Rows whose leverage in a group is within this of 1 are interpolated by the
+#: group: their leave-one-out residual is the ridgeless limit (see below).
+_LEVERAGE_TOL = np.sqrt(np.finfo(np.float64).eps)
+
+
+def _regression_group_scores(spec, Y, groups, reading="in_sample"):
+    """S_lr of every group: ``-MSE`` in sample or left out, or the log evidence.
+
+    ``reading="in_sample"``: minus the mean squared residual of the least-squares
+    fit of ``Y`` on the group (the paper's S_lr). ``"loo"``: the same with each
+    row's leave-one-out residual ``e_i / (1 - h_i)``. ``"evidence"``: LogME's
+    maximum log evidence per sample of the Bayesian linear regression on the
+    group's coordinates (mean over target columns).
+    """
     n, K = Y.shape
     C = spec.cross(Y)  # Pᵀ Y, (r, K)
+    if reading == "evidence":
+        target_sq = np.einsum("ij,ij->j", Y, Y)
+        out = []
+        for g in groups:
+            # Coordinates of a group are orthogonal: Pᵀ_g P_g = Σ_g², diagonal.
+            system = DiagonalSystem(spec.sigma[g] ** 2, C[g])
+            problem = _EvidenceProblem(system, target_sq, n, len(g))
+            try:
+                out.append(logme_from_problem(problem, compute_coef=False).score)
+            except ValueError as exc:
+                raise ValueError(
+                    f"regression_score='evidence': the {len(g)} components of "
+                    f"spectral group {len(out)} fit the target exactly, so its "
+                    "evidence has no maximum (with centred features and no more "
+                    "samples than features, every centred target lies in their "
+                    "span). Use more groups, regression_score='loo', or more "
+                    "samples than features."
+                ) from exc
+        return np.array(out)
+    if reading == "loo":
+        return -_loo_sq_residuals(spec, Y, C, groups) / (n * K)
     explained = (C / spec.sigma[:, None]) ** 2  # ‖U_jᵀ Y‖² per component
     total = float(np.einsum("ij,ij->", Y, Y))
     out = np.array([-max(total - explained[g].sum(), 0.0) / (n * K) for g in groups])
     return out
+
+
+def _loo_sq_residuals(spec, Y, C, groups):
+    """Sum of squared leave-one-out residuals of least squares on each group.
+
+    With ``U_g`` the group's left singular vectors, the fit is ``U_g U_gᵀ Y``,
+    the leverage of row i ``h_i = ‖U_g[i]‖²`` and its leave-one-out residual
+    ``e_i / (1 - h_i)``. A row the group interpolates (``h_i = 1``, then
+    ``e_i = 0``) gets the limit of ridge's leave-one-out residual as the ridge
+    vanishes, ``Σ_j u_ij c_j / σ_j² / Σ_j u_ij² / σ_j²`` (``c_j = u_jᵀ y``):
+    the residual of the minimum-norm least-squares fit without the row. One
+    pass over the rows, a bounded chunk at a time.
+    """
+    sigma = spec.sigma
+    Cu = C / sigma[:, None]  # U_jᵀ Y
+    totals = np.zeros(len(groups))
+    step = max(1, _TRANSFORM_CHUNK_BYTES // (8 * max(spec.F.shape[1], spec.rank)))
+    for start in range(0, spec.n_samples, step):
+        part = slice(start, min(start + step, spec.n_samples))
+        U = spec.coords(part) / sigma  # rows of U (all r components)
+        Yp = Y[part]
+        for j, g in enumerate(groups):
+            Ug = U[:, g]
+            lev = np.einsum("ij,ij->i", Ug, Ug)
+            resid = Yp - Ug @ Cu[g]
+            gap = 1.0 - lev
+            inner = gap <= _LEVERAGE_TOL
+            gap[inner] = 1.0
+            loo = resid / gap[:, None]
+            if inner.any():
+                W = Ug[inner] / sigma[g]
+                loo[inner] = (W @ (Cu[g] / sigma[g][:, None])) / np.einsum(
+                    "ij,ij->i", W, W
+                )[:, None]
+            totals[j] += float(np.einsum("ij,ij->", loo, loo))
+    return totals
 
 
 # --------------------------------------------------------------------------- #
@@ -652,6 +725,7 @@ def disco_result(
     shrinkage="oas",
     posterior="cross_validated",
     n_folds=5,
+    regression_score="in_sample",
     hard_examples="auto",
     hard_examples_threshold=20_000,
     random_state=None,
@@ -707,7 +781,8 @@ def disco_result(
             folds=folds,
         )
     else:
-        scores, coefs = _regression_group_scores(spec, y, groups), np.zeros(0)
+        scores = _regression_group_scores(spec, y, groups, regression_score)
+        coefs = np.zeros(0)
     contributions = ratios * scores
     return DiscoResult(
         score=float(contributions.sum()),
@@ -746,6 +821,7 @@ def disco_components(
     shrinkage="oas",
     posterior="cross_validated",
     n_folds=5,
+    regression_score="in_sample",
     hard_examples="auto",
     hard_examples_threshold=20_000,
     standardize_targets=True,
@@ -785,6 +861,7 @@ def disco_components(
         shrinkage=shrinkage,
         posterior=posterior,
         n_folds=n_folds,
+        regression_score=regression_score,
         hard_examples=hard_examples,
         hard_examples_threshold=hard_examples_threshold,
         standardize_targets=standardize_targets,
@@ -809,6 +886,7 @@ def disco(
     shrinkage="oas",
     posterior="cross_validated",
     n_folds=5,
+    regression_score="in_sample",
     hard_examples="auto",
     hard_examples_threshold=20_000,
     standardize_targets=True,
@@ -997,6 +1075,7 @@ def disco(
         shrinkage=shrinkage,
         posterior=posterior,
         n_folds=n_folds,
+        regression_score=regression_score,
         hard_examples=hard_examples,
         hard_examples_threshold=hard_examples_threshold,
         standardize_targets=standardize_targets,
