@@ -22,8 +22,8 @@ class DiscoScorer(BaseScorer):
 
     Splits the singular values of the (centred) features into groups of
     consecutive values, scores each group alone on the task (mean true-class
-    posterior for classification, minus the MSE of least squares for
-    regression), and sums the scores weighted by each group's share of the
+    posterior for classification; for regression minus the MSE of least
+    squares, in sample or left out, or its Bayesian evidence), and sums the scores weighted by each group's share of the
     singular values. Higher is better; classification scores lie in [0, 1],
     regression scores in [-1, 0] with standardised targets. See
     :func:`skdisco.transferability.disco` for the maths and which choices are
@@ -70,7 +70,8 @@ class DiscoScorer(BaseScorer):
     ratios_ : ndarray of shape (``n_groups_``,)
         Each group's share of the singular values (they sum to 1).
     group_scores_ : ndarray of shape (``n_groups_``,)
-        Task score of each group alone (S_ncc in [0, 1], or S_lr ≤ 0).
+        Task score of each group alone (S_ncc in [0, 1], or S_lr: ≤ 0 in
+        sample and left out, a log evidence per sample with the evidence).
     contributions_ : ndarray of shape (``n_groups_``,)
         ``ratios_ * group_scores_``: what each group adds to ``score_``.
     shrinkage_ : ndarray

@@ -108,7 +108,9 @@ class DiscoResult:
         ``sum(σ in group) / sum(σ)``; they sum to 1.
     group_scores : ndarray of shape (n_groups,)
         Task score of each group: mean true-class posterior in [0, 1]
-        (classification) or minus the mean squared error (regression).
+        (classification); regression: minus the mean squared error, in
+        sample or left out, or the log evidence per sample
+        (``regression_score``).
     contributions : ndarray of shape (n_groups,)
         ``ratios * group_scores``.
     shrinkage : ndarray
@@ -902,8 +904,11 @@ def disco(
 
     Range: classification scores lie in ``[0, 1]`` (a weighted mean of mean
     true-class probabilities; chance is about ``Σ_c π_c²``, 1/C for balanced
-    classes). Regression scores lie in ``[-1, 0]`` with standardised targets
-    (minus a weighted mean of ``1 - R²`` per group); 0 is a perfect fit.
+    classes). Regression scores with standardised targets: in ``[-1, 0]``
+    in sample (minus a weighted mean of ``1 - R²`` per group; 0 is a perfect
+    fit), at most 0 left out (below -1 where a group predicts held-out samples
+    worse than their mean), and with the evidence a weighted mean log
+    evidence per sample, at least -1.419 (the noise-only model's).
 
     Parameters
     ----------
@@ -945,6 +950,16 @@ def disco(
         and priors fitted on the other folds (see Notes). *Decision.*
     n_folds : int, default=5
         Folds of the cross-validated posterior.
+    regression_score : {"in_sample", "loo", "evidence"}, default="in_sample"
+        Regression score S_lr of a group. ``"in_sample"`` is the paper's
+        reading: minus the mean squared residual of least squares on the
+        group's coordinates, fitted on the samples it scores, so a wider group
+        never scores lower, whatever its directions carry. ``"loo"``: the same
+        with each sample's leave-one-out residual (closed form, see Notes).
+        ``"evidence"``: the maximum log evidence per sample of the Bayesian
+        linear regression on the group (LogME's, on the group's coordinates),
+        which charges each direction for the fit it buys. Classification
+        ignores it. *Decision; see Notes.*
     hard_examples : "auto", int, float or None, default="auto"
         Hard-example sampling (classification only): keep that many samples (int)
         or that fraction (float in (0, 1]) with the lowest true-class posterior
@@ -995,7 +1010,27 @@ def disco(
     coordinates are never formed. Regression, :math:`S_{lr}^g = -\frac{1}{NK}
     \lVert Y - U_g U_g^\top Y\rVert_F^2` (least squares on the group,
     :math:`Z_g Z_g^+ = U_g U_g^\top`) with :math:`U_g^\top Y =
-    \Sigma_g^{-1} V_g^\top Z^\top Y`.
+    \Sigma_g^{-1} V_g^\top Z^\top Y` (``regression_score="in_sample"``).
+
+    **Regression out of sample (ours).** In sample, a group's residual can only
+    shrink as it gains directions, so S_lr rewards wide groups whatever they
+    carry. ``regression_score="loo"`` replaces each residual :math:`e_i` by
+    the residual of the fit without sample i, :math:`e_i / (1 - h_i)` with the
+    leverage :math:`h_i = \lVert U_g[i]\rVert^2`; a sample the group
+    interpolates (:math:`h_i = 1` within :math:`\sqrt{\epsilon}`) gets the
+    vanishing-ridge limit :math:`\sum_j u_{ij} c_j \sigma_j^{-2} / \sum_j
+    u_{ij}^2 \sigma_j^{-2}` (:math:`c_j = u_j^\top y`), the residual of the
+    minimum-norm refit. ``regression_score="evidence"`` scores the group by
+    LogME's maximum evidence of :math:`y = P_g w + \varepsilon`: the
+    coordinates are orthogonal with :math:`P_g^\top P_g = \Sigma_g^2`, so the
+    evidence is a function of :math:`\sigma_j` and :math:`c_j` alone (a
+    diagonal system, no further decomposition). Both need one pass over the
+    rows (the coordinates of a bounded chunk at a time) or none; the SVD basis
+    and the target's standardisation use all samples, as the cross-validated
+    posterior's basis does. With standardised targets both are per-sample
+    quantities of the same target, so they compare across models, and since
+    the ratios sum to 1 the total is equivariant to any shift of the group
+    scores: the ranking of models does not depend on the reading's offset.
 
     **Decisions (ours, not the paper's).** The paper scores S_ncc on the
     samples that fit the class model; measured on real candidates, that reading
