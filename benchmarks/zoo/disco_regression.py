@@ -24,9 +24,10 @@ over these two targets -- tuned on one, reported on the other -- and writes
 * ``benchmarks/results/full/disco_regression_truth.csv``: the held-back target's
   ground truth (linear probe, fine-tuning);
 * the new settings' rows of ``benchmarks/results/full/scores.csv`` (the
-  ``ising_temperature`` rows of the ``disco[...,lr=...]`` columns) and of
-  ``disco_sweep.csv`` (their τ_w on that target, the sweep's schema), replacing
-  earlier rows of the same names, so the zoo's table stage reads them.
+  ``ising_temperature`` rows of the ``disco[...,lr=...]`` columns, and of
+  ``disco`` under its new default) and of ``disco_sweep.csv`` (the sweep's
+  schema), replacing earlier rows of the same names, so the zoo's table stage
+  reads them (see :func:`write_zoo_rows`).
 
 Stages are cached under ``--cache`` (default ``benchmarks/zoo/.cache/
 disco_regression``, git-ignored); the pre-trained zoo is read from
@@ -125,9 +126,10 @@ def stage_truth(profile, candidates, target, cache, out):
 
 def stage_scores(candidates, targets, cache, out):
     """LogME, DISCO's default and every reading of :func:`settings`, long table."""
+    from zoo_stages import load_features
+
     from skdisco.scorers import DiscoScorer, LogMEScorer
     from skdisco.selection import rank_models
-    from zoo_stages import load_features
 
     scorers = {"logme": LogMEScorer(), "disco": DiscoScorer()}
     scorers.update({name: DiscoScorer(**p) for name, p in settings().items()})
@@ -267,36 +269,38 @@ def stage_table(scores, truth, out):
 def write_zoo_rows(scores, out):
     """The new sweep columns' rows of the zoo's ``scores.csv`` / ``disco_sweep.csv``.
 
-    On ``ising_temperature`` the rows computed here. On the zoo's classification
-    targets ``regression_score`` is not used, so each new column equals
-    ``disco[g=G,nc,isotropic,cv]`` there (tested by
-    ``test_regression_score_does_not_change_classification``): those rows are
-    copied instead of re-extracting five targets' features. Rows of the same
+    The rows of ``ising_temperature``, the zoo's regression target, computed
+    here; their ``disco_sweep.csv`` rows have ``n_targets = 1``. On the
+    classification targets ``regression_score`` is not used (tested by
+    ``test_regression_score_does_not_change_classification``) and the stored
+    full-profile sweep has no isotropic columns to equal, so no rows are
+    written there: a full zoo run computes them. The ``disco``
+    column (DISCO's defaults) on ``ising_temperature`` is replaced by its value
+    under the new default ``regression_score="evidence"``. Rows of the same
     names are replaced, so a re-run does not duplicate them.
     """
-    from zoo_report import evaluate, summarise, sweep_table
+    from zoo_report import evaluate as zoo_evaluate
+    from zoo_report import summarise, sweep_table
     from zoo_stages import disco_sweep_settings
 
-    sweep = disco_sweep_settings()
-    new = [n for n in sweep if ",lr=" in n]
+    new = [n for n in disco_sweep_settings() if ",lr=" in n]
     zoo_scores = pd.read_csv(out / "scores.csv")
-    zoo_scores = zoo_scores[~zoo_scores["scorer"].isin(new)]
+    # DISCO's default regression reading changed (issue 18): its rows on the
+    # regression target are replaced too.
+    stale = zoo_scores["scorer"].isin(new) | (
+        (zoo_scores["scorer"] == "disco")
+        & (zoo_scores["target"] == "ising_temperature"))
+    zoo_scores = zoo_scores[~stale]
     parts = [scores[(scores["target"] == "ising_temperature")
-                    & scores["scorer"].isin(new)]]
-    cls_targets = [t for t in zoo_scores["target"].unique()
-                   if t != "ising_temperature"]
-    for name in new:
-        g = sweep[name]["n_groups"]
-        same = zoo_scores[(zoo_scores["scorer"] == f"disco[g={g},nc,isotropic,cv]")
-                          & zoo_scores["target"].isin(cls_targets)]
-        parts.append(same.assign(scorer=name))
+                    & scores["scorer"].isin([*new, "disco"])]]
     added = pd.concat(parts, ignore_index=True)[zoo_scores.columns]
     merged = pd.concat([zoo_scores, added], ignore_index=True)
     merged.to_csv(out / "scores.csv", index=False, float_format="%.6g")
     truth = pd.read_csv(out / "ground_truth.csv")
-    rows = sweep_table(summarise(evaluate(merged[merged["scorer"].isin(new)], truth)))
+    rows = sweep_table(summarise(zoo_evaluate(
+        merged[merged["scorer"].isin([*new, "disco"])], truth)))
     table = pd.read_csv(out / "disco_sweep.csv", index_col=0)
-    table = table.drop(index=[n for n in new if n in table.index])
+    table = table.drop(index=[n for n in [*new, "disco"] if n in table.index])
     table = pd.concat([table, rows[table.columns]])
     table.sort_values("tau_w_mean", ascending=False).to_csv(
         out / "disco_sweep.csv", float_format="%.4f")

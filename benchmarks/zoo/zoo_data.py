@@ -18,8 +18,8 @@ Everything here reads files that ship on the machine; nothing downloads.
 Every image is returned as uint8 grey scale, 32x32 (``IMAGE_SIZE``): MNIST and
 Fashion-MNIST zero-padded 28 -> 32 (as LeNet did), optdigits scaled to 0..255
 and bilinearly enlarged 8 -> 32, Ising images area-averaged 64 -> 32 (grey levels
-are local magnetisations), Cahn-Hilliard images area-averaged 64 -> 32. The extractors and fine-tuning turn grey scale into
-three equal RGB channels.
+are local magnetisations), Cahn-Hilliard images area-averaged 64 -> 32. The
+extractors and fine-tuning turn grey scale into three equal RGB channels.
 
 Splits are fixed: each target draws its train and test rows with a seeded
 generator from index ranges that are disjoint from each other and from the rows

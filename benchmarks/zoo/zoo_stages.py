@@ -124,7 +124,9 @@ def disco_sweep_settings():
     (cross-validated, in-sample); the class-specific covariance (much slower on
     wide features) at 4 groups, centred, with both posteriors; and
     ``disco[paper]``: the literal reading (4 groups, no centring, in-sample
-    posterior, shared shrunk covariance, no hard-example sampling).
+    posterior, shared shrunk covariance, no hard-example sampling). These
+    columns score regression with the paper's in-sample S_lr
+    (``regression_score="in_sample"``, the default until issue 18).
     ``n_groups=1`` is the control: no spectral decomposition at all (the
     nearest-centroid / LDA probe of the whole space that DISCO weights by
     component), so the table shows whether the weighting helps. Regression
@@ -139,7 +141,7 @@ def disco_sweep_settings():
         )
         settings[name] = dict(
             n_groups=g, centering=centering, covariance=cov, posterior=post,
-            random_state=0,
+            regression_score="in_sample", random_state=0,
         )
 
     for g in DISCO_SWEEP_GROUPS:
@@ -151,7 +153,7 @@ def disco_sweep_settings():
         add(4, True, "class", post)
     settings["disco[paper]"] = dict(
         n_groups=4, centering=False, covariance="shared", posterior="in_sample",
-        hard_examples=None, random_state=0,
+        regression_score="in_sample", hard_examples=None, random_state=0,
     )
     settings.update(disco_regression_settings(("loo", "evidence")))
     return settings

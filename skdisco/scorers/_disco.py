@@ -23,9 +23,10 @@ class DiscoScorer(BaseScorer):
     Splits the singular values of the (centred) features into groups of
     consecutive values, scores each group alone on the task (mean true-class
     posterior for classification; for regression minus the MSE of least
-    squares, in sample or left out, or its Bayesian evidence), and sums the scores weighted by each group's share of the
-    singular values. Higher is better; classification scores lie in [0, 1],
-    regression scores in [-1, 0] with standardised targets. See
+    squares, in sample or left out, or its Bayesian evidence), and sums the
+    scores weighted by each group's share of the singular values. Higher is
+    better; classification scores lie in [0, 1], in-sample regression scores
+    in [-1, 0] with standardised targets. See
     :func:`skdisco.transferability.disco` for the maths and which choices are
     the paper's and which are ours.
 
@@ -45,7 +46,7 @@ class DiscoScorer(BaseScorer):
         Held-out class means and priors, or the paper's in-sample ones.
     n_folds : int, default=5
         Folds of the cross-validated posterior.
-    regression_score : {"in_sample", "loo", "evidence"}, default="in_sample"
+    regression_score : {"in_sample", "loo", "evidence"}, default="evidence"
         Regression S_lr per group: the paper's in-sample ``-MSE``, the
         leave-one-out ``-MSE``, or the group's maximum log evidence (LogME).
     hard_examples : "auto", int, float or None, default="auto"
@@ -127,7 +128,7 @@ class DiscoScorer(BaseScorer):
         shrinkage="oas",
         posterior="cross_validated",
         n_folds=5,
-        regression_score="in_sample",
+        regression_score="evidence",
         hard_examples="auto",
         hard_examples_threshold=20_000,
         standardize_targets=True,

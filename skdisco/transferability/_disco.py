@@ -727,7 +727,7 @@ def disco_result(
     shrinkage="oas",
     posterior="cross_validated",
     n_folds=5,
-    regression_score="in_sample",
+    regression_score="evidence",
     hard_examples="auto",
     hard_examples_threshold=20_000,
     random_state=None,
@@ -823,7 +823,7 @@ def disco_components(
     shrinkage="oas",
     posterior="cross_validated",
     n_folds=5,
-    regression_score="in_sample",
+    regression_score="evidence",
     hard_examples="auto",
     hard_examples_threshold=20_000,
     standardize_targets=True,
@@ -888,7 +888,7 @@ def disco(
     shrinkage="oas",
     posterior="cross_validated",
     n_folds=5,
-    regression_score="in_sample",
+    regression_score="evidence",
     hard_examples="auto",
     hard_examples_threshold=20_000,
     standardize_targets=True,
@@ -950,7 +950,7 @@ def disco(
         and priors fitted on the other folds (see Notes). *Decision.*
     n_folds : int, default=5
         Folds of the cross-validated posterior.
-    regression_score : {"in_sample", "loo", "evidence"}, default="in_sample"
+    regression_score : {"in_sample", "loo", "evidence"}, default="evidence"
         Regression score S_lr of a group. ``"in_sample"`` is the paper's
         reading: minus the mean squared residual of least squares on the
         group's coordinates, fitted on the samples it scores, so a wider group
@@ -1031,6 +1031,15 @@ def disco(
     quantities of the same target, so they compare across models, and since
     the ratios sum to 1 the total is equivariant to any shift of the group
     scores: the ranking of models does not depend on the reading's offset.
+    The default is the evidence, chosen leave one target out over the two
+    regression targets of the zoo (``benchmarks/zoo/disco_regression.py``,
+    42 candidates, τ_w against fine-tuning; two targets are very little
+    evidence): at two groups the evidence ranks best on each target, so it is
+    chosen whichever is held out, and scores 0.420 on Ising temperature and
+    0.320 on the held-back Cahn-Hilliard energy, where the in-sample reading
+    scores 0.314 and -0.282 and leave-one-out 0.355 and -0.023 (LogME on the
+    standardised targets: 0.627 and 0.316). The paper's reading is
+    ``regression_score="in_sample"``, bit for bit the previous default.
 
     **Decisions (ours, not the paper's).** The paper scores S_ncc on the
     samples that fit the class model; measured on real candidates, that reading
@@ -1053,7 +1062,8 @@ def disco(
     noise at chance). Two groups have the best mean over the six targets; on
     the classification targets fewer groups rank better, and one group (no
     spectral split) best of all; on the regression target more groups rank
-    better (0.64 at 16 groups, 0.31 at 2, 0.07 at 1).
+    better in sample (0.64 at 16 groups, 0.31 at 2, 0.07 at 1; with the
+    evidence 0.68, 0.42 and 0.63).
 
     **Scale invariance.** The score does not change when the features are
     multiplied by a constant (tested from 1e-6 to 1e6, and features beyond
