@@ -10,12 +10,16 @@ Everything here reads files that ship on the machine; nothing downloads.
   ``load_digits`` is the same ``optdigits.tes`` file.
 * Ising model (Bompas & Sandfeld): ``mdsdata.load_Ising``, 5 000 binary 64x64
   spin images with the phase label (below/above T_c) and the temperature.
+* Cahn-Hilliard phase separation (``mdsdata.load_CahnHilliard``): 17 866 grey
+  64x64 microstructure snapshots of 18 simulations with their free energy. Held
+  back from the zoo's tables (no profile lists it): the out-of-sample
+  regression target of ``benchmarks/zoo/disco_regression.py``.
 
 Every image is returned as uint8 grey scale, 32x32 (``IMAGE_SIZE``): MNIST and
 Fashion-MNIST zero-padded 28 -> 32 (as LeNet did), optdigits scaled to 0..255
 and bilinearly enlarged 8 -> 32, Ising images area-averaged 64 -> 32 (grey levels
-are local magnetisations). The extractors and fine-tuning turn grey scale into
-three equal RGB channels.
+are local magnetisations), Cahn-Hilliard images area-averaged 64 -> 32. The
+extractors and fine-tuning turn grey scale into three equal RGB channels.
 
 Splits are fixed: each target draws its train and test rows with a seeded
 generator from index ranges that are disjoint from each other and from the rows
@@ -127,6 +131,18 @@ def ising():
     return X, np.asarray(phase, np.int64), np.asarray(temperature, np.float64)
 
 
+@lru_cache(maxsize=1)
+def cahn_hilliard():
+    """Cahn-Hilliard images (17 866, 32, 32) uint8 and their free energy."""
+    import mdsdata
+    from PIL import Image
+
+    X, energy = mdsdata.load_CahnHilliard()
+    X = np.clip(np.asarray(X), 0, 255).astype(np.uint8)
+    X = _resize(X, IMAGE_SIZE, Image.BOX)
+    return X, np.asarray(energy, np.float64)
+
+
 # --------------------------------------------------------------------------- #
 # sources of the zoo
 # --------------------------------------------------------------------------- #
@@ -209,6 +225,12 @@ TARGETS = {
         "regression",
         "Ising spin images, temperature (R^2)",
     ),
+    "cahn_hilliard_energy": (
+        "cahn_hilliard",
+        "regression",
+        "Cahn-Hilliard microstructures, free energy (R^2); held back from the "
+        "zoo's tables",
+    ),
 }
 
 
@@ -234,7 +256,8 @@ def load_target(name, *, n_train=1000, n_test=1000, seed=0):
     ``fashion_tops``: train rows from rows >= ``SOURCE_ROWS`` of the training
     file (never seen by the zoo), test rows from the official test file.
     ``ising_*``: 5 000 images split into disjoint train and test rows; the two
-    Ising targets share the same images and split.
+    Ising targets share the same images and split. ``cahn_hilliard_energy``:
+    disjoint seeded train and test rows of the 17 866 snapshots, as for Ising.
     """
     if name not in TARGETS:
         raise ValueError(f"Unknown target {name!r}; targets are {list(TARGETS)}.")
@@ -261,6 +284,12 @@ def load_target(name, *, n_train=1000, n_test=1000, seed=0):
             lut[list(FASHION_TOPS)] = np.arange(len(FASHION_TOPS))
             y_tr, y_te = lut[y_tr], lut[y_te]
         parts = _split_from(X_tr, y_tr, X_te, y_te, n_train, n_test, seed, rows)
+    elif name == "cahn_hilliard_energy":
+        X, energy = cahn_hilliard()
+        perm = rng.permutation(X.shape[0])
+        tr = np.sort(perm[:n_train])
+        te = np.sort(perm[n_train:][:n_test])
+        parts = X[tr], energy[tr], X[te], energy[te]
     else:  # ising
         X, phase, temperature = ising()
         perm = rng.permutation(X.shape[0])

@@ -124,10 +124,13 @@ def disco_sweep_settings():
     (cross-validated, in-sample); the class-specific covariance (much slower on
     wide features) at 4 groups, centred, with both posteriors; and
     ``disco[paper]``: the literal reading (4 groups, no centring, in-sample
-    posterior, shared shrunk covariance, no hard-example sampling).
+    posterior, shared shrunk covariance, no hard-example sampling). These
+    columns score regression with the paper's in-sample S_lr
+    (``regression_score="in_sample"``, the default until issue 18).
     ``n_groups=1`` is the control: no spectral decomposition at all (the
     nearest-centroid / LDA probe of the whole space that DISCO weights by
-    component), so the table shows whether the weighting helps.
+    component), so the table shows whether the weighting helps. Regression
+    also gets S_lr's out-of-sample readings (:func:`disco_regression_settings`).
     """
     settings = {}
 
@@ -138,7 +141,7 @@ def disco_sweep_settings():
         )
         settings[name] = dict(
             n_groups=g, centering=centering, covariance=cov, posterior=post,
-            random_state=0,
+            regression_score="in_sample", random_state=0,
         )
 
     for g in DISCO_SWEEP_GROUPS:
@@ -150,9 +153,29 @@ def disco_sweep_settings():
         add(4, True, "class", post)
     settings["disco[paper]"] = dict(
         n_groups=4, centering=False, covariance="shared", posterior="in_sample",
-        hard_examples=None, random_state=0,
+        regression_score="in_sample", hard_examples=None, random_state=0,
     )
+    settings.update(disco_regression_settings(("loo", "evidence")))
     return settings
+
+
+def disco_regression_settings(readings=("in_sample", "loo", "evidence")):
+    """``{column: DiscoScorer params}``: S_lr's readings at every sweep size.
+
+    ``disco[g=G,nc,lr=R]``: ``regression_score=R`` at ``n_groups=G`` without
+    centring, the other parameters at their defaults (they apply to
+    classification only, where these columns equal ``disco[g=G,nc,isotropic,
+    cv]``). :func:`disco_sweep_settings` holds the out-of-sample readings; the
+    in-sample one is the regression score of every other sweep column.
+    ``benchmarks/zoo/disco_regression.py`` compares them.
+    """
+    return {
+        f"disco[g={g},nc,lr={reading}]": dict(
+            n_groups=g, centering=False, regression_score=reading, random_state=0,
+        )
+        for reading in readings
+        for g in DISCO_SWEEP_GROUPS
+    }
 
 
 def make_scorers(with_sweep=True):

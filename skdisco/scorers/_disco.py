@@ -22,10 +22,11 @@ class DiscoScorer(BaseScorer):
 
     Splits the singular values of the (centred) features into groups of
     consecutive values, scores each group alone on the task (mean true-class
-    posterior for classification, minus the MSE of least squares for
-    regression), and sums the scores weighted by each group's share of the
-    singular values. Higher is better; classification scores lie in [0, 1],
-    regression scores in [-1, 0] with standardised targets. See
+    posterior for classification; for regression minus the MSE of least
+    squares, in sample or left out, or its Bayesian evidence), and sums the
+    scores weighted by each group's share of the singular values. Higher is
+    better; classification scores lie in [0, 1], in-sample regression scores
+    in [-1, 0] with standardised targets. See
     :func:`skdisco.transferability.disco` for the maths and which choices are
     the paper's and which are ours.
 
@@ -45,6 +46,9 @@ class DiscoScorer(BaseScorer):
         Held-out class means and priors, or the paper's in-sample ones.
     n_folds : int, default=5
         Folds of the cross-validated posterior.
+    regression_score : {"in_sample", "loo", "evidence"}, default="evidence"
+        Regression S_lr per group: the paper's in-sample ``-MSE``, the
+        leave-one-out ``-MSE``, or the group's maximum log evidence (LogME).
     hard_examples : "auto", int, float or None, default="auto"
         Hard-example sampling through LDA posteriors (classification only).
     hard_examples_threshold : int, default=20000
@@ -67,7 +71,8 @@ class DiscoScorer(BaseScorer):
     ratios_ : ndarray of shape (``n_groups_``,)
         Each group's share of the singular values (they sum to 1).
     group_scores_ : ndarray of shape (``n_groups_``,)
-        Task score of each group alone (S_ncc in [0, 1], or S_lr ≤ 0).
+        Task score of each group alone (S_ncc in [0, 1], or S_lr: ≤ 0 in
+        sample and left out, a log evidence per sample with the evidence).
     contributions_ : ndarray of shape (``n_groups_``,)
         ``ratios_ * group_scores_``: what each group adds to ``score_``.
     shrinkage_ : ndarray
@@ -123,6 +128,7 @@ class DiscoScorer(BaseScorer):
         shrinkage="oas",
         posterior="cross_validated",
         n_folds=5,
+        regression_score="evidence",
         hard_examples="auto",
         hard_examples_threshold=20_000,
         standardize_targets=True,
@@ -136,6 +142,7 @@ class DiscoScorer(BaseScorer):
         self.shrinkage = shrinkage
         self.posterior = posterior
         self.n_folds = n_folds
+        self.regression_score = regression_score
         self.hard_examples = hard_examples
         self.hard_examples_threshold = hard_examples_threshold
         self.standardize_targets = standardize_targets

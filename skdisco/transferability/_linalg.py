@@ -428,6 +428,32 @@ class TridiagonalSystem:
         return x
 
 
+class DiagonalSystem(TridiagonalSystem):
+    """:class:`TridiagonalSystem` of a diagonal matrix ``A = diag(a)``: ``Q = I``.
+
+    For designs whose Gram matrix is already diagonal (orthogonal columns, e.g.
+    coordinates in an eigenbasis), so LogME's evidence machinery runs without a
+    tridiagonal reduction. ``a`` must be in descending order, as the
+    eigenvalues of a :class:`TridiagonalSystem` are.
+    """
+
+    def __init__(self, a, R):
+        a = np.clip(np.asarray(a, dtype=np.float64), 0.0, None)
+        self.diag = a
+        self.offdiag = np.zeros(max(a.shape[0] - 1, 0))
+        self._tri = None
+        self.C = np.array(R, dtype=np.float64, order="F")
+        self.eigenvalues = a
+
+    def apply_qt(self, R):
+        """Return ``R`` (``Q = I``)."""
+        return np.asarray(R, dtype=np.float64)
+
+    def apply_q(self, R):
+        """Return ``R`` (``Q = I``)."""
+        return np.asarray(R, dtype=np.float64)
+
+
 def reverse_columns(W, block=64):
     """Reverse the order of the columns of ``W`` in place and return it.
 

@@ -171,7 +171,8 @@ def test_disco_sweep_settings_are_valid():
     from skdisco.scorers import DiscoScorer
 
     settings = zoo_stages.disco_sweep_settings()
-    assert len(settings) == 5 * 2 * 3 * 2 + 2 + 1
+    assert len(settings) == 5 * 2 * 3 * 2 + 2 + 1 + 5 * 2
+    assert settings["disco[g=16,nc,lr=loo]"]["regression_score"] == "loo"
     assert settings["disco[g=2,nc,isotropic,cv]"]["covariance"] == "isotropic"
     assert settings["disco[g=1,nc,identity,cv]"]["n_groups"] == 1
     rng = np.random.default_rng(0)
@@ -179,6 +180,23 @@ def test_disco_sweep_settings_are_valid():
     X = rng.normal(size=(60, 8)) + y[:, None]
     for params in list(settings.values())[:3] + [settings["disco[paper]"]]:
         assert np.isfinite(DiscoScorer(**params).fit(X, y).score_)
+
+
+def test_disco_regression_settings_score_regression_targets():
+    from skdisco.scorers import DiscoScorer
+    from skdisco.transferability import disco
+
+    settings = zoo_stages.disco_regression_settings()
+    assert len(settings) == 3 * 5
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 20))
+    y = X[:, 0] + 0.1 * rng.normal(size=80)
+    for name, params in settings.items():
+        score = DiscoScorer(**params).fit(X, y).score_
+        assert score == disco(X, y, **params), name
+    loo = settings["disco[g=2,nc,lr=loo]"]
+    ins = settings["disco[g=2,nc,lr=in_sample]"]
+    assert disco(X, y, **loo) < disco(X, y, **ins)  # left out fits worse
 
 
 def test_evaluate_and_summarise():

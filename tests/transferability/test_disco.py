@@ -188,7 +188,8 @@ def test_disco_matches_naive_oracle_regression(centering, grouping, shape, k):
     Y = X[:, :k] @ rng.standard_normal((k, k)) + rng.standard_normal((shape[0], k))
     n_groups, group_size = grouping
     kw = dict(n_groups=n_groups, group_size=group_size, centering=centering)
-    res = disco_components(X, Y if k > 1 else Y[:, 0], task="regression", **kw)
+    res = disco_components(X, Y if k > 1 else Y[:, 0], task="regression",
+                           regression_score="in_sample", **kw)
     expected, ratios, scores = naive_disco(X, Y, task="regression", **kw)
     np.testing.assert_allclose(res.group_scores, scores, rtol=0, atol=ATOL)
     assert res.score == pytest.approx(expected, abs=ATOL)
@@ -301,7 +302,8 @@ def test_disco_regression_keeps_eigenvectors_factored(forbid_back_transform, cen
     X = rng.standard_normal((120, 30)) @ rng.standard_normal((30, 30))
     Y = X[:, :2] @ rng.standard_normal((2, 2)) + rng.standard_normal((120, 2))
     kw = dict(n_groups=3, centering=centering)
-    res = disco_components(X, Y, task="regression", **kw)
+    res = disco_components(X, Y, task="regression", regression_score="in_sample",
+                           **kw)
     expected, _, scores = naive_disco(X, Y, task="regression", **kw)
     np.testing.assert_allclose(res.group_scores, scores, rtol=0, atol=ATOL)
 
