@@ -136,6 +136,34 @@ def target_coverage(profile):
     return cov
 
 
+def architecture_table(truth):
+    """Per architecture: its best pre-trained candidate against its random init.
+
+    Mean over targets of the fine-tuned score and of the linear probe (accuracy;
+    R² on the regression target), the pre-trained candidate chosen by its
+    fine-tuned mean; sorted by the best fine-tuned mean, pre-trained or not.
+    """
+    mean = truth.groupby(["arch", "kind", "model"], as_index=False)[
+        ["finetune", "linear_probe"]].mean()
+    rows = []
+    for arch, g in mean.groupby("arch"):
+        pre = g[g["kind"] != "random"].sort_values("finetune", ascending=False)
+        rnd = g[g["kind"] == "random"]
+        row = {"architecture": arch}
+        if not pre.empty:
+            best = pre.iloc[0]
+            row.update({"best pre-trained": best["model"],
+                        "its fine-tuned": best["finetune"],
+                        "its linear probe": best["linear_probe"]})
+        if not rnd.empty:
+            row.update({"random init fine-tuned": rnd["finetune"].iloc[0],
+                        "random init linear probe": rnd["linear_probe"].iloc[0]})
+        rows.append(row)
+    table = pd.DataFrame(rows).set_index("architecture")
+    order = table[["its fine-tuned", "random init fine-tuned"]].max(axis=1)
+    return table.loc[order.sort_values(ascending=False).index].astype(object).fillna("")
+
+
 def interval(row):
     if not (np.isfinite(row.ci_low) and np.isfinite(row.ci_high)):
         return f"{row.mean_tau_w:.3f}"
@@ -179,6 +207,11 @@ def write(profile_name, out, summary, evaluation, truth, coverage, seeds=None):
         fmt(headline_table(summary)), "",
         "## Mean τ_w by task", "",
         fmt(task_table(ev)), "",
+        "## Architecture against pre-training, under fine-tuning", "",
+        "Mean over targets (accuracy; R² on a regression target) of each "
+        "architecture's best pre-trained candidate and of its random "
+        "initialisation.", "",
+        fmt(architecture_table(truth)), "",
         "## What the targets cover", "",
         fmt(coverage.set_index("target").astype(object).fillna("")), "",
     ]

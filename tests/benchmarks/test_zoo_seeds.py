@@ -184,3 +184,21 @@ def test_load_target_seed_redraws_the_split():
     phase = zoo_data.load_target("ising_phase", n_train=300, n_test=200, seed=1)
     temp = zoo_data.load_target("ising_temperature", n_train=300, n_test=200, seed=1)
     np.testing.assert_array_equal(phase.X_train, temp.X_train)  # one image set
+
+
+def test_architecture_table_pairs_best_checkpoint_with_random_init():
+    truth = pd.DataFrame({
+        "target": ["t1", "t2"] * 4,
+        "model": ["r@a-e1"] * 2 + ["r@a-e2"] * 2 + ["r@random"] * 2 + ["v@a-e1"] * 2,
+        "arch": ["r"] * 6 + ["v"] * 2,
+        "kind": ["zoo"] * 4 + ["random"] * 2 + ["zoo"] * 2,
+        "finetune": [0.5, 0.7, 0.8, 0.8, 0.9, 0.9, 0.4, 0.6],
+        "linear_probe": [0.1, 0.3, 0.6, 0.6, 0.2, 0.4, 0.5, 0.5],
+    })
+    table = score_evidence.architecture_table(truth)
+    assert list(table.index) == ["r", "v"]
+    assert table.loc["r", "best pre-trained"] == "r@a-e2"
+    assert table.loc["r", "its fine-tuned"] == pytest.approx(0.8)
+    assert table.loc["r", "random init fine-tuned"] == pytest.approx(0.9)
+    assert table.loc["r", "random init linear probe"] == pytest.approx(0.3)
+    assert table.loc["v", "random init fine-tuned"] == ""
