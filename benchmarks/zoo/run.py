@@ -241,7 +241,7 @@ def stage_seeds(profile, candidates, cache, out, n_jobs, n_seeds, names=None):
     checkpoints under every seed.
     """
     import pandas as pd
-    from zoo_seeds import seeds_report
+    from zoo_seeds import TIMINGS, write_report
     from zoo_stages import linear_probe, score_target
 
     truths, longs, seconds = [], [], {}
@@ -270,8 +270,8 @@ def stage_seeds(profile, candidates, cache, out, n_jobs, n_seeds, names=None):
     scores = pd.concat(longs)
     truth.to_csv(out / "truth_seeds.csv", index=False, float_format="%.4f")
     scores.to_csv(out / "scores_seeds.csv", index=False, float_format="%.6g")
-    text = seeds_report(truth, scores, seconds=seconds, profile=out.name)
-    (out / "seeds_report.md").write_text(text)
+    (out / TIMINGS).write_text(json.dumps(seconds, indent=1))
+    text = write_report(out)
     log(f"seeds: {out / 'seeds_report.md'}")
     print(text)
 
@@ -432,8 +432,10 @@ def main(argv=None):
         "`l2_vs_l2sp.csv`, `questions.json`, `report.md`, `timings.json` (seconds "
         "per stage, last run of each). The `seeds` stage (`--stage seeds "
         "--seeds N`) adds `truth_seeds.csv` (ground truth per seed), "
-        "`scores_seeds.csv` (each seed's scores on its own split) and "
-        "`seeds_report.md` (noise ceiling).\nWrite-up: `docs/zoo_benchmark.md`.\n"
+        "`scores_seeds.csv` (each seed's scores on its own split), "
+        "`seeds_timings.json` (seconds per seed) and `seeds_report.md` (noise "
+        "ceiling; `python benchmarks/zoo/zoo_seeds.py <results folder>` "
+        "rewrites it from those files).\nWrite-up: `docs/zoo_benchmark.md`.\n"
     )
     log("done")
 

@@ -15,8 +15,12 @@ linear_probe``: the ground truth of every seed) and ``scores_seeds.csv``
 
 from __future__ import annotations
 
+import argparse
 import itertools
+import json
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -142,9 +146,9 @@ def seeds_report(truth, scores, *, seconds=None, profile=""):
         "seeds, over every pair (mean, min, max); `truth_sd`: mean over "
         "candidates of the standard deviation of the fine-tuned accuracy "
         "(R² for ising_temperature) over seeds.", "",
-        fmt(ceiling), "",
+        fmt(ceiling.astype(object)), "",
         "The same for the linear-probe truth:", "",
-        fmt(lp), "",
+        fmt(lp.astype(object)), "",
         "## Scorers against each seed's fine-tuning truth", "",
         "τ_w per target: mean ± standard deviation over seeds; `mean over "
         "targets`: mean over seeds of the seed's mean over targets ± its sd "
@@ -159,3 +163,33 @@ def seeds_report(truth, scores, *, seconds=None, profile=""):
         lines += [f"Time of this run: {total:.0f} s ({per}; cached work is not "
                   "repeated, so a seed whose runs were cached costs less).", ""]
     return "\n".join(lines)
+
+
+TIMINGS = "seeds_timings.json"
+
+
+def write_report(out):
+    """Write ``out/seeds_report.md`` from the seeds stage's files; its text."""
+    out = Path(out)
+    truth = pd.read_csv(out / "truth_seeds.csv")
+    scores = pd.read_csv(out / "scores_seeds.csv")
+    timings = out / TIMINGS
+    seconds = None
+    if timings.exists():
+        seconds = {int(k): v for k, v in json.loads(timings.read_text()).items()}
+    text = seeds_report(truth, scores, seconds=seconds, profile=out.name)
+    (out / "seeds_report.md").write_text(text)
+    return text
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Rewrite seeds_report.md from truth_seeds.csv and "
+        "scores_seeds.csv (run.py --stage seeds writes all three)."
+    )
+    parser.add_argument("out", type=Path, help="results folder of a profile")
+    print(write_report(parser.parse_args(argv).out))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
