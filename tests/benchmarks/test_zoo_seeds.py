@@ -98,7 +98,10 @@ def _evaluation():
 def _gt():
     return pd.DataFrame({"target": ["c1", "c1", "r1", "r1"],
                          "model": ["m1", "m2", "m1", "m2"],
-                         "task": ["classification"] * 2 + ["regression"] * 2})
+                         "task": ["classification"] * 2 + ["regression"] * 2,
+                         "arch": ["x", "y"] * 2, "kind": ["zoo", "random"] * 2,
+                         "finetune": [0.8, 0.9, 0.4, 0.5],
+                         "linear_probe": [0.7, 0.2, 0.3, 0.1]})
 
 
 def test_summary_ci_schema_is_checked(tmp_path):
@@ -145,6 +148,7 @@ def test_page_tables_show_intervals_and_controls(tmp_path):
     assert "| logme | 0.900 | 0.660 |" in text  # the by-task table, no sweep rows
     assert "disco[g=1" not in text
     assert "| r1 | regression | 100 |  |  |  | 8 | 64 |" in text
+    assert "| y |  |  |  | 0.700 | 0.150 |" in text  # random init only
     assert "No intervals" not in text
     plain = score_evidence.summary_without_intervals(pd.DataFrame({
         "scorer": ["logme"], "tau_w_finetune": [0.7], "n_targets": [2]}))
