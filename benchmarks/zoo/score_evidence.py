@@ -270,6 +270,8 @@ def main(argv=None):
         summary = summary_without_intervals(pd.read_csv(out / "summary.csv"))
     else:
         summary = read_summary_ci(out / "summary_ci.csv")
+    # the DISCO sweep's variants: its own table (disco_sweep.csv), not a choice
+    summary = summary[~summary["scorer"].map(is_sweep)]
     evaluation = pd.read_csv(out / "evaluation.csv")
     truth = pd.read_csv(out / "ground_truth.csv")
     coverage = target_coverage(PROFILES[name])

@@ -6,17 +6,31 @@ from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..transferability._leep import check_source_probabilities
 from ..utils._docstrings import fill_doc
-from ..utils._store import digest
+from ..utils._source import FeatureSource, is_out_of_core
+from ..utils._store import digest, is_dask
 from ..utils._tags import ScorerTags, Tags, get_scorer_tags
-from ..utils._validation import as_numpy, auto_task, check_classification_target
+from ..utils._validation import (
+    as_numpy,
+    auto_task,
+    check_classification_target,
+    check_features,
+    out_of_core_error,
+)
 
 
 def data_digest(X, y):
-    """A content hash of ``(X, y)`` used to recognise the data ``fit`` saw."""
+    """A content hash of ``(X, y)`` used to recognise the data ``fit`` saw.
+
+    None for out-of-core features: hashing them would read them whole once
+    more, so ``score`` of such data computes the score again.
+    """
+    if isinstance(X, FeatureSource):
+        return None
     return digest("fit data", np.asarray(X), np.asarray(y))
 
 
@@ -118,7 +132,12 @@ class BaseScorer(BaseEstimator):
         """Keyword arguments of ``_score_function`` equal to this estimator."""
         return self.get_params(deep=False)
 
+    #: why a scorer without the ``out_of_core`` tag needs every sample at once.
+    _in_memory_reason = None
+
     def _validate(self, X, y, *, reset, ensure_min_samples=2):
+        if is_out_of_core(X):
+            return self._validate_out_of_core(X, y, reset, ensure_min_samples)
         try:
             return validate_data(
                 self,
@@ -137,6 +156,26 @@ class BaseScorer(BaseEstimator):
                     f"numbers ({exc})."
                 ) from exc
             raise
+
+    def _validate_out_of_core(self, X, y, reset, ensure_min_samples):
+        """Validate out-of-core ``X`` lazily (block by block) and ``y`` in memory."""
+        if not get_scorer_tags(self).out_of_core:
+            raise out_of_core_error(type(self).__name__, why=self._in_memory_reason)
+        y = as_numpy(y.compute() if is_dask(y) else y)
+        y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+        X = check_features(
+            X, out_of_core=True, n_samples=y.shape[0], min_samples=ensure_min_samples
+        )
+        if reset:
+            self.n_features_in_ = X.n_features
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif X.n_features != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.n_features} features, but {type(self).__name__} is "
+                f"expecting {self.n_features_in_} features as input."
+            )
+        return X, y
 
     def _check_input(self, X):
         """``X`` as the core takes it: source probabilities are checked."""
@@ -239,7 +278,8 @@ class BaseScorer(BaseEstimator):
         """
         check_is_fitted(self)
         X, y = self._validate(X, y, reset=False)
-        if getattr(self, "_fit_digest", None) == data_digest(X, y):
+        fitted = getattr(self, "_fit_digest", None)
+        if fitted is not None and fitted == data_digest(X, y):
             return float(self.score_)
         X, target = self._prepare(X, y, reset=False)
         return self._score_of(self._result(X, target, score_only=True))

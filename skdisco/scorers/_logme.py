@@ -117,6 +117,7 @@ class LogMEScorer(BaseScorer):
         tags = super().__sklearn_tags__()
         tags.scorer_tags.tasks = ("classification", "regression", "multilabel")
         tags.scorer_tags.partial_fit = True
+        tags.scorer_tags.out_of_core = True
         # The maximum evidence is invariant to a global rescaling of the
         # features; the references' iterations, stopped after max_iter steps
         # from alpha = beta = 1, are not.

@@ -547,10 +547,10 @@ def rank_models(
     scores them, and the result is one row per model, best first. Models run
     in parallel with joblib, so ``joblib.parallel_config(backend="dask")`` runs
     them on a Dask cluster, and ``backend="ray"`` (after
-    ``ray.util.joblib.register_ray()``) on a Ray cluster. A model that fails is reported in its row while the
-    others finish; with ``cache_dir`` each finished row is kept on disk and a
-    re-run (after an interruption, a crash, or with more models) computes only
-    the rows that are missing.
+    ``ray.util.joblib.register_ray()``) on a Ray cluster. A model that fails
+    is reported in its row while the others finish; with ``cache_dir`` each
+    finished row is kept on disk and a re-run (after an interruption, a crash,
+    or with more models) computes only the rows that are missing.
 
     Parameters
     ----------

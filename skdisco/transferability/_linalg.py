@@ -10,11 +10,14 @@ module imports from here instead of re-deriving any of it.
 from __future__ import annotations
 
 import warnings
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import lapack
 from scipy.linalg.blas import dsyrk
+
+from ..utils._source import FeatureSource, reduce_blocks
 
 # Rows of features converted to float64 at a time when the input is not already
 # a float64 C-contiguous array (bounds the extra memory to ~64 MiB).
@@ -31,6 +34,9 @@ def iter_float64_chunks(X, chunk_bytes=_CHUNK_BYTES):
     (float32, Fortran order, ``np.memmap``) is converted one block of rows at a
     time so peak extra memory stays near ``chunk_bytes``.
     """
+    if isinstance(X, FeatureSource):
+        yield from X.blocks(chunk_bytes)
+        return
     n, d = X.shape
     if isinstance(X, np.ndarray) and X.dtype == np.float64 and X.flags.c_contiguous:
         yield 0, n, X
@@ -117,6 +123,13 @@ def gram_statistics(
         Cross products with the targets.
     """
     d = X.shape[1]
+    if _distributed(X):
+        G, B = reduce_blocks(
+            X, partial(_gram_block, scale=scale), Y, chunk_bytes=chunk_bytes
+        )
+        G = np.asfortranarray(G)
+        check_finite_statistics(G, X)
+        return (G, B) if lower_only else (symmetrize_upper(G.T), B)
     G = np.zeros((d, d), dtype=np.float64, order="F")
     B = None if Y is None else np.zeros((d, Y.shape[1]), dtype=np.float64)
     for start, stop, block in iter_float64_chunks(X, chunk_bytes):
@@ -126,10 +139,39 @@ def gram_statistics(
         G = dsyrk(1.0, block.T, beta=1.0, c=G, trans=0, lower=1, overwrite_c=1)
         if B is not None:
             B += _cross(block.T, Y[start:stop])
+    if isinstance(X, FeatureSource):
+        check_finite_statistics(G, X)
     if lower_only:
         return G, B
     # G's lower triangle, read as its transpose, is an upper triangle.
     return symmetrize_upper(G.T), B
+
+
+def check_finite_statistics(G, X):
+    """Raise a ValueError when out-of-core features overflowed their Gram matrix.
+
+    Their scale is fixed from the first rows (:func:`magnitude_scale`); rows
+    far larger further on make squares that overflow float64.
+    """
+    if not np.isfinite(G).all():
+        raise ValueError(
+            f"{getattr(X, 'name', 'features')} overflow float64 when squared: "
+            "rows far larger than the first ones (beyond 2^256 in magnitude); "
+            "rescale them (e.g. divide by their largest value)."
+        )
+
+
+def _distributed(X):
+    """Whether ``X``'s passes run as tasks on Dask workers (a Dask-array source)."""
+    return isinstance(X, FeatureSource) and X.distributed
+
+
+def _gram_block(block, Y_block, *, scale=1.0):
+    """One block's ``(lower triangle of BᵀB, BᵀY)``: the task of a Dask pass."""
+    if scale != 1.0:
+        block = block * scale
+    G = dsyrk(1.0, block.T, trans=0, lower=1)
+    return G, None if Y_block is None else _cross(block.T, Y_block)
 
 
 def kernel_matrix(X):
@@ -178,10 +220,18 @@ def class_sums(X, y, n_classes):
     sums : ndarray of shape (n_classes, d)
     """
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    if _distributed(X):
+        return counts, reduce_blocks(
+            X, partial(_class_sum_block, n_classes=n_classes), y
+        )
     sums = np.zeros((n_classes, X.shape[1]), dtype=np.float64)
     for start, stop, block in iter_float64_chunks(X):
         sums += onehot(y[start:stop], n_classes).T @ block
     return counts, sums
+
+
+def _class_sum_block(block, y_block, *, n_classes):
+    return onehot(y_block, n_classes).T @ block
 
 
 class Tridiagonalization:
@@ -372,10 +422,21 @@ def reverse_columns(W, block=64):
 
 def column_mean(X):
     """Mean of the columns of ``X`` in float64, accumulated chunk by chunk."""
+    if _distributed(X):
+        return reduce_blocks(X, _column_sum_block) / X.shape[0]
     total = np.zeros(X.shape[1], dtype=np.float64)
     for _, _, block in iter_float64_chunks(X):
         total += block.sum(axis=0)
     return total / X.shape[0]
+
+
+def _column_sum_block(block):
+    return block.sum(axis=0)
+
+
+def _centered_gram_block(block, *, mean):
+    Z = block - mean
+    return dsyrk(1.0, Z.T, trans=0, lower=1)
 
 
 def centered_gram(X, mean, *, lower_only=False):
@@ -385,6 +446,11 @@ def centered_gram(X, mean, *, lower_only=False):
     filled -- what LAPACK's symmetric routines read -- saving a d × d copy.
     """
     d = X.shape[1]
+    if _distributed(X):
+        G = np.asfortranarray(
+            reduce_blocks(X, partial(_centered_gram_block, mean=mean))
+        )
+        return G if lower_only else symmetrize_upper(G.T)
     G = np.zeros((d, d), dtype=np.float64, order="F")
     for _, _, Bc in iter_centered_chunks(X, mean):
         G = dsyrk(1.0, Bc.T, beta=1.0, c=G, trans=0, lower=1, overwrite_c=1)
@@ -569,6 +635,10 @@ def iter_row_blocks(X, row_map=None, chunk_bytes=_CHUNK_BYTES):
     ``row_map(start, stop, block)``, when given, returns the rows actually used
     (SFDA's confidence mix), so transformed features are never held whole.
     """
+    if isinstance(X, FeatureSource):
+        for start, stop, block in X.blocks(chunk_bytes):
+            yield start, stop, block if row_map is None else row_map(start, stop, block)
+        return
     n, d = X.shape
     rows = max(1, int(chunk_bytes // (8 * max(d, 1))))
     for start in range(0, n, rows):
@@ -740,9 +810,15 @@ def max_abs(X):
     Two reductions over ``X`` in its own dtype (exact for float32 too), with no
     float64 copy or ``abs`` temporary of the data.
     """
+    if isinstance(X, FeatureSource):
+        return float(reduce_blocks(X, _max_abs_block, combine=max))
     if X.size == 0:
         return 0.0
     return float(max(np.max(X), -np.min(X)))
+
+
+def _max_abs_block(block):
+    return float(max(np.max(block), -np.min(block)))
 
 
 def magnitude_scale(X, safe_exponent=_SAFE_EXPONENT):
@@ -754,7 +830,10 @@ def magnitude_scale(X, safe_exponent=_SAFE_EXPONENT):
     Gram matrix, keep a wider margin); 1.0 for ordinary magnitudes and for
     all-zero features.
     """
-    largest = max_abs(X)
+    # Out-of-core features: the first rows fix the scale, so one-pass scores
+    # stay one pass; a later block far larger overflows the statistics, which
+    # check_finite_statistics then reports.
+    largest = max_abs(X.peek() if isinstance(X, FeatureSource) else X)
     if largest == 0.0:
         return 1.0
     exponent = np.frexp(largest)[1] - 1  # largest = f · 2^(exponent+1), f ∈ [½, 1)

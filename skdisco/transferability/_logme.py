@@ -15,11 +15,13 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from ..utils._source import STREAMING_FEATURES, FeatureSource
 from ..utils._validation import (
     check_classification_target,
     check_features,
     check_regression_target,
     infer_task,
+    num_rows,
 )
 from ._linalg import (
     TridiagonalSystem,
@@ -156,7 +158,8 @@ class _EvidenceProblem:
             G, B = gram_statistics(F, Y, lower_only=True, scale=scale)
             system = TridiagonalSystem(G, B, overwrite_a=True)
             return cls(system, target_sq, n, d, scale=scale)
-        Fd = np.ascontiguousarray(F, dtype=np.float64)
+        Fd = F.to_array() if isinstance(F, FeatureSource) else F
+        Fd = np.ascontiguousarray(Fd, dtype=np.float64)
         if scale != 1.0:
             Fd = Fd * scale
         Yd = Y.toarray() if hasattr(Y, "toarray") else Y
@@ -553,7 +556,7 @@ _PARAMETERS = {
 
 
 @validate_params(
-    {"features": ["array-like"], "y": ["array-like"], **_PARAMETERS},
+    {"features": STREAMING_FEATURES, "y": ["array-like"], **_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def logme(
@@ -703,7 +706,7 @@ def logme(
     >>> round(logme(X / 16.0, y), 4)
     0.2703
     """
-    F = check_features(features)
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
     task, Y, _ = prepare_logme_target(y, F.shape[0], task)
     return logme_result(
         F,

@@ -1,5 +1,6 @@
 """Validation helpers, scorer tags, the scorer check suite and the cache store."""
 
+from ._source import FeatureSource, as_feature_source, is_out_of_core, subsample
 from ._store import CacheWarning, Store
 from ._tags import ScorerTags, Tags, get_scorer_tags
 from ._validation import (
@@ -14,6 +15,10 @@ from ._warnings import SaturatedScoreWarning
 
 __all__ = [
     "CacheWarning",
+    "FeatureSource",
+    "as_feature_source",
+    "is_out_of_core",
+    "subsample",
     "SaturatedScoreWarning",
     "ScorerTags",
     "Store",

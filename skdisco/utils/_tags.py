@@ -52,6 +52,13 @@ class ScorerTags:
         rescaled. Scorers whose published definition has a fixed constant in
         the features' units (a variance floor, a ridge, a prior variance) set
         it False and say so in their docstring.
+    out_of_core : bool, default=False
+        Whether ``fit`` and ``score`` read out-of-core features (a Dask array,
+        a zarr or HDF5 array, an iterable of chunks; see
+        :func:`~skdisco.utils.is_out_of_core`) in row blocks, with memory
+        O(d² + chunk · d). A scorer without it refuses them with an error that
+        suggests :func:`~skdisco.utils.subsample`. A ``numpy.memmap`` is read
+        in place by every scorer.
 
     Examples
     --------
@@ -65,6 +72,7 @@ class ScorerTags:
     set_level: bool = False
     partial_fit: bool = False
     scale_invariant: bool = True
+    out_of_core: bool = False
 
     def __post_init__(self):
         if self.input_kind not in INPUT_KINDS:

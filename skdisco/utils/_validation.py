@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import type_of_target
 
+from ._source import as_feature_source, is_out_of_core
 from ._store import is_tensor
 
 TASKS = ("classification", "regression")
@@ -142,7 +143,9 @@ def _many_valued_summary(classes, counts, n_samples):
     )
 
 
-def check_features(X, *, name="features", min_samples=2, dtype=None):
+def check_features(
+    X, *, name="features", min_samples=2, dtype=None, out_of_core=False, n_samples=None
+):
     """Validate a feature matrix and return it as a float ndarray.
 
     Parameters
@@ -156,16 +159,27 @@ def check_features(X, *, name="features", min_samples=2, dtype=None):
         Fewest rows accepted.
     dtype : dtype or list of dtypes, default=None
         Accepted dtypes; ``None`` means ``[np.float64, np.float32]``.
+    out_of_core : bool or str, default=False
+        Whether the caller reads features in row blocks: then out-of-core
+        features (a Dask array, zarr or HDF5 array, an iterable of chunks; see
+        :func:`~skdisco.utils.is_out_of_core`) are returned as a
+        :class:`~skdisco.utils.FeatureSource`, checked block by block as they
+        are read. Otherwise they are refused with a ValueError that suggests
+        :func:`~skdisco.utils.subsample`; a string names the method there.
+    n_samples : int, default=None
+        Expected number of rows of out-of-core features (the length of ``y``).
 
     Returns
     -------
-    X : ndarray of shape (n_samples, n_features)
-        Validated array, float64 or float32.
+    X : ndarray of shape (n_samples, n_features) or FeatureSource
+        Validated array, float64 or float32 (a ``FeatureSource`` for
+        out-of-core features with ``out_of_core=True``).
 
     Raises
     ------
     ValueError
-        If ``X`` is not 2-D, is empty, is not numeric, or holds NaN or inf.
+        If ``X`` is not 2-D, is empty, is not numeric, or holds NaN or inf, or
+        is out of core for a caller that needs it in memory.
 
     Examples
     --------
@@ -176,6 +190,10 @@ def check_features(X, *, name="features", min_samples=2, dtype=None):
     """
     if dtype is None:
         dtype = [np.float64, np.float32]
+    if is_out_of_core(X):
+        if out_of_core is True:
+            return _check_source(X, name, min_samples, n_samples)
+        raise out_of_core_error(out_of_core or None, name)
     X = as_numpy(X)
     if hasattr(X, "dtype") and getattr(X.dtype, "kind", None) in tuple("OSUV"):
         _reject_non_numeric(X, name)
@@ -198,6 +216,53 @@ def check_features(X, *, name="features", min_samples=2, dtype=None):
             ) from exc
         raise
     return X
+
+
+def _check_source(X, name, min_samples, n_samples):
+    source = as_feature_source(X, n_samples=n_samples, name=name)
+    if source.n_samples is not None and source.n_samples < min_samples:
+        raise ValueError(
+            f"{name} have {source.n_samples} sample(s); at least {min_samples} "
+            "are needed."
+        )
+    if source.dtype.kind not in "fiub":
+        raise ValueError(f"{name} must be numeric; got dtype {source.dtype}.")
+    return source
+
+
+def out_of_core_error(method, name="features", why=None):
+    """The ValueError for out-of-core features given to a score that needs them whole.
+
+    Parameters
+    ----------
+    method : str or None
+        The score's name, for the message.
+    name : str, default="features"
+        Name of the features.
+    why : str, default=None
+        What needs every sample at once (e.g. "its k-nearest-neighbour graph").
+
+    Returns
+    -------
+    error : ValueError
+        The error to raise; it suggests :func:`~skdisco.utils.subsample`.
+
+    Examples
+    --------
+    >>> from skdisco.utils._validation import out_of_core_error
+    >>> str(out_of_core_error("PARC", why="its N × N correlations"))[:40]
+    'PARC needs all features in memory at onc'
+    """
+    who = method or "This computation"
+    reason = f" ({why})" if why else ""
+    return ValueError(
+        f"{who} needs all {name} in memory at once{reason}, so it cannot read "
+        "out-of-core features (a Dask array, zarr/HDF5 array or iterable of "
+        "chunks) block by block. Score a random subset: X_sub, y_sub = "
+        "skdisco.utils.subsample(X, y, n_samples=20_000) reads only the chosen "
+        "rows (stratified by class); or pass an in-memory array or a "
+        "numpy.memmap if the features fit."
+    )
 
 
 def _reject_non_numeric(X, name):
@@ -239,6 +304,28 @@ def check_consistent_samples(X, y, *, names=("features", "y")):
             f"{names[0]} has {n_x} samples but {names[1]} has {n_y}: they must "
             "describe the same samples, one row each."
         )
+
+
+def num_rows(a):
+    """Number of rows of an array-like (its first dimension), without converting it.
+
+    Parameters
+    ----------
+    a : array-like, Dask array or sequence
+        The object.
+
+    Returns
+    -------
+    n : int
+        ``a.shape[0]``, or ``len(a)``.
+
+    Examples
+    --------
+    >>> from skdisco.utils._validation import num_rows
+    >>> num_rows([[1, 2], [3, 4], [5, 6]])
+    3
+    """
+    return _num_rows(a)
 
 
 def _num_rows(a):
