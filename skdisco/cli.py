@@ -171,6 +171,100 @@ def _finish(ranking, scorers, args):
     return EXIT_OK
 
 
+#: Display names of the scorers in the evidence line.
+_DISPLAY = {"logme": "LogME", "disco": "DISCO", "sfda": "SFDA", "ncti": "NCTI",
+            "leep": "LEEP", "nleep": "NLEEP", "etran": "ETran", "parc": "PARC",
+            "gbc": "GBC", "nce": "NCE", "hscore": "H-score"}
+
+
+def _span(lo, hi):
+    lo, hi = int(lo), int(hi)
+    return f"{lo}" if lo == hi else f"{lo}-{hi}"
+
+
+def _with_interval(row):
+    import math
+
+    if math.isfinite(row["ci_low"]) and math.isfinite(row["ci_high"]):
+        return f"{row['mean_tau_w']:.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}]"
+    return f"{row['mean_tau_w']:.2f} (no interval shipped)"
+
+
+def evidence_line(task, y, n_features, evidence=None):
+    """The line ``skdisco rank`` prints after its table: what the evidence supports.
+
+    Among the scorers the command line knows, the one with the highest mean
+    τ_w on the zoo benchmark (:func:`skdisco.datasets.load_score_evidence`)
+    that was evaluated on ``task``, with its interval, the best data-free
+    control, and where the user's images per class and feature widths fall
+    against what the benchmark's targets cover. ``n_features``: the feature
+    widths of the ranked models (NaN for a failed one). ``None`` when the
+    evidence has no score for the task.
+    """
+    import numpy as np
+
+    from .datasets import load_score_evidence
+
+    scores, targets = evidence if evidence is not None else load_score_evidence()
+    on_task = f"mean_tau_w_{task}"
+    eligible = scores[(scores["kind"] == "score")
+                      & scores["scorer"].isin(SCORER_NAMES)
+                      & scores[on_task].notna()]
+    if eligible.empty:
+        return None
+    best = eligible.loc[eligible[on_task].idxmax()]
+    n_task = int((targets["task"] == task).sum())
+    n_all = int(targets.shape[0])
+    yours, outside = [task], []
+    covered = [f"{n_task} {task} target{'s' if n_task > 1 else ''} of {n_all}"]
+    if task == "classification":
+        counts = np.unique(np.asarray(y), return_counts=True)[1]
+        cls = targets[targets["task"] == "classification"]
+        lo, hi = cls["samples_per_class_min"].min(), cls["samples_per_class_max"].max()
+        yours.append(f"{_span(counts.min(), counts.max())} images per class")
+        covered.append(f"{_span(lo, hi)} images per class")
+        if counts.min() < lo:
+            outside.append("fewer images per class")
+    widths = np.asarray(n_features, dtype=float)
+    widths = widths[np.isfinite(widths)]
+    if widths.size:
+        w_lo = targets["feature_width_min"].min()
+        w_hi = targets["feature_width_max"].max()
+        yours.append(f"features {_span(widths.min(), widths.max())} wide")
+        covered.append(f"features {_span(w_lo, w_hi)} wide")
+        if widths.max() > w_hi:
+            outside.append("wider features")
+    name = _DISPLAY.get(best["scorer"], best["scorer"])
+    text = (
+        f"evidence: for {', '.join(yours)}: on the zoo benchmark "
+        f"({', '.join(covered)}) the highest mean τ_w is {name}'s, "
+        f"{best[on_task]:.2f}; over the {int(best['n_targets'])} targets it "
+        f"scored {_with_interval(best)}"
+    )
+    controls = scores[scores["kind"] == "control"]
+    if controls.empty:
+        text += ", no data-free control shipped"
+    else:
+        c = controls.loc[controls["mean_tau_w"].idxmax()]
+        text += f", the best data-free control ({c['scorer']}) {_with_interval(c)}"
+    if outside:
+        text += (f"; your data has {' and '.join(outside)} than the benchmark "
+                 "covers")
+    return text + "; see docs/choosing_a_score.md"
+
+
+def _print_evidence(args, y, ranking):
+    from .utils import infer_task
+
+    try:
+        task = infer_task(y, getattr(args, "task", "auto"))
+    except ValueError:  # the scorers have reported it in the table
+        return
+    line = evidence_line(task, y, ranking["n_features"].to_numpy(dtype=float))
+    if line:
+        print(line, file=sys.stderr)
+
+
 # --------------------------------------------------------------------------
 # commands
 # --------------------------------------------------------------------------
@@ -195,7 +289,10 @@ def cmd_rank(args):
         feature_cache=args.feature_cache,
         progress=not args.quiet,
     )
-    return _finish(ranking, scorers, args)
+    status = _finish(ranking, scorers, args)
+    if status == EXIT_OK and not args.quiet:
+        _print_evidence(args, y, ranking)
+    return status
 
 
 def read_feature_files(features, labels=None):
@@ -450,7 +547,11 @@ def build_parser():
     rank.add_argument(
         "--feature-cache", metavar="DIR", help="on-disk cache of extracted features"
     )
-    rank.add_argument("--quiet", action="store_true", help="no progress lines")
+    rank.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress lines, no evidence line after the table",
+    )
     rank.set_defaults(func=cmd_rank)
 
     score = sub.add_parser(

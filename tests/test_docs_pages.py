@@ -104,19 +104,41 @@ ANALYSIS_TABLES = {
 }
 
 
-@pytest.mark.parametrize("page", sorted(ANALYSIS_TABLES))
-def test_analysis_page_tables_are_their_scripts_output(page):
-    # The evidence pages show what benchmarks/analysis/<script>.py wrote: every
-    # table row on the page is a row of the script's Markdown output, so a
-    # re-run that changes a number shows up here, not as a stale page.
-    docs = Path(__file__).resolve().parents[1] / "docs"
-    results = docs.parent / "benchmarks" / "results" / "analysis"
+#: Other pages whose tables are a script's output -> the Markdown files (under
+#: benchmarks/results/) the script writes: each table row on the page must be a
+#: row of one of them.
+RESULT_TABLES = {
+    "choosing_a_score": (
+        "full/choosing_a_score.md",  # benchmarks/zoo/score_evidence.py
+        "quick/seeds_report.md",  # benchmarks/zoo/run.py --stage seeds
+    ),
+}
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+RESULTS = DOCS.parent / "benchmarks" / "results"
+
+
+def _stale_rows(page, written):
+    # every table row on the page is a row of the script's Markdown output, so
+    # a re-run that changes a number shows up here, not as a stale page
     rows = [
-        line.strip()
-        for line in (docs / "analysis" / f"{page}.md").read_text().splitlines()
+        line.strip() for line in (DOCS / page).read_text().splitlines()
         if line.startswith("|")
     ]
-    assert rows, f"docs/analysis/{page}.md shows no table"
-    written = (results / ANALYSIS_TABLES[page]).read_text()
-    stale = [row for row in rows if row not in written]
+    assert rows, f"docs/{page} shows no table"
+    return [row for row in rows if row not in written]
+
+
+@pytest.mark.parametrize("page", sorted(ANALYSIS_TABLES))
+def test_analysis_page_tables_are_their_scripts_output(page):
+    # The evidence pages show what benchmarks/analysis/<script>.py wrote.
+    written = (RESULTS / "analysis" / ANALYSIS_TABLES[page]).read_text()
+    stale = _stale_rows(f"analysis/{page}.md", written)
     assert stale == [], f"rows not in {ANALYSIS_TABLES[page]}: {stale[:3]}"
+
+
+@pytest.mark.parametrize("page", sorted(RESULT_TABLES))
+def test_result_page_tables_are_their_scripts_output(page):
+    written = "\n".join((RESULTS / f).read_text() for f in RESULT_TABLES[page])
+    stale = _stale_rows(f"{page}.md", written)
+    assert stale == [], f"rows not in {RESULT_TABLES[page]}: {stale[:3]}"

@@ -12,13 +12,18 @@ git-ignored) and skipped when its output exists:
 3. ``scores``   -- every skdisco scorer and the DISCO sweep, via ``rank_models``.
 4. ``truth``    -- ground truth: linear probe and fine-tuning (L2-SP), plus L2
                    fine-tuning of a subset for the L2 vs L2-SP question.
-5. ``table``    -- weighted Kendall τ, Pearson, top-1 relative accuracy per target
+5. ``seeds``    -- the ground truth again over ``--seeds`` seeds (split, head
+                   initialisation, batch order), each seed's scores on its own
+                   split, and the seed-to-seed noise ceiling
+                   (:mod:`zoo_seeds`; ``truth_seeds.csv``, ``seeds_report.md``).
+                   Not part of the default run (``--stage seeds``).
+6. ``table``    -- weighted Kendall τ, Pearson, top-1 relative accuracy per target
                    against both ground truths (``evaluate_ranking``), data-free
                    controls, bootstrap intervals (``summarize_evaluation``),
                    leave-one-target-out rows for the DISCO sweep and the
                    ensembles, CSV + Markdown in ``benchmarks/results/<profile>/``;
                    reads only that folder's CSVs (no cache, no data).
-6. ``figures``  -- the two questions' figures (``docs/figures/zoo_*.png`` for the
+7. ``figures``  -- the two questions' figures (``docs/figures/zoo_*.png`` for the
                    full profile, ``benchmarks/results/quick/`` for the quick one).
 
 Data, candidates and protocols: :mod:`zoo_data`, :mod:`zoo_models`,
@@ -37,7 +42,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 
-STAGES = ("zoo", "features", "scores", "truth", "table", "figures")
+STAGES = ("zoo", "features", "scores", "truth", "seeds", "table", "figures")
+
+#: Stages run when ``--stage`` is not given: ``seeds`` repeats the whole
+#: ground truth several times and runs only when asked for.
+DEFAULT_STAGES = tuple(s for s in STAGES if s != "seeds")
 
 PROFILES = {
     "full": dict(
@@ -90,16 +99,19 @@ def set_threads(n):
     threadpool_limits(n)
 
 
-def load_targets(profile):
+def load_targets(profile, seed=0, names=None):
+    """The profile's targets (or ``names`` among them), split with ``seed``."""
     from zoo_data import load_target, target_available
 
     out = []
     for name in profile["targets"]:
+        if names is not None and name not in names:
+            continue
         if not target_available(name):
             log(f"target {name}: data not on this machine, skipped")
             continue
         out.append(load_target(name, n_train=profile["n_train"],
-                               n_test=profile["n_test"], seed=0))
+                               n_test=profile["n_test"], seed=seed))
     return out
 
 
@@ -171,7 +183,6 @@ def _ft_job(target, cand, cache, epochs, reg, threads):
 
 def stage_truth(profile, candidates, targets, cache, out, n_jobs):
     import pandas as pd
-    from joblib import Parallel, delayed
     from zoo_stages import linear_probe
 
     rows = []
@@ -189,8 +200,21 @@ def stage_truth(profile, candidates, targets, cache, out, n_jobs):
     l2_cands = l2_subset(profile, candidates)
     jobs += [(t, c, "l2") for t in targets if t.name in profile["l2_targets"]
              for c in l2_cands]
+    ft = pd.DataFrame.from_records(
+        run_finetunes(jobs, cache, profile["finetune_epochs"], n_jobs)
+    )
+    main = ft[ft["regularization"] == "l2-sp"][["target", "model", "score", "fit_s"]]
+    main = main.rename(columns={"score": "finetune", "fit_s": "finetune_s"})
+    truth = pd.DataFrame(rows).merge(main, on=["target", "model"], how="left")
+    truth.to_csv(out / "ground_truth.csv", index=False, float_format="%.4f")
+    ft.to_csv(out / "finetune_runs.csv", index=False, float_format="%.4f")
+
+
+def run_finetunes(jobs, cache, epochs, n_jobs):
+    """Fine-tuning rows of ``(target, candidate, regularization)`` jobs, cached."""
+    from joblib import Parallel, delayed
+
     t0 = time.perf_counter()
-    epochs = profile["finetune_epochs"]
     if n_jobs > 1:
         results = Parallel(n_jobs=n_jobs, verbose=5)(
             delayed(_ft_job)(t, c, cache, epochs, reg, 1) for t, c, reg in jobs
@@ -203,15 +227,56 @@ def stage_truth(profile, candidates, targets, cache, out, n_jobs):
             r = finetune(t, c, cache, max_epochs=epochs, regularization=reg)
             results.append(r)
             if (i + 1) % 10 == 0 or i + 1 == len(jobs):
-                log(f"truth: fine-tuned {i + 1}/{len(jobs)} "
+                log(f"fine-tuned {i + 1}/{len(jobs)} "
                     f"({time.perf_counter() - t0:.0f}s; last {c.name} on "
-                    f"{t.name}: {r['score']:.3f})")
-    ft = pd.DataFrame.from_records(results)
-    main = ft[ft["regularization"] == "l2-sp"][["target", "model", "score", "fit_s"]]
-    main = main.rename(columns={"score": "finetune", "fit_s": "finetune_s"})
-    truth = pd.DataFrame(rows).merge(main, on=["target", "model"], how="left")
-    truth.to_csv(out / "ground_truth.csv", index=False, float_format="%.4f")
-    ft.to_csv(out / "finetune_runs.csv", index=False, float_format="%.4f")
+                    f"{t.key}: {r['score']:.3f})")
+    return results
+
+
+def stage_seeds(profile, candidates, cache, out, n_jobs, n_seeds, names=None):
+    """Ground truth and scores over seeds 0..n_seeds-1, and the noise ceiling.
+
+    Seed k re-draws every target's split, and fine-tunes with
+    ``random_state=k`` (head initialisation, batch order). Each seed's scores
+    are computed on its own training rows (the features of its split), so a
+    scorer meets each seed's truth on the data that truth was fine-tuned on.
+    The zoo's pre-training is not repeated: the candidates are the same
+    checkpoints under every seed.
+    """
+    import pandas as pd
+    from zoo_seeds import TIMINGS, write_report
+    from zoo_stages import linear_probe, score_target
+
+    truths, longs, seconds = [], [], {}
+    for seed in range(n_seeds):
+        t0 = time.perf_counter()
+        targets = load_targets(profile, seed=seed, names=names)
+        stage_features(candidates, targets, cache)
+        for target in targets:
+            long, _ = score_target(target, candidates, cache, n_jobs=n_jobs,
+                                   with_sweep=False)
+            long.insert(1, "seed", seed)
+            longs.append(long)
+        jobs = [(t, c, "l2-sp") for t in targets for c in candidates]
+        ft = run_finetunes(jobs, cache, profile["finetune_epochs"], n_jobs)
+        for (target, cand, _), row in zip(jobs, ft):
+            truths.append({
+                "target": target.name, "model": cand.name, "seed": seed,
+                "task": target.task, "kind": cand.kind,
+                "finetune": row["score"],
+                "linear_probe": linear_probe(target, cand, cache),
+                "finetune_s": row["fit_s"],
+            })
+        seconds[seed] = round(time.perf_counter() - t0, 1)
+        log(f"seeds: seed {seed} done ({seconds[seed]:.0f}s)")
+    truth = pd.DataFrame.from_records(truths)
+    scores = pd.concat(longs)
+    truth.to_csv(out / "truth_seeds.csv", index=False, float_format="%.4f")
+    scores.to_csv(out / "scores_seeds.csv", index=False, float_format="%.6g")
+    (out / TIMINGS).write_text(json.dumps(seconds, indent=1))
+    text = write_report(out)
+    log(f"seeds: {out / 'seeds_report.md'}")
+    print(text)
 
 
 def stage_table(out, n_bootstrap=1000):
@@ -371,7 +436,14 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="the quick profile (fewer candidates, targets, epochs)")
     parser.add_argument("--stage", choices=STAGES, action="append",
-                        help="run only this stage (repeatable); default: all")
+                        help="run only this stage (repeatable); default: all "
+                             "but seeds")
+    parser.add_argument("--seeds", type=int, default=3,
+                        help="seeds of the seeds stage (default 3)")
+    parser.add_argument("--seed-targets", nargs="+", default=None,
+                        metavar="TARGET",
+                        help="targets of the seeds stage (default: the "
+                             "profile's)")
     parser.add_argument("--cache", type=Path, default=None,
                         help="cache folder (default benchmarks/zoo/.cache/<profile>)")
     parser.add_argument("--out", type=Path, default=None,
@@ -387,7 +459,9 @@ def main(argv=None):
     cache = args.cache or HERE / ".cache" / name
     out = args.out or REPO / "benchmarks" / "results" / name
     fig_dir = REPO / "docs" / "figures" if name == "full" else out
-    stages = args.stage or list(STAGES)
+    stages = args.stage or list(DEFAULT_STAGES)
+    if args.seeds < 2:
+        parser.error("--seeds must be at least 2 (a noise ceiling compares seeds)")
     if set(stages) - {"table"}:
         cache.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -417,6 +491,9 @@ def main(argv=None):
             stage_scores(candidates, targets, cache, out, args.jobs)
         elif stage == "truth":
             stage_truth(profile, candidates, targets, cache, out, args.jobs)
+        elif stage == "seeds":
+            stage_seeds(profile, candidates, cache, out, args.jobs, args.seeds,
+                        args.seed_targets)
         elif stage == "table":
             stage_table(out)
         elif stage == "figures":
@@ -441,7 +518,12 @@ def main(argv=None):
         "differences with intervals), `loto_choices.csv` (the setting chosen on "
         "the other targets for each held-out target), `checkpoints.csv`, "
         "`l2_vs_l2sp.csv`, `questions.json`, `report.md`, `timings.json` (seconds "
-        "per stage, last run of each).\nWrite-up: `docs/zoo_benchmark.md`.\n"
+        "per stage, last run of each). The `seeds` stage (`--stage seeds "
+        "--seeds N`) adds `truth_seeds.csv` (ground truth per seed), "
+        "`scores_seeds.csv` (each seed's scores on its own split), "
+        "`seeds_timings.json` (seconds per seed) and `seeds_report.md` (noise "
+        "ceiling; `python benchmarks/zoo/zoo_seeds.py <results folder>` "
+        "rewrites it from those files).\nWrite-up: `docs/zoo_benchmark.md`.\n"
     )
     log("done")
 

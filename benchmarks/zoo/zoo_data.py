@@ -185,6 +185,19 @@ class Target:
     X_test: np.ndarray
     y_test: np.ndarray
     description: str
+    seed: int = 0  # the seed of the split (:func:`load_target`)
+
+    @property
+    def key(self):
+        """Cache name of this split: ``name``, or ``name@seed<k>`` for seed k > 0."""
+        return self.name if self.seed == 0 else f"{self.name}@seed{self.seed}"
+
+    @property
+    def image_key(self):
+        """Cache name of this split's images (shared by targets of an image set)."""
+        if self.seed == 0:
+            return self.image_set
+        return f"{self.image_set}@seed{self.seed}"
 
     @property
     def n_classes(self):
@@ -258,6 +271,9 @@ def load_target(name, *, n_train=1000, n_test=1000, seed=0):
     ``ising_*``: 5 000 images split into disjoint train and test rows; the two
     Ising targets share the same images and split. ``cahn_hilliard_energy``:
     disjoint seeded train and test rows of the 17 866 snapshots, as for Ising.
+    ``seed`` draws the split (every target's train and test rows change with
+    it; the test file of ``fashion`` / ``mnist`` / ``fashion_tops`` is
+    subsampled, so it changes too when ``n_test`` is below its size).
     """
     if name not in TARGETS:
         raise ValueError(f"Unknown target {name!r}; targets are {list(TARGETS)}.")
@@ -299,7 +315,8 @@ def load_target(name, *, n_train=1000, n_test=1000, seed=0):
         parts = X[tr], y[tr], X[te], y[te]
     X_train, y_train, X_test, y_test = parts
     return Target(
-        name, image_set, task, X_train, y_train, X_test, y_test, description
+        name, image_set, task, X_train, y_train, X_test, y_test, description,
+        seed,
     )
 
 

@@ -34,6 +34,11 @@ Ground truth
   profile, no augmentation, no early stopping, ``random_state=0``, the
   candidate's normalisation; test accuracy (R^2 for regression). One JSON per
   (target, candidate, regularisation) in ``<cache>/finetune``.
+* Seeds (the ``seeds`` stage): seed k draws target k's split
+  (``zoo_data.load_target(seed=k)``) and fine-tunes with ``random_state=k``
+  (head initialisation and batch order); features, scores and fine-tuning
+  runs of seed k > 0 are cached under ``<name>@seed<k>`` (seed 0 is the
+  single-seed layout above, so the ``truth`` stage's runs are reused).
 """
 
 from __future__ import annotations
@@ -87,7 +92,7 @@ def feature_path(cache, image_set, cand):
 
 def extract(cand, target, cache):
     """Features and probabilities of ``target``'s train+test images, cached."""
-    path = feature_path(cache, target.image_set, cand)
+    path = feature_path(cache, target.image_key, cand)
     if path.exists():
         return path
     X = np.concatenate([target.X_train, target.X_test])
@@ -103,7 +108,7 @@ def extract(cand, target, cache):
 
 def load_features(cache, target, cand):
     """``(F_train, P_train, F_test, P_test)`` of a candidate on a target."""
-    with np.load(feature_path(cache, target.image_set, cand)) as z:
+    with np.load(feature_path(cache, target.image_key, cand)) as z:
         F, P, n = z["features"], z["probabilities"], int(z["n_train"])
     if n != target.X_train.shape[0]:
         raise RuntimeError(f"stale feature cache for {cand.name}/{target.name}")
@@ -209,7 +214,7 @@ def score_target(target, candidates, cache, *, n_jobs=1, with_sweep=True):
         warnings.simplefilter("ignore")
         table = rank_models(
             models, y=y, scorers=scorers, n_jobs=n_jobs,
-            cache_dir=Path(cache) / "rank" / target.name,
+            cache_dir=Path(cache) / "rank" / target.key,
         )
     long = table.melt(
         id_vars=["model"], value_vars=list(scorers), var_name="scorer",
@@ -252,9 +257,19 @@ FINETUNE = dict(
 
 def finetune_path(cache, target, cand, regularization):
     return (
-        Path(cache) / "finetune" / target.name
+        Path(cache) / "finetune" / target.key
         / f"{cand.name}__{regularization}.json"
     )
+
+
+def finetune_params(seed):
+    """:data:`FINETUNE` with ``random_state=seed``.
+
+    The fine-tuners' ``random_state`` seeds the new head's initialisation and
+    the batch order (their only randomness here: no augmentation, no
+    early-stopping split). Seed 0 is :data:`FINETUNE` itself.
+    """
+    return {**FINETUNE, "random_state": int(seed)}
 
 
 def finetune(target, cand, cache, *, max_epochs, regularization="l2-sp"):
@@ -269,7 +284,7 @@ def finetune(target, cand, cache, *, max_epochs, regularization="l2-sp"):
         load_candidate(cand, cache), regularization=regularization,
         max_epochs=max_epochs, preprocessing=Preprocess(cand.mean, cand.std),
         verbose=0,  # hundreds of batch fits: no per-epoch lines
-        **FINETUNE,
+        **finetune_params(target.seed),
     )
     t0 = time.perf_counter()
     with warnings.catch_warnings():

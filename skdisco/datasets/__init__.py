@@ -5,10 +5,12 @@ rankings are judged against, :func:`load_finetune_controls` the data-free
 rankings a score must beat there; :func:`load_features`, :func:`load_labels` and
 :func:`load_images` read the files the command line takes; and
 :func:`load_digit_images` with :data:`DEMO_MODELS` are ``skdisco demo``'s data
-and candidates.
+and candidates; :func:`load_score_evidence` is the zoo benchmark's evidence on
+which score to trust (``skdisco rank``'s evidence line).
 """
 
 from ._demo import DEMO_MODELS, load_digit_images
+from ._evidence import load_score_evidence
 from ._files import load_features, load_images, load_labels
 from ._finetune import load_finetune_benchmark, load_finetune_controls
 
@@ -20,4 +22,5 @@ __all__ = [
     "load_finetune_controls",
     "load_images",
     "load_labels",
+    "load_score_evidence",
 ]

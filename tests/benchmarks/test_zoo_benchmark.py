@@ -131,7 +131,8 @@ def test_extract_keeps_the_feature_cache_layout(tmp_path, monkeypatch):
     cand = zoo_models.Candidate("test_vit@random", "test_vit", "random", "random")
     rng = np.random.default_rng(0)
     target = SimpleNamespace(
-        image_set="digits", X_train=rng.integers(0, 256, (4, 32, 32), np.uint8),
+        image_set="digits", image_key="digits",
+        X_train=rng.integers(0, 256, (4, 32, 32), np.uint8),
         X_test=rng.integers(0, 256, (3, 32, 32), np.uint8),
     )
     path = zoo_stages.extract(cand, target, tmp_path)
