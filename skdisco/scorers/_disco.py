@@ -148,6 +148,7 @@ class DiscoScorer(BaseScorer):
         # features' units.
         tags.scorer_tags.scale_invariant = self.covariance != "identity"
         tags.scorer_tags.tasks = ("classification", "regression", "multilabel")
+        tags.scorer_tags.out_of_core = True
         return tags
 
     def _encode_target(self, y, n_samples, *, reset):

@@ -694,15 +694,22 @@ def subsample(X, y, n_samples, *, stratify=True, random_state=0):
     else:
         index = np.sort(rng.choice(n, size=int(n_samples), replace=False))
     if is_out_of_core(X):
-        source = as_feature_source(X, n_samples=n)
-        if source.random_access:
-            X_sub = source.rows(index)
-        else:
-            parts = []
-            for start, stop, block in source.blocks():
-                lo, hi = np.searchsorted(index, [start, stop])
-                parts.append(block[index[lo:hi] - start])
-            X_sub = np.concatenate(parts)
+        X_sub = take_rows(as_feature_source(X, n_samples=n), index)
     else:
         X_sub = np.asarray(X)[index]
     return X_sub, y[index]
+
+
+def take_rows(X, index):
+    """The rows ``X[index]`` of a :class:`FeatureSource` as one float64 array.
+
+    ``index`` is sorted and unique. A source with random access reads only
+    those rows; an iterable of chunks is read once, in order, keeping them.
+    """
+    if X.random_access:
+        return X.rows(index)
+    parts = []
+    for start, stop, block in X.blocks():
+        lo, hi = np.searchsorted(index, [start, stop])
+        parts.append(block[index[lo:hi] - start])
+    return np.concatenate(parts)
