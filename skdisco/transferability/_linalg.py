@@ -83,6 +83,12 @@ def row_values(X, fn, *row_args, chunk_bytes=_TRANSFORM_CHUNK_BYTES):
             chunk_bytes=chunk_bytes,
         )
         return np.concatenate(parts)
+    if X.shape[0] is None:  # a generator's rows are counted as they come
+        parts = [
+            fn(block, *[None if a is None else a[start:stop] for a in row_args])
+            for start, stop, block in iter_row_blocks(X, chunk_bytes=chunk_bytes)
+        ]
+        return np.concatenate(parts).astype(np.float64, copy=False)
     out = None
     for start, stop, block in iter_row_blocks(X, chunk_bytes=chunk_bytes):
         part = fn(block, *[None if a is None else a[start:stop] for a in row_args])
@@ -841,8 +847,7 @@ def lda_posterior_values(
     -------
     values : ndarray of shape (n_samples, ...)
     """
-    k = max(coef.shape[0], 1)
-    chunk = max(8 * X.shape[1], int(_TRANSFORM_CHUNK_BYTES * min(1.0, X.shape[1] / k)))
+    chunk = posterior_chunk_bytes(X.shape[1], coef.shape[0])
     fn = partial(
         _lda_posterior_block,
         coef=coef,
@@ -852,6 +857,16 @@ def lda_posterior_values(
         transform=transform,
     )
     return row_values(X, fn, y, chunk_bytes=chunk)
+
+
+def posterior_chunk_bytes(n_features, n_classes):
+    """Bytes of d-wide float64 rows per block of a pass that forms K logits a row.
+
+    ``16 MiB · min(1, d / K)`` (at least one row), so the logits of a block
+    are no larger than the block itself.
+    """
+    d, k = max(int(n_features), 1), max(int(n_classes), 1)
+    return max(8 * d, int(_TRANSFORM_CHUNK_BYTES * min(1.0, d / k)))
 
 
 def _lda_posterior_block(block, y_block, *, coef, intercept, center, value, transform):
