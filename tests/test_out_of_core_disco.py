@@ -94,7 +94,9 @@ def test_disco_out_of_core_extreme_magnitude(data, tmp_path, kind):
 def test_disco_float32_dask_equals_in_memory(tmp_path):
     X, y = classification_data(dtype=np.float32, seed=2)
     want = disco_components(X, y, hard_examples=None, n_groups=3)
-    got = disco_components(source_of("dask", X, tmp_path), y, hard_examples=None, n_groups=3)
+    got = disco_components(
+        source_of("dask", X, tmp_path), y, hard_examples=None, n_groups=3
+    )
     _assert_same_result(got, want)
 
 
