@@ -268,8 +268,10 @@ def ncti_components(features, y, *, n_components=64):
 
     Parameters
     ----------
-    features : array-like of shape (n_samples, n_features)
-        Features of the target data from one pre-trained model.
+    features : array-like of shape (n_samples, n_features), or out-of-core
+        Features of the target data from one pre-trained model (a
+        ``numpy.memmap``, Dask array or iterable of row chunks streams; see
+        Notes).
     y : array-like of shape (n_samples,)
         Class labels (any labels); at least two classes, two samples per class.
     n_components : int, default=64
@@ -316,6 +318,19 @@ def ncti_components(features, y, *, n_components=64):
     overflow. Features constant within every class raise a ``ValueError``
     (the LDA's covariance is zero).
 
+    **Out of core** (a ``numpy.memmap``, Dask array, iterable of row chunks
+    or function returning one): everything streams, in five passes over the
+    rows -- the mean and the scatter matrix (PCA), the class sums and the
+    within-class scatter of the principal-component scores (formed block by
+    block, never held), and one pass for the posteriors, which sums the
+    true-class posterior and merges tall-skinny QR factors of the centred
+    LDA projection and of each class's posteriors, whose singular values give
+    the two nuclear norms. Memory O(D² + chunk · D) plus those factors,
+    ``Σ_c min(n_c, C) · C`` floats; beyond 256 MiB of them (C ≳ 320) a
+    ValueError points to :func:`ncti_lda_score`, which streams at any C.
+    With N ≤ D the rows are read whole (the dual PCA's N × N kernel). Each
+    pass over a Dask array is a reduction on its workers.
+
     **Deviations from the reference**: labels are encoded to ``0 .. C-1``
     (the reference indexes posteriors by raw labels); when
     ``min(n_features, n_samples - n_classes) < n_components`` we use fewer
@@ -355,8 +370,8 @@ def ncti_lda_score(features, y, *, n_components=64):
 
     Parameters
     ----------
-    features : array-like of shape (n_samples, n_features)
-        Features of the target data.
+    features : array-like of shape (n_samples, n_features), or out-of-core
+        Features of the target data (out-of-core features stream).
     y : array-like of shape (n_samples,)
         Class labels.
     n_components : int, default=64
@@ -366,6 +381,12 @@ def ncti_lda_score(features, y, *, n_components=64):
     -------
     score : float
         Mean LDA posterior of the true class in NCTI's PCA space.
+
+    Notes
+    -----
+    Out-of-core features stream in five passes (see :func:`ncti_components`),
+    keeping no per-class factors, so any number of classes is read with
+    memory O(D² + chunk · D).
 
     Examples
     --------
