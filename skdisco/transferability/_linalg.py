@@ -724,7 +724,12 @@ def lda_statistics(X, y, n_classes, *, transform=None):
         X, partial(_class_sum_block, n_classes=n_classes, transform=transform), y
     )
     means = sums / counts[:, None]
-    W = reduce_blocks(X, partial(_within_block, means=means, transform=transform), y)
+    W = reduce_blocks(
+        X,
+        partial(_within_block, means=means, transform=transform),
+        y,
+        chunk_bytes=_TRANSFORM_CHUNK_BYTES,  # a block and two temporaries
+    )
     return counts, means, symmetrize_upper(W) / n
 
 

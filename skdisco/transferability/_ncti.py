@@ -44,8 +44,11 @@ NCTI_COMPONENTS = (
 _FLOOR = 1e-10
 
 
-def _pca_scores(F, n_classes, n_components):
-    """PCA scores as the reference's ``PCA(n_components)``; reduce if needed."""
+def _pca_scores(F, n_classes, n_components, stream=False):
+    """PCA scores as the reference's ``PCA(n_components)``; reduce if needed.
+
+    ``stream``: return the map from a block of rows to its scores instead.
+    """
     n, d = F.shape
     k = min(n_components, d, n - n_classes)
     if k < 1:
@@ -64,7 +67,7 @@ def _pca_scores(F, n_classes, n_components):
         )
     spectrum = CenteredSpectrum(F)
     explained_variance = spectrum.eigenvalues[:k] / (n - 1)
-    if isinstance(F, FeatureSource):
+    if stream:
         # Out of core: the scores of each block are formed as it is read.
         V = np.ascontiguousarray(spectrum.vectors[:, :k])
         return partial(_pca_block, mean=spectrum.mean, V=V), k, explained_variance
@@ -124,8 +127,15 @@ def ncti_result(F, y, n_classes, *, n_components=64, lda_only=False):
         # The dual PCA decomposes the N × N kernel: N rows take no more memory
         # than the d × d scatter matrix of the primal form.
         F = F.to_array()
+    # In-memory features (a memmap included) stream too, unless the class
+    # factors would be too large: the scores and posteriors would otherwise
+    # be held whole (N × k, N × C), whatever the size of the features.
+    stream = isinstance(F, FeatureSource) or (
+        F.shape[0] > F.shape[1]
+        and (lda_only or _class_factor_bytes(y, n_classes) <= _FACTOR_BYTES)
+    )
     F, scale = rescaled(F)
-    Z, k, explained_variance = _pca_scores(F, n_classes, n_components)
+    Z, k, explained_variance = _pca_scores(F, n_classes, n_components, stream)
     # Out of core, Z is the map from a block of features to its scores.
     rows, transform = (F, Z) if callable(Z) else (Z, None)
     n = F.shape[0]
@@ -181,9 +191,8 @@ def _streamed_components(
     computed without forming a Gram matrix, so the nuclear norms keep their
     accuracy. Memory: ``Σ_c min(n_c, C) · C`` floats for the class factors.
     """
-    counts = np.bincount(y, minlength=n_classes)
     if not lda_only:
-        need = 8 * n_classes * int(np.minimum(counts, n_classes).sum())
+        need = _class_factor_bytes(y, n_classes)
         if need > _FACTOR_BYTES:
             raise ValueError(
                 f"NCTI's class nuclear norms of out-of-core features keep one "
@@ -215,6 +224,12 @@ def _streamed_components(
     all_nuc = float(svdvals(proj_r).sum())
     class_nuc = sum(float(svdvals(R).sum()) for R in class_r.values())
     return np.array([all_nuc, class_score, np.log(class_nuc)])
+
+
+def _class_factor_bytes(y, n_classes):
+    """Bytes of the per-class QR factors of the posteriors (min(n_c, C) × C each)."""
+    counts = np.bincount(y, minlength=n_classes)
+    return 8 * n_classes * int(np.minimum(counts, n_classes).sum())
 
 
 def _r_factor(A):
@@ -327,7 +342,10 @@ def ncti_components(features, y, *, n_components=64):
     LDA projection and of each class's posteriors, whose singular values give
     the two nuclear norms. Memory O(D² + chunk · D) plus those factors,
     ``Σ_c min(n_c, C) · C`` floats; beyond 256 MiB of them (C ≳ 320) a
-    ValueError points to :func:`ncti_lda_score`, which streams at any C.
+    ValueError points to :func:`ncti_lda_score`, which streams at any C. An
+    in-memory array (a memmap included) is read the same way when N > D,
+    except beyond that bound, where its N × k scores and N × C posteriors are
+    held whole instead.
     With N ≤ D the rows are read whole (the dual PCA's N × N kernel). Each
     pass over a Dask array is a reduction on its workers.
 

@@ -24,6 +24,7 @@ from ..utils._validation import (
     num_rows,
 )
 from ._linalg import (
+    _TRANSFORM_CHUNK_BYTES,
     check_within_scatter,
     lda_coefficients,
     lda_posterior_values,
@@ -108,7 +109,11 @@ def _mixed_stage_score(F, y, n_classes, confidence, outer, shrinkage):
     )
     means = sums / counts[:, None]
     W = reduce_blocks(
-        F, partial(_mixed_within_block, outer=outer, means=means), y, confidence
+        F,
+        partial(_mixed_within_block, outer=outer, means=means),
+        y,
+        confidence,
+        chunk_bytes=_TRANSFORM_CHUNK_BYTES,  # a block and three temporaries
     )
     within = symmetrize_upper(W) / n
     priors = counts / n
