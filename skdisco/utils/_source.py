@@ -592,6 +592,9 @@ def _reduce_dask(source, fn, row_args, combine, chunk_bytes):
             "expected."
         )
     task = dask.delayed(_block_statistics, pure=True)
+    # fn as one key of the graph: the constants it carries (a score's weights,
+    # up to d × G·C floats) reach each worker once, not once per block's task.
+    fn = dask.delayed(fn, pure=True)
     parts = []
     for i, block in enumerate(X.to_delayed().ravel()):
         start, stop = int(bounds[i]), int(bounds[i + 1])
