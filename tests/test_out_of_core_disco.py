@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from ooc_sources import KINDS, classification_data, generator_of, source_of
 
-from skdisco.scorers import DiscoScorer
-from skdisco.transferability import disco, disco_components
+from skdisco.scorers import DiscoDetectionScorer, DiscoScorer
+from skdisco.transferability import disco, disco_components, disco_detection_components
 from skdisco.utils import as_feature_source
 
 RTOL = 1e-9
@@ -175,3 +175,15 @@ def test_disco_on_two_worker_cluster_equals_in_memory(data):
     _assert_same_result(got, want)
     workers = {t["worker"] for t in stream.data if "_block_statistics" in t["key"]}
     assert len(workers) == 2
+
+
+@pytest.mark.parametrize("kind", ["memmap", "dask", "chunks"])
+def test_disco_detection_out_of_core_equals_in_memory(data, tmp_path, kind):
+    X, y = data
+    boxes = X[:, :4] + np.cos(y)[:, None]
+    target = np.column_stack([y, boxes])
+    want = disco_detection_components(X, target)
+    got = disco_detection_components(source_of(kind, X, tmp_path), target)
+    np.testing.assert_allclose(got, want, rtol=RTOL)
+    scorer = DiscoDetectionScorer().fit(source_of(kind, X, tmp_path), target)
+    np.testing.assert_allclose(scorer.components_, want, rtol=RTOL)

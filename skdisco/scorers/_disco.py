@@ -250,6 +250,7 @@ class DiscoDetectionScorer(SetLevelMixin, BaseScorer):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.scorer_tags.tasks = ("detection",)
+        tags.scorer_tags.out_of_core = True
         tags.target_tags.single_output = False
         tags.target_tags.multi_output = True
         return tags

@@ -1204,7 +1204,7 @@ def disco_detection_result(F, labels, n_classes, boxes, *, n_groups=2, random_st
 
 
 @validate_params(
-    {"features": ["array-like"], "y": ["array-like"], **_DETECTION_PARAMETERS},
+    {"features": STREAMING_FEATURES, "y": ["array-like"], **_DETECTION_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def disco_detection_components(features, y, *, n_groups=2, random_state=0):
@@ -1216,8 +1216,9 @@ def disco_detection_components(features, y, *, n_groups=2, random_state=0):
 
     Parameters
     ----------
-    features : array-like of shape (n_samples, n_features)
-        Features of the boxes (one row per box) from one model.
+    features : array-like of shape (n_samples, n_features), or out-of-core
+        Features of the boxes (one row per box) from one model; out-of-core
+        features are read in row blocks, as by :func:`disco`.
     y : array-like of shape (n_samples, 1 + n_box_targets)
         Column 0: the class label of each box; the other columns: its
         regression targets (e.g. the 4 box coordinates).
@@ -1248,7 +1249,7 @@ def disco_detection_components(features, y, *, n_groups=2, random_state=0):
     >>> disco_detection_components(X, np.column_stack([labels, boxes])).shape
     (2,)
     """
-    F = check_features(features)
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
     labels, classes, boxes = prepare_detection_target(y, F.shape[0])
     return disco_detection_result(
         F,
