@@ -40,7 +40,6 @@ from ..utils._validation import (
     num_rows,
 )
 from ._linalg import (
-    _TRANSFORM_CHUNK_BYTES,
     Tridiagonalization,
     _cross,
     _distributed,
@@ -51,6 +50,7 @@ from ._linalg import (
     kernel_matrix,
     minmax_across_models,
     onehot,
+    posterior_chunk_bytes,
     rescaled,
     reverse_columns,
     row_sq_norms,
@@ -543,9 +543,9 @@ def _classification_group_scores(
     for k, rows in enumerate(folds):
         fold_of[rows] = k
     rows_of = spec.P if not spec.primal else spec.F
-    totals = reduce_blocks(
-        rows_of, score, y, fold_of, chunk_bytes=_TRANSFORM_CHUNK_BYTES
-    )
+    # Blocks whose logits (C per group) are no larger than their rows.
+    chunk = posterior_chunk_bytes(rows_of.shape[1], C)
+    totals = reduce_blocks(rows_of, score, y, fold_of, chunk_bytes=chunk)
     return totals / n, coefs
 
 
@@ -574,14 +574,15 @@ def _coords_posterior_block(
 
     ``basis`` None: the block holds coordinates already (the dual form).
     """
+    C = n_classes
     P = block if basis is None else (block - center) @ basis
-    totals = 0.0
+    totals = np.zeros(len(groups))
     for k in np.unique(fold_block):
         sel = fold_block == k
-        Pk = P if sel.all() else P[sel]
-        L_all = np.hstack([Pk[:, a:b] @ B for (a, b), B in zip(groups, Bs[k])])
-        L_all += consts[k]
-        totals = totals + _group_sums(L_all, y_block[sel], n_classes)
+        Pk, y_rows = (P, y_block) if sel.all() else (P[sel], y_block[sel])
+        for j, ((a, b), B) in enumerate(zip(groups, Bs[k])):
+            L = Pk[:, a:b] @ B + consts[k][j * C : (j + 1) * C]
+            totals[j] += _true_class_prob_sum(L, y_rows)
     return totals
 
 
