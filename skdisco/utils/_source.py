@@ -7,7 +7,7 @@ of any out-of-core matrix one bounded float64 block at a time:
 
 - a Dask array (and through it zarr, HDF5 or any store Dask reads), whose
   blocks are reduced *on the workers* of the active Dask scheduler by
-  :func:`reduce_blocks`, so a cluster shares the work of one score;
+  ``reduce_blocks``, so a cluster shares the work of one score;
 - any other sliceable 2-D array object (``zarr.Array``, ``h5py.Dataset``);
 - an iterable of row chunks: a list of arrays, a function returning a fresh
   iterator for every pass, or a generator (read once: enough for a one-pass
@@ -107,7 +107,7 @@ class FeatureSource:
 
     Made by :func:`as_feature_source`; a score reads it with :meth:`blocks`
     (every row once, in order, as bounded float64 blocks), :meth:`rows` (chosen
-    rows, for sources with random access) and :func:`reduce_blocks` (a sum of
+    rows, for sources with random access) and ``reduce_blocks`` (a sum of
     per-block statistics, on the Dask workers for a Dask array). Every block is
     checked for NaN and infinity as it is read; a ValueError names its rows.
     Converting the whole source to an array is refused (``np.asarray`` raises
@@ -175,7 +175,7 @@ class FeatureSource:
 
     @property
     def distributed(self):
-        """Whether :func:`reduce_blocks` runs on the Dask scheduler's workers."""
+        """Whether ``reduce_blocks`` runs on the Dask scheduler's workers."""
         return self.kind == "dask"
 
     def __repr__(self):
