@@ -155,6 +155,7 @@ class DiscoScorer(BaseScorer):
         # features' units.
         tags.scorer_tags.scale_invariant = self.covariance != "identity"
         tags.scorer_tags.tasks = ("classification", "regression", "multilabel")
+        tags.scorer_tags.out_of_core = True
         return tags
 
     def _encode_target(self, y, n_samples, *, reset):
@@ -256,6 +257,7 @@ class DiscoDetectionScorer(SetLevelMixin, BaseScorer):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.scorer_tags.tasks = ("detection",)
+        tags.scorer_tags.out_of_core = True
         tags.target_tags.single_output = False
         tags.target_tags.multi_output = True
         return tags

@@ -67,6 +67,7 @@ class ETranScorer(SetLevelMixin, BaseScorer):
         tags = super().__sklearn_tags__()
         # Not invariant where the energy score is a log-sum-exp of the raw features.
         tags.scorer_tags.scale_invariant = False
+        tags.scorer_tags.out_of_core = True
         return tags
 
     def _function_kwargs(self):

@@ -67,6 +67,7 @@ class NCTIScorer(SetLevelMixin, BaseScorer):
         # Not invariant where its LDA shrinkage exp(-Σ λ) depends on explained variances
         # in the features' units.
         tags.scorer_tags.scale_invariant = False
+        tags.scorer_tags.out_of_core = True
         return tags
 
     def _score_of(self, result):

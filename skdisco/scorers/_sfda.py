@@ -46,6 +46,7 @@ class SFDAScorer(BaseScorer):
         # Not invariant where its shrinkage exp(-a·λ) depends on the eigenvalue λ in the
         # features' units.
         tags.scorer_tags.scale_invariant = False
+        tags.scorer_tags.out_of_core = True
         return tags
 
     def _set_fitted(self, result, target):

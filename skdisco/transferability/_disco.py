@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,28 +25,38 @@ from sklearn.utils._param_validation import (
     validate_params,
 )
 
+from ..utils._source import (
+    STREAMING_FEATURES,
+    FeatureSource,
+    reduce_blocks,
+    take_rows,
+)
 from ..utils._validation import (
     as_numpy,
     check_classification_target,
     check_features,
     check_regression_target,
     infer_task,
+    num_rows,
 )
 from ._linalg import (
     _TRANSFORM_CHUNK_BYTES,
     DiagonalSystem,
     Tridiagonalization,
+    _cross,
+    _distributed,
     centered_gram,
     class_sums,
     column_mean,
-    iter_centered_chunks,
     iter_float64_chunks,
     kernel_matrix,
     minmax_across_models,
     onehot,
+    posterior_chunk_bytes,
     rescaled,
     reverse_columns,
     row_sq_norms,
+    row_values,
     shrink_covariance,
 )
 from ._logme import _EvidenceProblem, logme_from_problem
@@ -164,7 +175,8 @@ class _Spectrum:
         #: ``F`` is the features divided by ``scale`` (see _linalg.rescaled).
         self.scale = scale
         # The first rows almost always differ already; scan all only if not.
-        if not (np.ptp(F[:256], axis=0).any() or np.ptp(F, axis=0).any()):
+        first = F.peek() if isinstance(F, FeatureSource) else F[:256]
+        if not (np.ptp(first, axis=0).any() or _varies(F, first[0])):
             # Uncentred constant features still have one singular value (the
             # mean direction); the score would be the class prior, silently.
             raise ValueError(
@@ -234,27 +246,22 @@ class _Spectrum:
         H = np.hstack([base[:, g[0] : g[-1] + 1] @ B for g, B in blocks])
         return H if self._V is not None else self._tri.apply_q(H)
 
-    def _rows(self, rows):
-        """``F[rows]`` in float64 (a view of float64 features for a slice)."""
-        return np.asarray(self.F[rows], dtype=np.float64)
-
     def coords(self, rows):
-        """Coordinates ``P[rows]`` (len(rows) × r)."""
+        """Coordinates ``P[rows]`` (len(rows) × r), for in-memory features."""
         if self.P is not None:
             return self.P[rows]
-        return (self._rows(rows) - self.mean) @ self.V
-
-    def project(self, rows, W):
-        """``Z[rows] @ W`` for a (d × m) matrix ``W`` (primal form only)."""
-        return self._rows(rows) @ W - self.mean @ W
+        return (np.asarray(self.F[rows], dtype=np.float64) - self.mean) @ self.V
 
     def cross(self, B):
         """``Pᵀ B`` (r × K) for a dense (N × K) matrix ``B``."""
         if self.P is not None:
             return self.P.T @ B
-        ZtB = np.zeros((self.F.shape[1], B.shape[1]))
-        for start, stop, block in iter_float64_chunks(self.F):
-            ZtB += block.T @ B[start:stop]
+        if _distributed(self.F):
+            ZtB = reduce_blocks(self.F, _cross_block, B)
+        else:
+            ZtB = np.zeros((self.F.shape[1], B.shape[1]))
+            for start, stop, block in iter_float64_chunks(self.F):
+                ZtB += block.T @ B[start:stop]
         ZtB -= np.outer(self.mean, B.sum(axis=0))
         return self.vt(ZtB)
 
@@ -269,6 +276,21 @@ class _Spectrum:
         counts, sums = class_sums(self.F, index, n_bins)
         sums -= np.outer(counts, self.mean)
         return counts, sums
+
+
+def _varies(F, row):
+    """Whether any row of ``F`` differs from ``row`` (one pass, a reduction)."""
+    if not isinstance(F, FeatureSource):
+        return bool(np.ptp(F, axis=0).any())
+    return bool(reduce_blocks(F, partial(_differs_block, row=row), combine=max))
+
+
+def _differs_block(block, *, row):
+    return bool((block != row).any())
+
+
+def _cross_block(block, B_block):
+    return _cross(block.T, B_block)
 
 
 def make_groups(n_components, n_groups=4, group_size=None):
@@ -402,6 +424,16 @@ def _classification_group_scores(
     n = spec.n_samples
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
     if covariance == "class":
+        if isinstance(spec.F, FeatureSource):
+            raise ValueError(
+                "covariance='class' cannot read out-of-core features: its "
+                "per-class covariances are refitted on every fold from the "
+                "coordinates of all samples, held at once (N × r floats). Use "
+                "covariance='isotropic' or 'shared' (they stream), keep "
+                "hard-example sampling on (hard_examples='auto' or a count: the "
+                "kept rows are scored in memory), or score a subset drawn with "
+                "skdisco.utils.subsample."
+            )
         totals = np.zeros(len(groups))
         P = spec.coords(slice(None))
         coefs = None
@@ -446,16 +478,12 @@ def _classification_group_scores(
     factors, coefs = _group_precisions(
         spec, groups, counts, sums, sums_z, covariance, shrinkage
     )
-    totals = np.zeros(G)
-    # Rows scored at a time: a bounded float64 copy of the fold's rows.
-    step = max(1, _TRANSFORM_CHUNK_BYTES // (8 * spec.F.shape[1]))
     # Per fold: class means and priors from the other folds, then the logits'
     # constants and (linear path) their weights B_g, all folds' V_g B_g products
     # formed by one application of Q.
-    fold_rows, fold_cs, fold_Bs, fold_means_z = [], [], [], []
-    for k, rows in enumerate(folds):
-        if in_sample:  # every row, in order, read in place
-            rows = np.arange(n)
+    fold_cs, fold_Bs, fold_means_z = [], [], []
+    for k in range(K):
+        if in_sample:
             tr_counts, tr_sums = counts, sums
         else:
             tr_counts, tr_sums = counts - fold_counts[k], sums - E[k]
@@ -477,17 +505,15 @@ def _classification_group_scores(
             sq = np.einsum("cj,cj->c", Mz, Mz) - np.einsum("cj,cj->c", means, means)
             cs.append(-0.5 * factors[-1] * sq + log_prior)
             fold_means_z.append(Mz)
-        fold_rows.append(rows)
-        fold_cs.append(cs)
+        fold_cs.append(np.concatenate(cs))
         fold_Bs.append(Bs)
     if linear:
         W_all = spec.v_blocks(
             [(g, B) for Bs in fold_Bs for g, B in zip(eig_groups, Bs)]
         )
         width = len(eig_groups) * C
-    for k, rows in enumerate(fold_rows):
-        cs, Bs = fold_cs[k], fold_Bs[k]
-        if linear:
+        weights = []
+        for k in range(K):
             W = W_all[:, k * width : (k + 1) * width]
             if complement:  # W_G = ρ_G (I - Σ_g V_g V_gᵀ) m, W_g = ρ_g V_g V_gᵀ m
                 rho = factors[-1]
@@ -495,22 +521,84 @@ def _classification_group_scores(
                 for j in range(G - 1):
                     last -= (rho / factors[j]) * W[:, j * C : (j + 1) * C]
                 W = np.hstack([W, last])
-        for start in range(0, rows.shape[0], step):
-            part = rows[start : start + step]
-            if in_sample:  # contiguous rows: a view of float64 features
-                part = slice(part[0], part[-1] + 1)
-            y_part = y[part]
-            if linear:
-                L_all = spec.project(part, W)
-                for j in range(G):
-                    L = L_all[:, j * C : (j + 1) * C] + cs[j]
-                    totals[j] += _true_class_prob_sum(L, y_part)
-            else:
-                Pr = spec.coords(part)
-                for j, g in enumerate(groups):
-                    L = Pr[:, g] @ Bs[j] + cs[j]
-                    totals[j] += _true_class_prob_sum(L, y_part)
+            weights.append(np.ascontiguousarray(W))
+        offsets = [spec.mean @ W for W in weights]
+        score = partial(
+            _linear_posterior_block,
+            n_classes=C,
+            weights=weights,
+            offsets=offsets,
+            consts=fold_cs,
+        )
+    else:
+        if spec.primal:
+            basis, center = spec.V, spec.mean
+        else:  # dual: the coordinates of every row are held already
+            basis, center = None, None
+        score = partial(
+            _coords_posterior_block,
+            n_classes=C,
+            basis=basis,
+            center=center,
+            groups=[(int(g[0]), int(g[-1]) + 1) for g in groups],
+            Bs=fold_Bs,
+            consts=fold_cs,
+        )
+    # The posterior pass: every row once, in order, each block's rows scored
+    # with their own fold's weights (a reduction: Dask tasks on the workers).
+    fold_of = np.zeros(n, dtype=np.intp)
+    for k, rows in enumerate(folds):
+        fold_of[rows] = k
+    rows_of = spec.P if not spec.primal else spec.F
+    # Blocks whose logits (C per group) are no larger than their rows.
+    chunk = posterior_chunk_bytes(rows_of.shape[1], C)
+    totals = reduce_blocks(rows_of, score, y, fold_of, chunk_bytes=chunk)
     return totals / n, coefs
+
+
+def _linear_posterior_block(
+    block, y_block, fold_block, *, n_classes, weights, offsets, consts
+):
+    """Per-group sums of the true-class posterior over one block (linear logits).
+
+    The logits of group j are the columns ``j·C : (j+1)·C`` of
+    ``Z W_k + c_k = F W_k - mean·W_k + c_k`` for the rows of fold k.
+    """
+    totals = 0.0
+    for k in np.unique(fold_block):
+        sel = fold_block == k
+        part = block if sel.all() else block[sel]
+        L_all = part @ weights[k] - offsets[k]
+        L_all += consts[k]
+        totals = totals + _group_sums(L_all, y_block[sel], n_classes)
+    return totals
+
+
+def _coords_posterior_block(
+    block, y_block, fold_block, *, n_classes, basis, center, groups, Bs, consts
+):
+    """Per-group sums of the true-class posterior over one block (coordinates).
+
+    ``basis`` None: the block holds coordinates already (the dual form).
+    """
+    C = n_classes
+    P = block if basis is None else (block - center) @ basis
+    totals = np.zeros(len(groups))
+    for k in np.unique(fold_block):
+        sel = fold_block == k
+        Pk, y_rows = (P, y_block) if sel.all() else (P[sel], y_block[sel])
+        for j, ((a, b), B) in enumerate(zip(groups, Bs[k])):
+            L = Pk[:, a:b] @ B + consts[k][j * C : (j + 1) * C]
+            totals[j] += _true_class_prob_sum(L, y_rows)
+    return totals
+
+
+def _group_sums(L_all, y_rows, C):
+    """``[Σ_i softmax(L_g)_{i, y_i}]_g`` for the logits of G groups side by side."""
+    G = L_all.shape[1] // C
+    return np.array(
+        [_true_class_prob_sum(L_all[:, j * C : (j + 1) * C], y_rows) for j in range(G)]
+    )
 
 
 def _complement(rows, n):
@@ -647,20 +735,15 @@ def hard_example_indices(F, y, n_classes, n_keep, shrinkage="oas"):
     n, d = F.shape
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
     mean = column_mean(F)
-    Y1 = onehot(y, n_classes)
-    M = np.zeros((n_classes, d))
-    for start, stop, Z in iter_centered_chunks(F, mean):
-        M += Y1[start:stop].T @ Z
+    M = reduce_blocks(
+        F, partial(_centered_class_sum_block, mean=mean, n_classes=n_classes), y
+    )
     M /= counts[:, None]
     within = centered_gram(F, mean) - (M.T * counts) @ M
     S, _ = shrink_covariance((within + within.T) / (2.0 * n), shrinkage, n)
     B = cho_solve(_cholesky(S, "hard-example LDA"), M.T, check_finite=False)
     c = -0.5 * np.einsum("cj,jc->c", M, B) + np.log(counts / n)
-    q = np.empty(n)
-    for start, stop, Z in iter_centered_chunks(F, mean):
-        L = Z @ B + c
-        yy = y[start:stop]
-        q[start:stop] = np.exp(L[np.arange(stop - start), yy] - logsumexp(L, axis=1))
+    q = row_values(F, partial(_hard_example_block, mean=mean, B=B, c=c), y)
     order = np.argsort(q, kind="stable")
     keep = np.zeros(n, dtype=bool)
     keep[order[:n_keep]] = True
@@ -669,6 +752,16 @@ def hard_example_indices(F, y, n_classes, n_keep, shrinkage="oas"):
         members = order[y[order] == cls]
         keep[members[:2]] = True
     return np.flatnonzero(keep)
+
+
+def _centered_class_sum_block(block, y_block, *, mean, n_classes):
+    return onehot(y_block, n_classes).T @ (block - mean)
+
+
+def _hard_example_block(block, y_block, *, mean, B, c):
+    """True-class posterior of each row under the hard-example LDA."""
+    L = (block - mean) @ B + c
+    return np.exp(L[np.arange(L.shape[0]), y_block] - logsumexp(L, axis=1))
 
 
 def _resolve_hard_examples(hard_examples, threshold, n, n_classes):
@@ -745,6 +838,10 @@ def disco_result(
     """
     n = F.shape[0]
     sample_indices = None
+    if isinstance(F, FeatureSource) and n <= F.shape[1]:
+        # The dual form decomposes the N × N kernel: N rows take no more memory
+        # than the d × d Gram matrix of the primal form.
+        F = F.to_array()
     F, scale = rescaled(F, _SAFE_EXPONENT)
     if task == "classification":
         keep = _resolve_hard_examples(
@@ -752,7 +849,11 @@ def disco_result(
         )
         if keep is not None:
             sample_indices = hard_example_indices(F, y, n_classes, keep, shrinkage)
-            F, y = F[sample_indices], y[sample_indices]
+            if isinstance(F, FeatureSource):  # the kept rows, read once
+                F = take_rows(F, sample_indices)
+            else:
+                F = F[sample_indices]
+            y = y[sample_indices]
             n = F.shape[0]
     elif hard_examples is not None and hard_examples != "auto":
         raise ValueError(
@@ -800,7 +901,7 @@ def disco_result(
 
 
 def _validated_result(features, y, kwargs):
-    F = check_features(features)
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
     task, target, classes = prepare_disco_target(
         y, F.shape[0], kwargs.pop("task"), kwargs.pop("standardize_targets")
     )
@@ -809,7 +910,7 @@ def _validated_result(features, y, kwargs):
 
 
 @validate_params(
-    {"features": ["array-like"], "y": ["array-like"], **_PARAMETERS},
+    {"features": STREAMING_FEATURES, "y": ["array-like"], **_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def disco_components(
@@ -874,7 +975,7 @@ def disco_components(
 
 
 @validate_params(
-    {"features": ["array-like"], "y": ["array-like"], **_PARAMETERS},
+    {"features": STREAMING_FEATURES, "y": ["array-like"], **_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def disco(
@@ -912,9 +1013,11 @@ def disco(
 
     Parameters
     ----------
-    features : array-like of shape (n_samples, n_features)
+    features : array-like of shape (n_samples, n_features), or out-of-core
         Features of the target data from a pre-trained model (float32 stays
-        float32 at the input; float64 inside).
+        float32 at the input; float64 inside). A ``numpy.memmap``, a Dask
+        array (zarr, HDF5), an iterable of row chunks or a function returning
+        one are read in row blocks (see Notes, *Out of core*).
     y : array-like of shape (n_samples,) or (n_samples, n_targets)
         Class labels (any labels; every class needs two samples), or real-valued
         targets (one or several columns; detection boxes flattened to ``K·4``
@@ -1089,10 +1192,29 @@ def disco(
     eigenvectors kept factored as Householder reflectors times the tridiagonal
     problem's eigenvectors and applied only to the class sums and the logits'
     weights (the d × d back-transformation is skipped when that is cheaper),
-    plus O(N d G C) for the logits; memory O(d² + N d). At N = 20 000,
+    plus O(N d G C) for the logits; memory O(d² + chunk · d) besides O(N)
+    numbers (fold keys, fold labels). At N = 20 000,
     d = 2048, C = 100 the default takes 1.1-1.5× the time of :func:`logme` on
     the same features, as the identity covariance does
     (``benchmarks/bench_disco.py``, one BLAS thread).
+
+    **Out of core.** Every step reads the rows in order, block by block: the
+    Gram matrix, the fold keys :math:`\lVert z_i\rVert^2`, the per-fold
+    class sums and the posterior pass, where each block's rows are scored
+    with their own fold's weights. For a Dask array each pass is a reduction
+    whose tasks run on the workers of the active scheduler (only d × d and
+    per-group sums, and the O(N) fold keys, come back). Passes over the rows
+    with N > d: 4 for classification (Gram, fold keys, fold class sums,
+    posteriors; 3 in-sample), plus one for the mean with ``centering=True``;
+    2 for regression (Gram, ``Zᵀ Y``). Hard-example sampling makes 4 passes
+    (mean, Gram, class sums, LDA posteriors) and one read of the kept rows,
+    which are then scored in memory. With N ≤ d the rows are read whole (the
+    N × N kernel is no larger than a d × d Gram). A one-shot generator is
+    refused (DISCO reads the rows more than once), and so is
+    ``covariance="class"`` without hard-example sampling (its class
+    covariances are refitted per fold from every sample's coordinates).
+    Features beyond :math:`2^{\pm 200}` are divided by a power of two as each
+    block is read (in order, on the caller, not as Dask tasks).
 
     References
     ----------
@@ -1208,7 +1330,7 @@ def disco_detection_result(F, labels, n_classes, boxes, *, n_groups=2, random_st
 
 
 @validate_params(
-    {"features": ["array-like"], "y": ["array-like"], **_DETECTION_PARAMETERS},
+    {"features": STREAMING_FEATURES, "y": ["array-like"], **_DETECTION_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def disco_detection_components(features, y, *, n_groups=2, random_state=0):
@@ -1220,8 +1342,9 @@ def disco_detection_components(features, y, *, n_groups=2, random_state=0):
 
     Parameters
     ----------
-    features : array-like of shape (n_samples, n_features)
-        Features of the boxes (one row per box) from one model.
+    features : array-like of shape (n_samples, n_features), or out-of-core
+        Features of the boxes (one row per box) from one model; out-of-core
+        features are read in row blocks, as by :func:`disco`.
     y : array-like of shape (n_samples, 1 + n_box_targets)
         Column 0: the class label of each box; the other columns: its
         regression targets (e.g. the 4 box coordinates).
@@ -1252,7 +1375,7 @@ def disco_detection_components(features, y, *, n_groups=2, random_state=0):
     >>> disco_detection_components(X, np.column_stack([labels, boxes])).shape
     (2,)
     """
-    F = check_features(features)
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
     labels, classes, boxes = prepare_detection_target(y, F.shape[0])
     return disco_detection_result(
         F,

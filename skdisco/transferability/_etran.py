@@ -8,23 +8,32 @@ ICCV 2023. Reference code: mgholamikn/ETran ``metrics.py`` (``Energy_Score``,
 from __future__ import annotations
 
 import warnings
+from functools import partial
 from numbers import Real
 
 import numpy as np
 from scipy.special import logsumexp, softmax
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..utils._validation import check_classification_target, check_features
+from ..utils._source import STREAMING_FEATURES
+from ..utils._validation import (
+    check_classification_target,
+    check_features,
+    num_rows,
+)
 from ._linalg import (
     check_within_scatter,
-    iter_row_blocks,
+    class_statistics,
     lda_coefficients,
-    lda_predict_proba,
+    lda_posterior_values,
     lda_statistics,
     minmax_across_models,
+    posterior_chunk_bytes,
     rescaled,
+    row_values,
     sfda_shrinkage,
     shrink_covariance,
+    true_class_probability,
 )
 
 #: ETran's weight of the energy score in the combination (``tw.py``).
@@ -46,10 +55,8 @@ def energy_result(F, percent=0.5, tail="bottom"):
     Inputs are validated and encoded by the caller (the public function or the
     estimator): nothing is checked again here.
     """
-    n = F.shape[0]
-    energy = np.empty(n, dtype=np.float64)
-    for start, stop, block in iter_row_blocks(F):
-        energy[start:stop] = logsumexp(block, axis=1)
+    energy = row_values(F, _energy_block)  # one pass; O(N) energies
+    n = energy.shape[0]
     k = int(percent * 10) * n // 1000
     if k < 1:
         warnings.warn(
@@ -68,6 +75,10 @@ def energy_result(F, percent=0.5, tail="bottom"):
     return float(chosen.mean())
 
 
+def _energy_block(block):
+    return logsumexp(block, axis=1)
+
+
 def lda_result(F, y, n_classes, covariance="identity"):
     """ETran's LDA score of ``F`` and labels encoded ``0 .. n_classes - 1``.
 
@@ -77,7 +88,10 @@ def lda_result(F, y, n_classes, covariance="identity"):
     # Features of extreme magnitude are divided by a power of two (exactly);
     # what depends on their scale is scaled back below.
     F, scale = rescaled(F)
-    counts, means, within = lda_statistics(F, y, n_classes)
+    if covariance == "identity":  # the class means only: no scatter pass
+        counts, means = class_statistics(F, y, n_classes)
+    else:
+        counts, means, within = lda_statistics(F, y, n_classes)
     priors = counts / counts.sum()
     center = priors @ means
     if covariance == "identity":
@@ -87,31 +101,40 @@ def lda_result(F, y, n_classes, covariance="identity"):
         cov = shrink_covariance(within, sfda_shrinkage(within, scale=scale))[0]
     coef, intercept = lda_coefficients(means, priors, cov, center)
     if cov is None and scale != 1.0:
-        proba = _rescaled_identity_posterior(F, coef, intercept, center, priors, scale)
+        true = row_values(
+            F,
+            partial(
+                _rescaled_identity_block,
+                coef=coef,
+                intercept=intercept,
+                center=center,
+                log_priors=np.log(priors),
+                scale=scale,
+            ),
+            y,
+            chunk_bytes=posterior_chunk_bytes(F.shape[1], n_classes),
+        )
     else:
-        proba = lda_predict_proba(F, coef, intercept, center)
-    return float(proba[np.arange(F.shape[0]), y].mean())
+        true = lda_posterior_values(F, y, coef, intercept, center)
+    return float(true.mean())
 
 
-def _rescaled_identity_posterior(F, coef, intercept, center, priors, scale):
-    """The identity-covariance posterior of features ``F · scale``, from ``F``.
+def _rescaled_identity_block(
+    block, y_block, *, coef, intercept, center, log_priors, scale
+):
+    """True-class identity-covariance posterior of rows ``block · scale``.
 
-    Its logits are ``scale² · L + log π`` with ``L`` the logits of ``F`` less
-    their log priors (not scale invariant). Taking each row's maximum of ``L``
-    off first keeps ``scale² · L`` finite or ``-inf`` (a class infinitely less
-    likely), never ``inf - inf``.
+    Its logits are ``scale² · L + log π`` with ``L`` the logits of the block
+    less their log priors (not scale invariant). Taking each row's maximum of
+    ``L`` off first keeps ``scale² · L`` finite or ``-inf`` (a class
+    infinitely less likely), never ``inf - inf``.
     """
-    log_priors = np.log(priors)
-    out = np.empty((F.shape[0], coef.shape[0]), dtype=np.float64)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         s2 = np.float64(scale) * scale
-        for start, stop, block in iter_row_blocks(F):
-            L = (block - center) @ coef.T + (intercept - log_priors)
-            L -= L.max(axis=1, keepdims=True)
-            out[start:stop] = softmax(
-                np.where(L == 0, 0.0, L * s2) + log_priors, axis=1
-            )
-    return out
+        L = (block - center) @ coef.T + (intercept - log_priors)
+        L -= L.max(axis=1, keepdims=True)
+        P = softmax(np.where(L == 0, 0.0, L * s2) + log_priors, axis=1)
+    return true_class_probability(P, y_block)
 
 
 def etran_result(F, y, n_classes, *, percent=0.5, tail="bottom", covariance="identity"):
@@ -126,13 +149,13 @@ def etran_result(F, y, n_classes, *, percent=0.5, tail="bottom", covariance="ide
 
 
 def _validated(features, y):
-    F = check_features(features)
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
     y_enc, classes = check_classification_target(y, F.shape[0], min_samples_per_class=2)
     return F, y_enc, classes.shape[0]
 
 
 @validate_params(
-    {"features": ["array-like"], **_ENERGY_PARAMETERS},
+    {"features": STREAMING_FEATURES, **_ENERGY_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def etran_energy(features, *, percent=0.5, tail="bottom"):
@@ -147,8 +170,9 @@ def etran_energy(features, *, percent=0.5, tail="bottom"):
 
     Parameters
     ----------
-    features : array-like of shape (n_samples, n_features)
-        Features of the target data.
+    features : array-like of shape (n_samples, n_features), or out-of-core
+        Features of the target data (a ``numpy.memmap``, Dask array, iterable
+        of row chunks or function returning one are read in row blocks).
     percent : float, default=0.5
         Percentage of samples averaged, with the reference's resolution of 0.1:
         ``int(percent * 10) * n_samples // 1000`` samples.
@@ -169,6 +193,9 @@ def etran_energy(features, *, percent=0.5, tail="bottom"):
 
     Notes
     -----
+    **Out of core.** One pass over the rows, in order, keeping the N energies
+    (not the features): a one-shot generator of chunks is read once.
+
     **Not scale invariant.** The energy is a log-sum-exp of the raw features, so it
     changes with their scale (on the first 600 rows of scikit-learn's digits:
     ETran's components move by 88 % at 0.01× and by a factor 94 at 100×); the
@@ -182,11 +209,11 @@ def etran_energy(features, *, percent=0.5, tail="bottom"):
     >>> round(etran_energy(X), 4)
     1.3552
     """
-    return energy_result(check_features(features), percent, tail)
+    return energy_result(check_features(features, out_of_core=True), percent, tail)
 
 
 @validate_params(
-    {"features": ["array-like"], "y": ["array-like"], **_LDA_PARAMETERS},
+    {"features": STREAMING_FEATURES, "y": ["array-like"], **_LDA_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def etran_lda(features, y, *, covariance="identity"):
@@ -194,8 +221,9 @@ def etran_lda(features, y, *, covariance="identity"):
 
     Parameters
     ----------
-    features : array-like of shape (n_samples, n_features)
-        Features of the target data.
+    features : array-like of shape (n_samples, n_features), or out-of-core
+        Features of the target data (a ``numpy.memmap``, Dask array, iterable
+        of row chunks or function returning one are read in row blocks).
     y : array-like of shape (n_samples,)
         Class labels (any labels); at least two classes, two samples per class.
     covariance : {"identity", "shrunk"}, default="identity"
@@ -233,7 +261,14 @@ def etran_lda(features, y, *, covariance="identity"):
     directly instead of through the meaningless eigendecomposition.
     ``covariance="shrunk"`` gives the intended LDA. Labels are encoded to
     ``0 .. C-1`` (the reference fails on label gaps). Cost: one pass for the
-    class means (identity) or :math:`O(N D^2 + D^3)` (shrunk).
+    class means (identity) or :math:`O(N D^2 + D^3)` (shrunk), and one for
+    the posteriors.
+
+    **Out of core.** Passes over the rows, in order: 2 with the identity
+    covariance (class sums, posteriors), 3 with ``"shrunk"`` (and the
+    within-class scatter); each a reduction whose tasks run on the workers
+    for a Dask array. Only each row's true-class posterior is kept (O(N)),
+    never the N × C posterior.
 
     Examples
     --------
@@ -248,7 +283,7 @@ def etran_lda(features, y, *, covariance="identity"):
 
 
 @validate_params(
-    {"features": ["array-like"], "y": ["array-like"], **_PARAMETERS},
+    {"features": STREAMING_FEATURES, "y": ["array-like"], **_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def etran_components(features, y, *, percent=0.5, tail="bottom", covariance="identity"):
@@ -259,8 +294,9 @@ def etran_components(features, y, *, percent=0.5, tail="bottom", covariance="ide
 
     Parameters
     ----------
-    features : array-like of shape (n_samples, n_features)
-        Features of the target data from one model.
+    features : array-like of shape (n_samples, n_features), or out-of-core
+        Features of the target data (a ``numpy.memmap``, Dask array, iterable
+        of row chunks or function returning one are read in row blocks) from one model.
     y : array-like of shape (n_samples,)
         Class labels.
     percent, tail

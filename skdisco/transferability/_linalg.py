@@ -11,6 +11,7 @@ module imports from here instead of re-deriving any of it.
 
 from __future__ import annotations
 
+import operator
 import warnings
 from functools import partial
 
@@ -19,7 +20,7 @@ import scipy.sparse as sp
 from scipy.linalg import lapack
 from scipy.linalg.blas import dsyrk
 
-from ..utils._source import FeatureSource, reduce_blocks
+from ..utils._source import FeatureSource, as_feature_source, reduce_blocks
 
 # Rows of features converted to float64 at a time when the input is not already
 # a float64 C-contiguous array (bounds the extra memory to ~64 MiB).
@@ -55,10 +56,57 @@ def row_sq_norms(X, mean):
         from ..utils._torch import device_row_sq_norms
 
         return device_row_sq_norms(X, mean, chunk_bytes=_TRANSFORM_CHUNK_BYTES)
-    out = np.empty(X.shape[0], dtype=np.float64)
-    for start, stop, Z in iter_centered_chunks(X, mean):
-        out[start:stop] = np.einsum("ij,ij->i", Z, Z)
+    return row_values(X, partial(_row_sq_norm_block, mean=mean))
+
+
+def _row_sq_norm_block(block, *, mean):
+    Z = block - mean if np.any(mean) else block
+    return np.einsum("ij,ij->i", Z, Z)
+
+
+def row_values(X, fn, *row_args, chunk_bytes=_TRANSFORM_CHUNK_BYTES):
+    """Per-row values ``fn(block, *rows)`` of every row, in row order.
+
+    ``fn`` maps a float64 block of rows (and the matching rows of each
+    row-aligned argument) to an array with one entry (or one row) per row of
+    the block: posteriors of the true class, energies, squared norms. O(N)
+    values are kept, never an N × d copy. For a Dask-array source every
+    stored block is one task on the scheduler's workers (``fn`` must be
+    picklable: a module-level function or a ``functools.partial`` of one) and
+    only the values come back.
+
+    Returns
+    -------
+    values : ndarray of shape (n_samples, ...)
+        The values, float64.
+    """
+    if _distributed(X):
+        parts = reduce_blocks(
+            X,
+            partial(_listed, fn),
+            *row_args,
+            combine=operator.add,
+            chunk_bytes=chunk_bytes,
+        )
+        return np.concatenate(parts)
+    if X.shape[0] is None:  # a generator's rows are counted as they come
+        parts = [
+            fn(block, *[None if a is None else a[start:stop] for a in row_args])
+            for start, stop, block in iter_row_blocks(X, chunk_bytes=chunk_bytes)
+        ]
+        return np.concatenate(parts).astype(np.float64, copy=False)
+    out = None
+    for start, stop, block in iter_row_blocks(X, chunk_bytes=chunk_bytes):
+        part = fn(block, *[None if a is None else a[start:stop] for a in row_args])
+        if out is None:
+            out = np.empty((X.shape[0], *np.shape(part)[1:]), dtype=np.float64)
+        out[start:stop] = part
     return out
+
+
+def _listed(fn, block, *rows):
+    """``[fn(block, *rows)]``: per-block values that ``operator.add`` concatenates."""
+    return [fn(block, *rows)]
 
 
 def iter_centered_chunks(X, mean, chunk_bytes=_TRANSFORM_CHUNK_BYTES):
@@ -255,7 +303,9 @@ def class_sums(X, y, n_classes):
     return counts, sums
 
 
-def _class_sum_block(block, y_block, *, n_classes):
+def _class_sum_block(block, y_block, *, n_classes, transform=None):
+    if transform is not None:
+        block = transform(block)
     return onehot(y_block, n_classes).T @ block
 
 
@@ -723,13 +773,18 @@ def iter_row_blocks(X, row_map=None, chunk_bytes=_CHUNK_BYTES):
         yield start, stop, block
 
 
-def lda_statistics(X, y, n_classes, *, row_map=None):
+def lda_statistics(X, y, n_classes, *, transform=None):
     """Class counts, class means and the pooled within-class covariance.
 
     The covariance is ``Σ_c (n_c/N) cov_c`` with population (ddof=0) class
     covariances -- what SFDA, ETran and scikit-learn's LDA call ``Sw`` -- from
     rows centred on their class mean, in float64, one ``dsyrk`` per chunk (no
-    N × N matrix, no full float64 copy).
+    N × N matrix, no full float64 copy). Two passes over the rows (class sums,
+    then the scatter about them); for a Dask-array source both run as tasks on
+    the workers. ``transform(block)``, when given, maps each float64 block to
+    the rows actually used (NCTI's principal-component scores); it must be
+    picklable for a Dask source (a ``functools.partial`` of a module-level
+    function).
 
     Returns
     -------
@@ -737,8 +792,8 @@ def lda_statistics(X, y, n_classes, *, row_map=None):
     means : ndarray of shape (n_classes, d)
     within : ndarray of shape (d, d)
     """
-    n, d = X.shape
-    if _on_device(X) and row_map is None:
+    n = X.shape[0]
+    if _on_device(X) and transform is None:
         from ..utils._torch import device_within_scatter
 
         counts, means = class_statistics(X, y, n_classes)
@@ -746,15 +801,25 @@ def lda_statistics(X, y, n_classes, *, row_map=None):
         check_finite_statistics(W, X)
         return counts, means, W / n
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
-    sums = np.zeros((n_classes, d), dtype=np.float64)
-    for start, stop, block in iter_row_blocks(X, row_map):
-        sums += onehot(y[start:stop], n_classes).T @ block
+    sums = reduce_blocks(
+        X, partial(_class_sum_block, n_classes=n_classes, transform=transform), y
+    )
     means = sums / counts[:, None]
-    W = np.zeros((d, d), dtype=np.float64, order="F")
-    for start, stop, block in iter_row_blocks(X, row_map):
-        R = block - means[y[start:stop]]
-        W = dsyrk(1.0, R.T, beta=1.0, c=W, trans=0, lower=0, overwrite_c=1)
+    W = reduce_blocks(
+        X,
+        partial(_within_block, means=means, transform=transform),
+        y,
+        chunk_bytes=_TRANSFORM_CHUNK_BYTES,  # a block and two temporaries
+    )
     return counts, means, symmetrize_upper(W) / n
+
+
+def _within_block(block, y_block, *, means, transform=None):
+    """Upper triangle of ``RᵀR`` for the rows ``R`` centred on their class means."""
+    if transform is not None:
+        block = transform(block)
+    R = block - means[y_block]
+    return dsyrk(1.0, R.T, trans=0, lower=0)
 
 
 def between_covariance(counts, means):
@@ -820,20 +885,88 @@ def lda_coefficients(means, priors, covariance=None, center=None):
     return coef, intercept
 
 
-def lda_predict_proba(X, coef, intercept, center, *, row_map=None):
-    """Posterior ``p(k | x)`` (N × K) of the linear discriminant, chunk by chunk."""
+def lda_predict_proba(X, coef, intercept, center):
+    """Posterior ``p(k | x)`` (N × K) of the linear discriminant, chunk by chunk.
+
+    For in-memory features only (it keeps N × K values); a score that needs one
+    value per row reads :func:`lda_posterior_values` instead.
+    """
     from scipy.special import softmax
 
-    if _on_device(X) and row_map is None:
+    if _on_device(X):
         from ..utils._torch import device_lda_predict_proba
 
         return device_lda_predict_proba(
             X, coef, intercept, center, chunk_bytes=_TRANSFORM_CHUNK_BYTES
         )
     out = np.empty((X.shape[0], coef.shape[0]), dtype=np.float64)
-    for start, stop, block in iter_row_blocks(X, row_map):
+    for start, stop, block in iter_row_blocks(X):
         out[start:stop] = softmax((block - center) @ coef.T + intercept, axis=1)
     return out
+
+
+def true_class_probability(P, y):
+    """``P[i, y_i]`` for every row ``i``: the posterior of the true class."""
+    return P[np.arange(P.shape[0]), y]
+
+
+def lda_posterior_values(
+    X, y, coef, intercept, center, *, value=true_class_probability, transform=None
+):
+    """Per-row values of the linear discriminant's posterior, in one pass.
+
+    Each block's posterior ``P = softmax((x - c) coefᵀ + intercept)`` (rows ×
+    K) is reduced at once to ``value(P, y_block)`` -- by default the
+    probability of the true class -- so no N × K matrix is ever held (at
+    N = 10⁶ and K = 1 000 it would take 8 GB). Blocks hold at most
+    ``16 MiB · min(1, d / K)`` of rows. On a Dask-array source the blocks are
+    tasks on the workers (``value`` and ``transform`` picklable).
+
+    Parameters
+    ----------
+    X : ndarray or FeatureSource of shape (n_samples, d)
+        Features.
+    y : ndarray of shape (n_samples,)
+        Encoded labels.
+    coef, intercept, center : ndarray
+        The discriminant, as :func:`lda_coefficients` returns it, and its centre.
+    value : callable, default=true_class_probability
+        ``value(P, y_block)`` -> one value (or one row of values) per row.
+    transform : callable, default=None
+        Maps each float64 block to the rows the discriminant reads.
+
+    Returns
+    -------
+    values : ndarray of shape (n_samples, ...)
+    """
+    chunk = posterior_chunk_bytes(X.shape[1], coef.shape[0])
+    fn = partial(
+        _lda_posterior_block,
+        coef=coef,
+        intercept=intercept,
+        center=center,
+        value=value,
+        transform=transform,
+    )
+    return row_values(X, fn, y, chunk_bytes=chunk)
+
+
+def posterior_chunk_bytes(n_features, n_classes):
+    """Bytes of d-wide float64 rows per block of a pass that forms K logits a row.
+
+    ``16 MiB · min(1, d / K)`` (at least one row), so the logits of a block
+    are no larger than the block itself.
+    """
+    d, k = max(int(n_features), 1), max(int(n_classes), 1)
+    return max(8 * d, int(_TRANSFORM_CHUNK_BYTES * min(1.0, d / k)))
+
+
+def _lda_posterior_block(block, y_block, *, coef, intercept, center, value, transform):
+    from scipy.special import softmax
+
+    if transform is not None:
+        block = transform(block)
+    return value(softmax((block - center) @ coef.T + intercept, axis=1), y_block)
 
 
 def lda_directions(between, within, n_components):
@@ -944,7 +1077,17 @@ def rescaled(X, safe_exponent=_SAFE_EXPONENT):
     s = magnitude_scale(X, safe_exponent)
     if s == 1.0:
         return X, 1.0
+    if isinstance(X, FeatureSource):
+        # Out of core: a source whose every block is divided as it is read
+        # (read in order, on the caller: no random access, no Dask tasks).
+        blocks = partial(_divided_blocks, X, s)
+        return as_feature_source(blocks, n_samples=X.n_samples, name=X.name), s
     return np.asarray(X, dtype=np.float64) / s, s
+
+
+def _divided_blocks(X, s):
+    for _, _, block in X.blocks():
+        yield block / s  # a block may be a view of the caller's float64 chunk
 
 
 def check_magnitude(X, method):

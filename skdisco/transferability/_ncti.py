@@ -9,24 +9,30 @@ Reference code: BUserName/NCTI ``metrics.py`` (``NCTI_Score``) and
 from __future__ import annotations
 
 import warnings
+from functools import partial
 from numbers import Integral
 
 import numpy as np
 from scipy.linalg import svdvals
+from scipy.special import softmax
 from sklearn.utils._param_validation import Interval, validate_params
 
-from ..utils._validation import check_classification_target, check_features
+from ..utils._source import STREAMING_FEATURES, FeatureSource, reduce_blocks
+from ..utils._validation import check_classification_target, check_features, num_rows
 from ._linalg import (
     CenteredSpectrum,
     between_covariance,
     check_within_scatter,
     lda_coefficients,
     lda_directions,
+    lda_posterior_values,
     lda_predict_proba,
     lda_statistics,
     minmax_across_models,
+    posterior_chunk_bytes,
     rescaled,
     shrink_covariance,
+    true_class_probability,
 )
 
 #: names of the three components, in the order ``ncti_components`` returns them.
@@ -38,8 +44,11 @@ NCTI_COMPONENTS = (
 _FLOOR = 1e-10
 
 
-def _pca_scores(F, n_classes, n_components):
-    """PCA scores as the reference's ``PCA(n_components)``; reduce if needed."""
+def _pca_scores(F, n_classes, n_components, stream=False):
+    """PCA scores as the reference's ``PCA(n_components)``; reduce if needed.
+
+    ``stream``: return the map from a block of rows to its scores instead.
+    """
     n, d = F.shape
     k = min(n_components, d, n - n_classes)
     if k < 1:
@@ -58,7 +67,16 @@ def _pca_scores(F, n_classes, n_components):
         )
     spectrum = CenteredSpectrum(F)
     explained_variance = spectrum.eigenvalues[:k] / (n - 1)
-    return spectrum.scores(k), explained_variance
+    if stream:
+        # Out of core: the scores of each block are formed as it is read.
+        V = np.ascontiguousarray(spectrum.vectors[:, :k])
+        return partial(_pca_block, mean=spectrum.mean, V=V), k, explained_variance
+    return spectrum.scores(k), k, explained_variance
+
+
+def _pca_block(block, *, mean, V):
+    """Principal-component scores ``(x - mean) V`` of a block of rows."""
+    return (block - mean) @ V
 
 
 def _svd_solver_lda(counts, means, within, between, tol=1e-4):
@@ -92,8 +110,11 @@ def _svd_solver_lda(counts, means, within, between, tol=1e-4):
     return W, disc @ W.T, intercept
 
 
-def ncti_result(F, y, n_classes, *, n_components=64):
+def ncti_result(F, y, n_classes, *, n_components=64, lda_only=False):
     """The three NCTI components of ``F`` and labels encoded ``0 .. n_classes - 1``.
+
+    With ``lda_only`` only the LDA class score is computed and returned (a
+    float).
 
     Inputs are validated and encoded by the caller (the public function or the
     estimator): nothing is checked again here.
@@ -102,13 +123,26 @@ def ncti_result(F, y, n_classes, *, n_components=64):
     # their covariance; only the shrinkage reads the scale. Features of extreme
     # magnitude are divided by a power of two (exactly), the explained
     # variances scaled back for the shrinkage.
+    if isinstance(F, FeatureSource) and F.shape[0] <= F.shape[1]:
+        # The dual PCA decomposes the N × N kernel: N rows take no more memory
+        # than the d × d scatter matrix of the primal form.
+        F = F.to_array()
+    # In-memory features (a memmap included) stream too, unless the class
+    # factors would be too large: the scores and posteriors would otherwise
+    # be held whole (N × k, N × C), whatever the size of the features.
+    stream = isinstance(F, FeatureSource) or (
+        F.shape[0] > F.shape[1]
+        and (lda_only or _class_factor_bytes(y, n_classes) <= _FACTOR_BYTES)
+    )
     F, scale = rescaled(F)
-    Z, explained_variance = _pca_scores(F, n_classes, n_components)
-    n, k = Z.shape
+    Z, k, explained_variance = _pca_scores(F, n_classes, n_components, stream)
+    # Out of core, Z is the map from a block of features to its scores.
+    rows, transform = (F, Z) if callable(Z) else (Z, None)
+    n = F.shape[0]
     with np.errstate(over="ignore", under="ignore"):
         top = np.float64(explained_variance[: n_components // 2].sum()) * scale
         shrinkage = max(float(np.exp(-top * scale)), _FLOOR)
-    counts, means, within = lda_statistics(Z, y, n_classes)
+    counts, means, within = lda_statistics(rows, y, n_classes, transform=transform)
     check_within_scatter(within, "NCTI")
     priors = counts / n
     between = between_covariance(counts, means)
@@ -123,6 +157,12 @@ def ncti_result(F, y, n_classes, *, n_components=64):
         total = shrink_covariance(within + between, shrinkage)[0]
         _, W = lda_directions(total - covariance, covariance, n_directions)
         coef, intercept = lda_coefficients(means, priors, covariance, center)
+    if transform is not None:
+        return _streamed_components(
+            F, y, n_classes, transform, W, coef, intercept, center, lda_only
+        )
+    if lda_only:
+        return float(lda_posterior_values(Z, y, coef, intercept, center).mean())
     projected = Z @ W
     projected -= projected.mean(axis=0)
     all_nuc = float(svdvals(projected).sum())
@@ -132,13 +172,103 @@ def ncti_result(F, y, n_classes, *, n_components=64):
     return np.array([all_nuc, class_score, np.log(class_nuc)])
 
 
+#: Largest total size of the per-class triangular factors of the posteriors
+#: that out-of-core NCTI keeps for the class nuclear norms (C factors of at
+#: most C × C each).
+_FACTOR_BYTES = 256 * 2**20
+
+
+def _streamed_components(
+    F, y, n_classes, transform, W, coef, intercept, center, lda_only
+):
+    """NCTI's components of out-of-core features in one more pass over the rows.
+
+    Each block's scores give its posteriors; the pass sums the true-class
+    posteriors and, unless ``lda_only``, keeps triangular factors ``R`` (QR,
+    ``AᵀA = RᵀR``) of the centred LDA projection and of each class's
+    posteriors, merged across blocks by the QR of the stacked factors (a
+    tall-skinny QR): their singular values are those of the N-row matrices,
+    computed without forming a Gram matrix, so the nuclear norms keep their
+    accuracy. Memory: ``Σ_c min(n_c, C) · C`` floats for the class factors.
+    """
+    if not lda_only:
+        need = _class_factor_bytes(y, n_classes)
+        if need > _FACTOR_BYTES:
+            raise ValueError(
+                f"NCTI's class nuclear norms of out-of-core features keep one "
+                f"C × C factor per class: {need / 2**30:.1f} GiB for "
+                f"{n_classes} classes. Use ncti_lda_score (the single-model LDA "
+                "component, which streams at any C), or score a subset drawn "
+                "with skdisco.utils.subsample."
+            )
+    fn = partial(
+        _ncti_block,
+        transform=transform,
+        coef=coef,
+        intercept=intercept,
+        center=center,
+        W=W,
+        offset=center @ W,
+        lda_only=lda_only,
+    )
+    total, proj_r, class_r = reduce_blocks(
+        F,
+        fn,
+        y,
+        combine=_merge_ncti_blocks,
+        chunk_bytes=posterior_chunk_bytes(F.shape[1], n_classes),
+    )
+    class_score = total / F.shape[0]
+    if lda_only:
+        return class_score
+    all_nuc = float(svdvals(proj_r).sum())
+    class_nuc = sum(float(svdvals(R).sum()) for R in class_r.values())
+    return np.array([all_nuc, class_score, np.log(class_nuc)])
+
+
+def _class_factor_bytes(y, n_classes):
+    """Bytes of the per-class QR factors of the posteriors (min(n_c, C) × C each)."""
+    counts = np.bincount(y, minlength=n_classes)
+    return 8 * n_classes * int(np.minimum(counts, n_classes).sum())
+
+
+def _r_factor(A):
+    """Triangular factor of ``A`` (``AᵀA = RᵀR``), min(rows, cols) × cols."""
+    return np.linalg.qr(A, mode="r")
+
+
+def _ncti_block(
+    block, y_block, *, transform, coef, intercept, center, W, offset, lda_only
+):
+    """One block's true-class posterior sum and QR factors (_streamed_components)."""
+    Z = transform(block)
+    P = softmax((Z - center) @ coef.T + intercept, axis=1)
+    total = float(true_class_probability(P, y_block).sum())
+    if lda_only:
+        return total, None, {}
+    proj = _r_factor(Z @ W - offset)
+    per_class = {int(c): _r_factor(P[y_block == c]) for c in np.unique(y_block)}
+    return total, proj, per_class
+
+
+def _merge_ncti_blocks(a, b):
+    """Combine two blocks' sums and factors: the QR of each stacked pair."""
+    total = a[0] + b[0]
+    if a[1] is None:
+        return total, None, {}
+    merged = dict(a[2])
+    for c, R in b[2].items():
+        merged[c] = _r_factor(np.vstack([merged[c], R])) if c in merged else R
+    return total, _r_factor(np.vstack([a[1], b[1]])), merged
+
+
 #: Constraints of NCTI's parameters, shared by the functions and the estimator.
 _PARAMETERS = {"n_components": [Interval(Integral, 1, None, closed="left")]}
-_PARAMS = {"features": ["array-like"], "y": ["array-like"], **_PARAMETERS}
+_PARAMS = {"features": STREAMING_FEATURES, "y": ["array-like"], **_PARAMETERS}
 
 
 def _validated(features, y):
-    F = check_features(features)
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
     y_enc, classes = check_classification_target(y, F.shape[0], min_samples_per_class=2)
     return F, y_enc, classes.shape[0]
 
@@ -153,8 +283,10 @@ def ncti_components(features, y, *, n_components=64):
 
     Parameters
     ----------
-    features : array-like of shape (n_samples, n_features)
-        Features of the target data from one pre-trained model.
+    features : array-like of shape (n_samples, n_features), or out-of-core
+        Features of the target data from one pre-trained model (a
+        ``numpy.memmap``, Dask array or iterable of row chunks streams; see
+        Notes).
     y : array-like of shape (n_samples,)
         Class labels (any labels); at least two classes, two samples per class.
     n_components : int, default=64
@@ -201,6 +333,22 @@ def ncti_components(features, y, *, n_components=64):
     overflow. Features constant within every class raise a ``ValueError``
     (the LDA's covariance is zero).
 
+    **Out of core** (a ``numpy.memmap``, Dask array, iterable of row chunks
+    or function returning one): everything streams, in five passes over the
+    rows -- the mean and the scatter matrix (PCA), the class sums and the
+    within-class scatter of the principal-component scores (formed block by
+    block, never held), and one pass for the posteriors, which sums the
+    true-class posterior and merges tall-skinny QR factors of the centred
+    LDA projection and of each class's posteriors, whose singular values give
+    the two nuclear norms. Memory O(D² + chunk · D) plus those factors,
+    ``Σ_c min(n_c, C) · C`` floats; beyond 256 MiB of them (C ≳ 320) a
+    ValueError points to :func:`ncti_lda_score`, which streams at any C. An
+    in-memory array (a memmap included) is read the same way when N > D,
+    except beyond that bound, where its N × k scores and N × C posteriors are
+    held whole instead.
+    With N ≤ D the rows are read whole (the dual PCA's N × N kernel). Each
+    pass over a Dask array is a reduction on its workers.
+
     **Deviations from the reference**: labels are encoded to ``0 .. C-1``
     (the reference indexes posteriors by raw labels); when
     ``min(n_features, n_samples - n_classes) < n_components`` we use fewer
@@ -240,8 +388,8 @@ def ncti_lda_score(features, y, *, n_components=64):
 
     Parameters
     ----------
-    features : array-like of shape (n_samples, n_features)
-        Features of the target data.
+    features : array-like of shape (n_samples, n_features), or out-of-core
+        Features of the target data (out-of-core features stream).
     y : array-like of shape (n_samples,)
         Class labels.
     n_components : int, default=64
@@ -252,6 +400,12 @@ def ncti_lda_score(features, y, *, n_components=64):
     score : float
         Mean LDA posterior of the true class in NCTI's PCA space.
 
+    Notes
+    -----
+    Out-of-core features stream in five passes (see :func:`ncti_components`),
+    keeping no per-class factors, so any number of classes is read with
+    memory O(D² + chunk · D).
+
     Examples
     --------
     >>> from sklearn.datasets import load_digits
@@ -260,7 +414,8 @@ def ncti_lda_score(features, y, *, n_components=64):
     >>> round(ncti_lda_score(X, y), 3)
     0.961
     """
-    return float(ncti_components(features, y, n_components=n_components)[1])
+    F, y_enc, n_classes = _validated(features, y)
+    return ncti_result(F, y_enc, n_classes, n_components=n_components, lda_only=True)
 
 
 @validate_params({"components": ["array-like"]}, prefer_skip_nested_validation=True)

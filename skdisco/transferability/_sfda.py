@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
@@ -16,13 +17,19 @@ from scipy.linalg.blas import dsyrk
 from scipy.special import softmax
 from sklearn.utils._param_validation import validate_params
 
-from ..utils._validation import check_classification_target, check_features
+from ..utils._source import STREAMING_FEATURES, reduce_blocks
+from ..utils._validation import (
+    check_classification_target,
+    check_features,
+    num_rows,
+)
 from ._linalg import (
+    _TRANSFORM_CHUNK_BYTES,
     check_within_scatter,
-    iter_row_blocks,
     lda_coefficients,
-    lda_predict_proba,
+    lda_posterior_values,
     lda_statistics,
+    posterior_chunk_bytes,
     rescaled,
     sfda_shrinkage,
     shrink_covariance,
@@ -54,13 +61,17 @@ class SFDAResult:
     confidence: np.ndarray
 
 
-def _lda_posterior(F, y, n_classes, *, shrinkage=None, row_map=None, scale=1.0):
-    """One shrunk-LDA stage; return ``(proba, shrinkage, means)``.
+def _lda_posterior(F, y, n_classes, *, shrinkage=None, scale=1.0):
+    """One shrunk-LDA stage; return ``(true, confidence, shrinkage, means)``.
 
-    ``F`` may be features divided by ``scale`` (:func:`rescaled`): the posterior
-    is invariant to that, the shrinkage is computed on the original scale.
+    ``true`` is each row's posterior of its own class, ``confidence`` its
+    softened version (a second softmax over the posterior, as the reference
+    does): the O(N) values SFDA keeps, never the N × C posterior. Three passes
+    over the rows (class sums, within-class scatter, posteriors). ``F`` may be
+    features divided by ``scale`` (:func:`rescaled`): the posterior is
+    invariant to that, the shrinkage is computed on the original scale.
     """
-    counts, means, within = lda_statistics(F, y, n_classes, row_map=row_map)
+    counts, means, within = lda_statistics(F, y, n_classes)
     check_within_scatter(within, "SFDA")
     priors = counts / counts.sum()
     if shrinkage is None:
@@ -68,8 +79,16 @@ def _lda_posterior(F, y, n_classes, *, shrinkage=None, row_map=None, scale=1.0):
     center = priors @ means
     covariance = shrink_covariance(within, shrinkage)[0]
     coef, intercept = lda_coefficients(means, priors, covariance, center)
-    proba = lda_predict_proba(F, coef, intercept, center, row_map=row_map)
-    return proba, shrinkage, means
+    values = lda_posterior_values(
+        F, y, coef, intercept, center, value=_true_and_confidence
+    )
+    return values[:, 0], values[:, 1], shrinkage, means
+
+
+def _true_and_confidence(P, y_block):
+    """Per row: ``P[i, y_i]`` and ``softmax(P[i])[y_i]``."""
+    idx = np.arange(P.shape[0])
+    return np.column_stack([P[idx, y_block], softmax(P, axis=1)[idx, y_block]])
 
 
 def _mixed_stage_score(F, y, n_classes, confidence, outer, shrinkage):
@@ -79,20 +98,23 @@ def _mixed_stage_score(F, y, n_classes, confidence, outer, shrinkage):
     unmixed rows -- ``Σ_{i∈c} p_i x_i + (n_c - Σ_{i∈c} p_i) o_c`` and
     ``p_i x_i Aᵀ + (1 - p_i) o_{y_i} Aᵀ`` -- and only the within-class scatter
     forms mixed rows, chunk by chunk, once (the reference mixes a full copy).
+    Three passes over the rows, each a reduction (Dask tasks on the workers).
     """
     n, d = F.shape
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
     p_sums = np.bincount(y, weights=confidence, minlength=n_classes)
-    weighted = sp.csr_matrix((confidence, (y, np.arange(n))), shape=(n_classes, n))
     sums = (counts - p_sums)[:, None] * outer
-    for start, stop, block in iter_row_blocks(F):
-        sums += weighted[:, start:stop] @ block
+    sums += reduce_blocks(
+        F, partial(_weighted_class_sum_block, n_classes=n_classes), y, confidence
+    )
     means = sums / counts[:, None]
-    W = np.zeros((d, d), dtype=np.float64, order="F")
-    for start, stop, block in iter_row_blocks(F):
-        yb, p = y[start:stop], confidence[start:stop, None]
-        R = p * block + (1.0 - p) * outer[yb] - means[yb]
-        W = dsyrk(1.0, R.T, beta=1.0, c=W, trans=0, lower=0, overwrite_c=1)
+    W = reduce_blocks(
+        F,
+        partial(_mixed_within_block, outer=outer, means=means),
+        y,
+        confidence,
+        chunk_bytes=_TRANSFORM_CHUNK_BYTES,  # a block and three temporaries
+    )
     within = symmetrize_upper(W) / n
     priors = counts / n
     center = priors @ means
@@ -100,14 +122,42 @@ def _mixed_stage_score(F, y, n_classes, confidence, outer, shrinkage):
     coef, intercept = lda_coefficients(means, priors, covariance, center)
     # x̃ - c = p (x - c) + (1 - p)(o - c): centred as in the first stage.
     outer_logits = (outer - center) @ coef.T  # (C, C)
-    total = 0.0
-    for start, stop, block in iter_row_blocks(F):
-        yb, p = y[start:stop], confidence[start:stop, None]
-        logits = (
-            p * ((block - center) @ coef.T) + (1.0 - p) * outer_logits[yb] + intercept
-        )
-        total += float(softmax(logits, axis=1)[np.arange(stop - start), yb].sum())
-    return total / n
+    total = reduce_blocks(
+        F,
+        partial(
+            _mixed_posterior_block,
+            center=center,
+            coef=coef,
+            outer_logits=outer_logits,
+            intercept=intercept,
+        ),
+        y,
+        confidence,
+        chunk_bytes=posterior_chunk_bytes(d, n_classes),
+    )
+    return float(total) / n
+
+
+def _weighted_class_sum_block(block, y_block, p, *, n_classes):
+    """``Σ_{i∈c} p_i x_i`` per class over one block."""
+    rows = np.arange(block.shape[0])
+    weighted = sp.csr_matrix((p, (y_block, rows)), shape=(n_classes, block.shape[0]))
+    return weighted @ block
+
+
+def _mixed_within_block(block, y_block, p, *, outer, means):
+    """Upper triangle of the scatter of the mixed rows about their class means."""
+    p = p[:, None]
+    R = p * block + (1.0 - p) * outer[y_block] - means[y_block]
+    return dsyrk(1.0, R.T, trans=0, lower=0)
+
+
+def _mixed_posterior_block(block, y_block, p, *, center, coef, outer_logits, intercept):
+    """Sum of the second stage's true-class posterior over one block."""
+    p = p[:, None]
+    logits = p * ((block - center) @ coef.T) + (1.0 - p) * outer_logits[y_block]
+    logits += intercept
+    return float(softmax(logits, axis=1)[np.arange(block.shape[0]), y_block].sum())
 
 
 def sfda_result(F, y, n_classes):
@@ -127,15 +177,12 @@ def sfda_result(F, y, n_classes):
             UserWarning,
             stacklevel=3,
         )
-    idx = np.arange(n)
     # The shrunk LDA's posterior is invariant to a joint rescaling of the
     # features and their covariance; only the shrinkage reads the scale. So
     # features of extreme magnitude are divided by a power of two (exactly).
     F, scale = rescaled(F)
-    proba, shrinkage, means = _lda_posterior(F, y, n_classes, scale=scale)
-    first = float(proba[idx, y].mean())
-    # Soften the posterior with a second softmax, as the reference does.
-    confidence = softmax(proba, axis=1)[idx, y]
+    true, confidence, shrinkage, means = _lda_posterior(F, y, n_classes, scale=scale)
+    first = float(true.mean())
     outer = (means.sum(axis=0)[None, :] - means) / (n_classes - 1)
 
     score = _mixed_stage_score(F, y, n_classes, confidence, outer, shrinkage)
@@ -152,7 +199,7 @@ _PARAMETERS = {}
 
 
 @validate_params(
-    {"features": ["array-like"], "y": ["array-like"], **_PARAMETERS},
+    {"features": STREAMING_FEATURES, "y": ["array-like"], **_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def sfda(features, y):
@@ -166,10 +213,12 @@ def sfda(features, y):
 
     Parameters
     ----------
-    features : array-like of shape (n_samples, n_features)
+    features : array-like of shape (n_samples, n_features), or out-of-core
         Features of the target data from a pre-trained model. Never modified
         (the reference overwrites its input); float32 is read chunk by chunk
-        into float64.
+        into float64. A ``numpy.memmap``, a Dask array (zarr, HDF5), an
+        iterable of row chunks or a function returning one are read in row
+        blocks: six passes (see Notes).
     y : array-like of shape (n_samples,)
         Class labels (any labels: strings, gaps, offsets); at least two classes,
         two samples per class.
@@ -224,6 +273,12 @@ def sfda(features, y):
     (the mixed rows are formed chunk by chunk), and never hold an N × N matrix.
     Cost: two passes of :math:`O(N D^2)` plus :math:`O(D^3/3)`.
 
+    **Out of core.** Each stage reads the rows three times, in order, block by
+    block (class sums, within-class scatter, posteriors): six passes, each a
+    reduction whose tasks run on the workers for a Dask array. Memory is
+    O(D² + chunk · D) plus the N confidences :math:`p_i` (no N × C posterior).
+    A one-shot generator is refused (it can be read once).
+
     The shrinkage :math:`\lambda` depends on the scale of the features (not the
     rest), so SFDA is not invariant to rescaling them. Features of extreme
     magnitude (beyond :math:`2^{\pm 256}`) are divided by a power of two, with
@@ -255,7 +310,7 @@ def sfda(features, y):
     >>> round(sfda(X, y), 4)
     0.8765
     """
-    F = check_features(features)
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
     y_enc, classes = check_classification_target(y, F.shape[0], min_samples_per_class=2)
     return sfda_result(F, y_enc, classes.shape[0]).score
 

@@ -7,7 +7,7 @@ of any out-of-core matrix one bounded float64 block at a time:
 
 - a Dask array (and through it zarr, HDF5 or any store Dask reads), whose
   blocks are reduced *on the workers* of the active Dask scheduler by
-  :func:`reduce_blocks`, so a cluster shares the work of one score;
+  ``reduce_blocks``, so a cluster shares the work of one score;
 - any other sliceable 2-D array object (``zarr.Array``, ``h5py.Dataset``);
 - an iterable of row chunks: a list of arrays, a function returning a fresh
   iterator for every pass, or a generator (read once: enough for a one-pass
@@ -773,6 +773,9 @@ def _reduce_dask(source, fn, row_args, combine, chunk_bytes):
             "expected."
         )
     task = dask.delayed(_block_statistics, pure=True)
+    # fn as one key of the graph: the constants it carries (a score's weights,
+    # up to d × G·C floats) reach each worker once, not once per block's task.
+    fn = dask.delayed(fn, pure=True)
     parts = []
     for i, block in enumerate(X.to_delayed().ravel()):
         start, stop = int(bounds[i]), int(bounds[i + 1])
@@ -875,15 +878,22 @@ def subsample(X, y, n_samples, *, stratify=True, random_state=0):
     else:
         index = np.sort(rng.choice(n, size=int(n_samples), replace=False))
     if is_out_of_core(X):
-        source = as_feature_source(X, n_samples=n)
-        if source.random_access:
-            X_sub = source.rows(index)
-        else:
-            parts = []
-            for start, stop, block in source.blocks():
-                lo, hi = np.searchsorted(index, [start, stop])
-                parts.append(block[index[lo:hi] - start])
-            X_sub = np.concatenate(parts)
+        X_sub = take_rows(as_feature_source(X, n_samples=n), index)
     else:
         X_sub = np.asarray(X)[index]
     return X_sub, y[index]
+
+
+def take_rows(X, index):
+    """The rows ``X[index]`` of a :class:`FeatureSource` as one float64 array.
+
+    ``index`` is sorted and unique. A source with random access reads only
+    those rows; an iterable of chunks is read once, in order, keeping them.
+    """
+    if X.random_access:
+        return X.rows(index)
+    parts = []
+    for start, stop, block in X.blocks():
+        lo, hi = np.searchsorted(index, [start, stop])
+        parts.append(block[index[lo:hi] - start])
+    return np.concatenate(parts)
