@@ -203,6 +203,44 @@ def _fmt(x):
     return f"{x:.3f}"
 
 
+def _markdown(title, env, blocks, methods, ratios, args, note):
+    """The environment and one Markdown table per (D, threads) with rows so far."""
+    labels = [lab for lab, _, _ in ratios]
+    first = next((b[0] for b in blocks.values() if b), {})
+    check_cols = [k for k in first
+                  if k not in {"d", "threads", "n", *methods, *labels}]
+    columns = ["N", *(f"{m} (s)" for m in methods), *labels, *check_cols]
+    text = ["Ran on:", ""] + [f"- {line}" for line in env] + [""]
+    for (d, t), block in blocks.items():
+        if not block:
+            continue
+        text += [f"### {title}: D = {d}, C = {args.classes}, {t} thread(s)", ""]
+        text += [f"min over {args.repeats} alternated repetitions; "
+                 f"`{' '.join(['python3', *sys.argv])}`", ""]
+        text += ["| " + " | ".join(columns) + " |",
+                 "|" + "|".join("---" for _ in columns) + "|"]
+        for r in block:
+            cells = [f"{r['n']:,}".replace(",", " ")]
+            cells += [_fmt(r[m]) for m in methods]
+            cells += [f"{r[lab]:.2f}×" for lab in labels]
+            cells += [str(r[c]) for c in check_cols]
+            text.append("| " + " | ".join(cells) + " |")
+        text.append("")
+        if note:
+            text += [note, ""]
+    return "\n".join(text)
+
+
+def _write(args, out_name, text, quiet=False):
+    if args.out == Path("-"):
+        return
+    path = args.out or RESULTS / out_name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    if not quiet:
+        print(f"written {path}")
+
+
 def run_sweep(title, methods, ratios, args, *, checks=None, note=None, out_name):
     """Time ``methods`` over the grid, print one table per (D, threads), write it.
 
@@ -251,31 +289,10 @@ def run_sweep(title, methods, ratios, args, *, checks=None, note=None, out_name)
                       + "; " + ", ".join(f"{lab} {row[lab]:.2f}"
                                           for lab, _, _ in ratios), flush=True)
             del F, y
-    columns = ["N", *(f"{m} (s)" for m in methods), *(lab for lab, _, _ in ratios)]
-    check_cols = [k for k in (rows[0] if rows else {}) if k not in
-                  {"d", "threads", "n", *methods, *(lab for lab, _, _ in ratios)}]
-    columns += check_cols
-    text = []
-    for (d, t), block in blocks.items():
-        text += [f"### {title}: D = {d}, C = {args.classes}, {t} thread(s)", ""]
-        text += [f"min over {args.repeats} alternated repetitions; "
-                 f"`{' '.join(['python3', *sys.argv])}`", ""]
-        text += ["| " + " | ".join(columns) + " |",
-                 "|" + "|".join("---" for _ in columns) + "|"]
-        for r in block:
-            cells = [f"{r['n']:,}".replace(",", " ")]
-            cells += [_fmt(r[m]) for m in methods]
-            cells += [f"{r[lab]:.2f}×" for lab, _, _ in ratios]
-            cells += [str(r[c]) for c in check_cols]
-            text.append("| " + " | ".join(cells) + " |")
-        text.append("")
-        if note:
-            text += [note, ""]
-    header = ["Ran on:", ""] + [f"- {line}" for line in env] + [""]
-    print("\n".join(header + text))
-    if args.out != Path("-"):
-        path = args.out or RESULTS / out_name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join(header + text), encoding="utf-8")
-        print(f"written {path}")
+            # Written after every size, so an interrupted sweep keeps its rows.
+            _write(args, out_name, _markdown(title, env, blocks, methods, ratios,
+                                             args, note), quiet=True)
+    text = _markdown(title, env, blocks, methods, ratios, args, note)
+    print(text)
+    _write(args, out_name, text)
     return rows
