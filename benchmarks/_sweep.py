@@ -176,19 +176,23 @@ class _Threads:
 
 
 def best_times(methods, F, y, repeats):
-    """Minimum wall time per method, the methods alternated within each repetition.
+    """Minimum wall and CPU time per method, alternated within each repetition.
 
-    Returns ``(times, outputs)``: dicts keyed by method name, ``outputs`` the
-    value each method returned in the last repetition.
+    Returns ``(times, cpu, outputs)``: dicts keyed by method name -- the
+    minimum wall time, the minimum CPU time of this process (all its threads;
+    on a machine shared with other jobs the steadier of the two for one
+    thread) and the value each method returned in the last repetition.
     """
     best = {name: float("inf") for name in methods}
+    cpu = dict(best)
     out = {}
     for _ in range(repeats):
         for name, fn in methods.items():
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             out[name] = fn(F, y)
             best[name] = min(best[name], time.perf_counter() - t0)
-    return best, out
+            cpu[name] = min(cpu[name], time.process_time() - c0)
+    return best, cpu, out
 
 
 def _fmt(x):
@@ -206,23 +210,28 @@ def _fmt(x):
 def _markdown(title, env, blocks, methods, ratios, args, note):
     """The environment and one Markdown table per (D, threads) with rows so far."""
     labels = [lab for lab, _, _ in ratios]
+    cpu_labels = [f"{lab} (CPU)" for lab in labels]
     first = next((b[0] for b in blocks.values() if b), {})
-    check_cols = [k for k in first
-                  if k not in {"d", "threads", "n", *methods, *labels}]
-    columns = ["N", *(f"{m} (s)" for m in methods), *labels, *check_cols]
+    check_cols = [k for k in first if k not in
+                  {"d", "threads", "n", "cpu", *methods, *labels, *cpu_labels}]
+    columns = ["N", *(f"{m} (s)" for m in methods), *labels,
+               *(f"{m} CPU (s)" for m in methods), *cpu_labels, *check_cols]
     text = ["Ran on:", ""] + [f"- {line}" for line in env] + [""]
     for (d, t), block in blocks.items():
         if not block:
             continue
         text += [f"### {title}: D = {d}, C = {args.classes}, {t} thread(s)", ""]
-        text += [f"min over {args.repeats} alternated repetitions; "
-                 f"`{' '.join(['python3', *sys.argv])}`", ""]
+        text += [f"Wall time, min over {args.repeats} alternated repetitions "
+                 "(ratios in bold), then the process's CPU time (all threads), "
+                 f"min likewise; `{' '.join(['python3', *sys.argv])}`", ""]
         text += ["| " + " | ".join(columns) + " |",
                  "|" + "|".join("---" for _ in columns) + "|"]
         for r in block:
             cells = [f"{r['n']:,}".replace(",", " ")]
             cells += [_fmt(r[m]) for m in methods]
-            cells += [f"{r[lab]:.2f}×" for lab in labels]
+            cells += [f"**{r[lab]:.2f}×**" for lab in labels]
+            cells += [_fmt(r["cpu"][m]) for m in methods]
+            cells += [f"{r[lab]:.2f}×" for lab in cpu_labels]
             cells += [str(r[c]) for c in check_cols]
             text.append("| " + " | ".join(cells) + " |")
         text.append("")
@@ -276,17 +285,20 @@ def run_sweep(title, methods, ratios, args, *, checks=None, note=None, out_name)
             extra = None
             for t in args.threads:
                 with _Threads(t):
-                    times, outputs = best_times(methods, F, y, args.repeats)
+                    times, cpu, outputs = best_times(methods, F, y, args.repeats)
                 if extra is None:
                     extra = checks(F, y, outputs) if checks else {}
                 row = {"d": d, "threads": t, "n": n, **times, **extra}
                 for label, num, den in ratios:
                     row[label] = times[num] / times[den]
+                    row[f"{label} (CPU)"] = cpu[num] / cpu[den]
+                row["cpu"] = cpu
                 rows.append(row)
                 blocks[(d, t)].append(row)
                 print(f"  D={d} threads={t} N={n}: "
                       + ", ".join(f"{k} {_fmt(v)} s" for k, v in times.items())
-                      + "; " + ", ".join(f"{lab} {row[lab]:.2f}"
+                      + "; " + ", ".join(f"{lab} {row[lab]:.2f} (CPU "
+                                          f"{row[lab + ' (CPU)']:.2f})"
                                           for lab, _, _ in ratios), flush=True)
             del F, y
             # Written after every size, so an interrupted sweep keeps its rows.

@@ -91,7 +91,7 @@ def variants(args):
     with _Threads(threads):
         for n in args.n:
             X, y = make_features(n, d, args.classes)
-            best, scores = best_times(fns, X, y, args.repeats)
+            best, _, scores = best_times(fns, X, y, args.repeats)
             for name, fn in fns.items():
                 t = best[name]
                 score = "" if name == "logme" else f"   score={scores[name]:.4f}"

@@ -219,7 +219,7 @@ def compare_with_previous_default():
     with threadpool_limits(threads):
         for n in ARGS.n:
             F, y = make_features(n, d, c)
-            t, s = best_times({"new": logme, "old": reference_scheme}, F, y,
+            t, _, s = best_times({"new": logme, "old": reference_scheme}, F, y,
                               ARGS.repeats)
             print(f"{n:7d} | {t['new']:8.2f} {s['new']:8.4f} | {t['old']:13.2f} "
                   f"{s['old']:8.4f} | {t['new'] / t['old']:7.3f}")
