@@ -1,4 +1,4 @@
-"""The size sweep shared by ``bench_logme.py``, ``bench_disco.py``, ``bench_scorers.py``.
+"""Size sweep shared by bench_logme.py, bench_disco.py and bench_scorers.py.
 
 Each script times a few methods over a grid of N (200 to 10⁵) at D = 2048, 512 and
 1 280, C = 100, with one and two BLAS threads, and prints one table per (D,
@@ -25,7 +25,6 @@ This module must be imported after the thread environment variables are set
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import sys

@@ -95,7 +95,7 @@ def variants(args):
             for name, fn in fns.items():
                 t = best[name]
                 score = "" if name == "logme" else f"   score={scores[name]:.4f}"
-                peak = _peak(lambda fn=fn: fn(X, y)) / 2**20
+                peak = _peak(lambda fn=fn, X=X, y=y: fn(X, y)) / 2**20
                 print(f"{n:>7} {name:<42} {t:8.2f} {t / best['logme']:8.2f} "
                       f"{peak:9.0f}{score}")
             print(f"{'':>7} (features: {X.nbytes / 2**20:.0f} MiB; d² float64: "

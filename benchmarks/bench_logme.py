@@ -73,11 +73,10 @@ ARGS = _parse()
 set_thread_environment(ARGS.threads)
 
 import numpy as np  # noqa: E402
+from _sweep import best_times, make_features, run_sweep  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.linear_model import BayesianRidge  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
-
-from _sweep import best_times, make_features, run_sweep  # noqa: E402
 
 from skdisco.transferability import logme  # noqa: E402
 

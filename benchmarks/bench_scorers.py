@@ -10,9 +10,10 @@ at most 1.5 at every N). DISCO's sweep is ``bench_disco.py``'s. The table is
 written to ``benchmarks/results/speed/scorers.md``.
 
 ``--every-scorer`` instead fits every scorer once per size (``--n``, first
-``--d``, first ``--threads``) and reports its peak memory: every name in ``skdisco.scorers.__all__`` (except ``BaseScorer``) is fitted once
-per size on synthetic Gaussian class clusters (D features, C classes) with BLAS
-fixed to one thread (threadpoolctl). Scorers that take source-model
+``--d``, first ``--threads``) and reports its peak memory: every name in
+``skdisco.scorers.__all__`` (except ``BaseScorer``) is fitted once per size on
+synthetic Gaussian class clusters (D features, C classes) with BLAS fixed to
+that thread count (threadpoolctl). Scorers that take source-model
 probabilities (tag ``input_kind == "probabilities"``: LEEP, NCE, PACTran
 Dirichlet/Gamma) get the softmax of a random linear map of the features to
 ``--source-classes`` (default 1 000) source classes. Peak memory is the
