@@ -37,7 +37,7 @@ Usage::
 
     python benchmarks/bench_scorers.py                    # the full sweep
     python benchmarks/bench_scorers.py --n 1000 3000 --d 2048 --threads 1
-    python benchmarks/bench_scorers.py --every-scorer --n 2000 20000 --d 2048
+    python benchmarks/bench_scorers.py --every-scorer   # N = 2000, 20000 (+5000 SFDA)
     python benchmarks/bench_scorers.py --every-scorer --quick   # about a minute
 """
 
@@ -171,12 +171,18 @@ def main(argv=None):
     from threadpoolctl import threadpool_limits
 
     if args.every_scorer:
-        sizes, d, c, n_source = args.n, args.d[0], args.classes, args.source_classes
+        from _sweep import SIZES
+
+        # Without --n: N in {2000, 20000} and SFDA at 5000 too (its references).
+        default_n = args.n == list(SIZES)
+        sizes = [2000, 20000] if default_n else args.n
+        d, c, n_source = args.d[0], args.classes, args.source_classes
         if args.quick:
             sizes, d, c, n_source = [500, 2000], 256, 20, 200
         with threadpool_limits(limits=args.threads[0]):
             rows = run(sizes, d, c, n_source, args.max_n_slow,
-                       sfda_extra=False, max_n_nleep=args.max_n_nleep)
+                       sfda_extra=default_n and not args.quick,
+                       max_n_nleep=args.max_n_nleep)
         print_table(rows, d, c, n_source)
         return
     from _sweep import run_sweep
