@@ -1,74 +1,47 @@
-"""Wall time and peak memory of DISCO against LogME on the same features.
+"""Wall time of DISCO against our LogME on the same features, at every size.
 
-The issue's target: at N = 20 000, d = 2048, C = 100, DISCO (default settings, as
-set by the zoo benchmark: cross-validated posterior, isotropic covariance, 2 groups,
-no centring, no hard-example sampling at that size) runs within 1.5x the time of
-our LogME, measured in the same run with the same BLAS thread count (one by
-default), on the same features. Also timed: the paper's in-sample reading, the
-identity covariance (the default before it was made scale invariant), the older
-default (shared OAS covariance, 4 groups, centred) and hard-example sampling at
-25 %.
+Default: the size sweep of ``benchmarks/_sweep.py`` -- N from 200 to 10⁵ at
+D = 2048, 512 and 1 280, C = 100, one and two BLAS threads, DISCO with its
+defaults (cross-validated posterior, isotropic covariance, 2 groups, no centring,
+hard-example sampling only above 20 000 samples... as ``disco`` sets it) and
+LogME alternated within each repetition, the minimum of each over the
+repetitions; the ratio DISCO / LogME is the figure (goal: at most 1.5 at every
+N). The table is written to ``benchmarks/results/speed/disco.md``.
 
-Times are the best of ``--repeats`` rounds in which every method runs once, in
-turn (so load changes hit all methods alike); peak memory is measured in one more,
-separate run per method under ``tracemalloc`` (numpy allocations), so O(d² + N·d)
-can be read off against the size of the features.
+``--variants`` times the other readings at one D instead (the paper's in-sample
+reading, the identity covariance, the older default, hard-example sampling at
+25 %) with peak memory from one more, separate run per method under
+``tracemalloc`` (numpy allocations), so O(d² + N·d) can be read off against the
+size of the features.
 
 Usage::
 
-    python benchmarks/bench_disco.py              # N in {5000, 20000}, d = 2048
-    python benchmarks/bench_disco.py --quick      # N in {2000, 5000}, d = 512
+    python benchmarks/bench_disco.py                      # the full sweep
+    python benchmarks/bench_disco.py --n 1000 20000 --d 2048 --threads 1
+    python benchmarks/bench_disco.py --variants --n 5000 20000 --d 2048
 """
 
 from __future__ import annotations
 
 import argparse
-import time
+import sys
 import tracemalloc
 import warnings
+from pathlib import Path
+
+# The checkout this script lives in is the one measured (and _sweep beside it).
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 
 def _parse():
+    from _sweep import add_sweep_arguments
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", type=int, nargs="+", default=[5000, 20000])
-    p.add_argument("--dim", type=int, default=2048)
-    p.add_argument("--classes", type=int, default=100)
-    p.add_argument("--threads", type=int, default=1, help="BLAS threads")
-    p.add_argument(
-        "--repeats", type=int, default=3, help="best of this many alternated rounds"
-    )
-    p.add_argument("--quick", action="store_true", help="small sizes, seconds")
+    add_sweep_arguments(p)
+    p.add_argument("--variants", action="store_true",
+                   help="time DISCO's other readings (first --d, first --threads)")
     return p.parse_args()
-
-
-def _features(n, d, c, seed=0):
-    """Post-ReLU-like features with class structure in a low-rank subspace."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % c
-    rng.shuffle(y)
-    centres = rng.standard_normal((c, 64)) @ rng.standard_normal((64, d)) / 8.0
-    scales = 1.0 / np.sqrt(np.arange(1, d + 1))
-    X = centres[y] + rng.standard_normal((n, d)) * scales
-    return np.maximum(X, 0.0), y
-
-
-def _best_times(fns, repeats):
-    """Best wall time of each callable, the callables alternated round by round.
-
-    Alternating (rather than timing each method's repeats back to back) keeps a
-    change of machine load from favouring one method: every method sees every
-    round's conditions. Timing runs are not traced.
-    """
-    best = {name: float("inf") for name in fns}
-    out = {}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            out[name] = fn()
-            best[name] = min(best[name], time.perf_counter() - t0)
-    return best, out
 
 
 def _peak(fn):
@@ -80,59 +53,78 @@ def _peak(fn):
     return peak
 
 
-def main():
-    args = _parse()
-    if args.quick:
-        args.sizes, args.dim = [2000, 5000], 512
-    from sklearn.exceptions import ConvergenceWarning
-    from threadpoolctl import threadpool_limits
+VARIANTS = {
+    "disco (default)": {},
+    "disco (identity, previous default)": {"covariance": "identity"},
+    "disco (paper: in-sample, shared, 4 groups)": {
+        "n_groups": 4,
+        "covariance": "shared",
+        "posterior": "in_sample",
+        "centering": False,
+        "hard_examples": None,
+    },
+    "disco (old default: shared, 4 groups)": {
+        "n_groups": 4,
+        "covariance": "shared",
+        "centering": True,
+    },
+    "disco (hard examples 25%)": {"hard_examples": 0.25},
+}
+
+
+def variants(args):
+    """DISCO's readings against LogME at one D and thread count, with peak memory."""
+    from _sweep import _Threads, best_times, environment_lines, make_features
 
     from skdisco.transferability import disco, logme
 
-    warnings.simplefilter("ignore", ConvergenceWarning)
-    variants = {
-        "disco (default)": {},
-        "disco (identity, previous default)": {"covariance": "identity"},
-        "disco (paper: in-sample, shared, 4 groups)": {
-            "n_groups": 4,
-            "covariance": "shared",
-            "posterior": "in_sample",
-            "centering": False,
-            "hard_examples": None,
-        },
-        "disco (old default: shared, 4 groups)": {
-            "n_groups": 4,
-            "covariance": "shared",
-            "centering": True,
-        },
-        "disco (hard examples 25%)": {"hard_examples": 0.25},
-    }
-    print(
-        f"BLAS threads = {args.threads}, d = {args.dim}, C = {args.classes}, "
-        f"best of {args.repeats}"
-    )
+    d, threads = args.d[0], args.threads[0]
+    print("\n".join(environment_lines()))
+    print(f"BLAS threads = {threads}, d = {d}, C = {args.classes}, "
+          f"min of {args.repeats} alternated repetitions")
     header = f"{'N':>7} {'method':<42} {'seconds':>8} {'x LogME':>8} {'peak MiB':>9}"
     print(header)
     print("-" * len(header))
-    with threadpool_limits(args.threads):
-        for n in args.sizes:
-            X, y = _features(n, args.dim, args.classes)
-            feat_mib = X.nbytes / 2**20
-            fns = {"logme": lambda X=X, y=y: logme(X, y)}
-            for name, kw in variants.items():
-                fns[name] = lambda X=X, y=y, kw=kw: disco(X, y, **kw)
-            best, scores = _best_times(fns, args.repeats)
+    fns = {"logme": logme}
+    for name, kw in VARIANTS.items():
+        fns[name] = lambda X, y, kw=kw: disco(X, y, **kw)
+    with _Threads(threads):
+        for n in args.n:
+            X, y = make_features(n, d, args.classes)
+            best, _, scores = best_times(fns, X, y, args.repeats)
             for name, fn in fns.items():
                 t = best[name]
                 score = "" if name == "logme" else f"   score={scores[name]:.4f}"
-                print(
-                    f"{n:>7} {name:<42} {t:8.2f} {t / best['logme']:8.2f} "
-                    f"{_peak(fn) / 2**20:9.0f}{score}"
-                )
-            print(
-                f"{'':>7} (features: {feat_mib:.0f} MiB; d² float64: "
-                f"{args.dim**2 * 8 / 2**20:.0f} MiB)"
-            )
+                peak = _peak(lambda fn=fn, X=X, y=y: fn(X, y)) / 2**20
+                print(f"{n:>7} {name:<42} {t:8.2f} {t / best['logme']:8.2f} "
+                      f"{peak:9.0f}{score}")
+            print(f"{'':>7} (features: {X.nbytes / 2**20:.0f} MiB; d² float64: "
+                  f"{d**2 * 8 / 2**20:.0f} MiB)")
+
+
+def main():
+    args = _parse()
+    from _sweep import set_thread_environment
+
+    set_thread_environment(args.threads)
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    if args.variants:
+        variants(args)
+        return
+    from _sweep import run_sweep
+
+    from skdisco.transferability import disco, logme
+
+    run_sweep(
+        "DISCO (defaults) against our LogME",
+        {"LogME": logme, "DISCO": disco},
+        [("DISCO / LogME", "DISCO", "LogME")],
+        args,
+        note="Goal: DISCO / LogME at most 1.5 at every N.",
+        out_name="disco.md",
+    )
 
 
 if __name__ == "__main__":

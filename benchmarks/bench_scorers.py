@@ -1,8 +1,19 @@
-"""Wall time and peak memory of every scorer exported by ``skdisco.scorers``.
+"""Wall time of the covariance scorers against LogME at every size; every scorer.
 
-Every name in ``skdisco.scorers.__all__`` (except ``BaseScorer``) is fitted once
-per size on synthetic Gaussian class clusters (D features, C classes) with BLAS
-fixed to one thread (threadpoolctl). Scorers that take source-model
+Default: the size sweep of ``benchmarks/_sweep.py`` -- N from 200 to 10⁵ at
+D = 2048, 512 and 1 280, C = 100, one and two BLAS threads -- timing
+:func:`~skdisco.transferability.hscore` and
+:func:`~skdisco.transferability.regularized_hscore` (the shrinkage H-score)
+against our :func:`~skdisco.transferability.logme`, alternated within every
+repetition, the minimum of each kept; the ratios to LogME are the figures (goal:
+at most 1.5 at every N). DISCO's sweep is ``bench_disco.py``'s. The table is
+written to ``benchmarks/results/speed/scorers.md``.
+
+``--every-scorer`` instead fits every scorer once per size (``--n``, first
+``--d``, first ``--threads``) and reports its peak memory: every name in
+``skdisco.scorers.__all__`` (except ``BaseScorer``) is fitted once per size on
+synthetic Gaussian class clusters (D features, C classes) with BLAS fixed to
+that thread count (threadpoolctl). Scorers that take source-model
 probabilities (tag ``input_kind == "probabilities"``: LEEP, NCE, PACTran
 Dirichlet/Gamma) get the softmax of a random linear map of the features to
 ``--source-classes`` (default 1 000) source classes. Peak memory is the
@@ -24,22 +35,24 @@ in the PCA-80 % space (here about a thousand dimensions), O(iter·N·K·k²) -- 
 
 Usage::
 
-    python benchmarks/bench_scorers.py            # N in {2000, 20000} (+5000 SFDA)
-    python benchmarks/bench_scorers.py --quick    # small sizes, about a minute
+    python benchmarks/bench_scorers.py                    # the full sweep
+    python benchmarks/bench_scorers.py --n 1000 3000 --d 2048 --threads 1
+    python benchmarks/bench_scorers.py --every-scorer   # N = 2000, 20000 (+5000 SFDA)
+    python benchmarks/bench_scorers.py --every-scorer --quick   # about a minute
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import tracemalloc
 import warnings
+from pathlib import Path
 
-import numpy as np
-from threadpoolctl import threadpool_limits
-
-import skdisco.scorers as scorers
-from skdisco.utils import get_scorer_tags
+# The checkout this script lives in is the one measured (and _sweep beside it).
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 SFDA_REFERENCE_SECONDS = {5000: 9.4, 20000: 19.0}
 SLOW_SCORERS = {"LinearProbeScorer", "KNNProbeScorer", "PARCScorer"}
@@ -48,6 +61,8 @@ MIXTURE_SCORERS = {"NLEEPScorer"}
 
 def make_data(n, d, c, n_source, seed=0):
     """Features with class structure, labels, and source probabilities."""
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     y = np.arange(n) % c
     rng.shuffle(y)
@@ -61,6 +76,8 @@ def make_data(n, d, c, n_source, seed=0):
 
 
 def scorer_names():
+    import skdisco.scorers as scorers
+
     return [name for name in scorers.__all__ if name != "BaseScorer"]
 
 
@@ -78,6 +95,9 @@ def measure(estimator, X, y):
 
 
 def run(sizes, d, c, n_source, max_n_slow, sfda_extra, max_n_nleep=2000):
+    import skdisco.scorers as scorers
+    from skdisco.utils import get_scorer_tags
+
     rows = []
     names = scorer_names()
     all_sizes = sorted(set(sizes) | ({5000} if sfda_extra else set()))
@@ -130,39 +150,67 @@ def print_table(rows, d, c, n_source):
 
 
 def main(argv=None):
+    from _sweep import add_sweep_arguments, set_thread_environment
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_sweep_arguments(parser)
+    parser.add_argument("--every-scorer", action="store_true",
+                        help="fit every scorer once per --n (first --d, first "
+                        "--threads), with peak memory")
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="N in {500, 2000}, D=256, C=20, 200 source classes",
+        help="with --every-scorer: N in {500, 2000}, D=256, C=20, 200 source "
+        "classes",
     )
-    parser.add_argument("--sizes", type=int, nargs="+", default=None)
-    parser.add_argument("--dim", type=int, default=None)
-    parser.add_argument("--classes", type=int, default=None)
-    parser.add_argument("--source-classes", type=int, default=None)
+    parser.add_argument("--source-classes", type=int, default=1000)
     parser.add_argument("--max-n-slow", type=int, default=5000)
     parser.add_argument("--max-n-nleep", type=int, default=2000)
-    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
-    if args.quick:
-        sizes, d, c, n_source = [500, 2000], 256, 20, 200
-    else:
-        sizes, d, c, n_source = [2000, 20000], 2048, 100, 1000
-    sizes = args.sizes or sizes
-    d = args.dim or d
-    c = args.classes or c
-    n_source = args.source_classes or n_source
-    with threadpool_limits(limits=args.threads):
-        rows = run(
-            sizes,
-            d,
-            c,
-            n_source,
-            args.max_n_slow,
-            sfda_extra=not args.quick and args.sizes is None,
-            max_n_nleep=args.max_n_nleep,
-        )
-    print_table(rows, d, c, n_source)
+    set_thread_environment(args.threads)
+    from threadpoolctl import threadpool_limits
+
+    if args.every_scorer:
+        from _sweep import SIZES
+
+        # Without --n: N in {2000, 20000} and SFDA at 5000 too (its references).
+        default_n = args.n == list(SIZES)
+        sizes = [2000, 20000] if default_n else args.n
+        d, c, n_source = args.d[0], args.classes, args.source_classes
+        if args.quick:
+            sizes, d, c, n_source = [500, 2000], 256, 20, 200
+        with threadpool_limits(limits=args.threads[0]):
+            rows = run(sizes, d, c, n_source, args.max_n_slow,
+                       sfda_extra=default_n and not args.quick,
+                       max_n_nleep=args.max_n_nleep)
+        print_table(rows, d, c, n_source)
+        return
+    from _sweep import run_sweep
+
+    from skdisco.transferability import hscore, logme, regularized_hscore
+
+    run_sweep(
+        "H-score and shrinkage H-score against our LogME",
+        {"LogME": logme, "H-score": _quiet(hscore),
+         "shrinkage H-score": regularized_hscore},
+        [("H-score / LogME", "H-score", "LogME"),
+         ("shrinkage / LogME", "shrinkage H-score", "LogME")],
+        args,
+        note="Goal: both ratios at most 1.5 at every N. Where N ≤ D the H-score "
+        "saturates at C - 1 (it warns; the warning is silenced here).",
+        out_name="scorers.md",
+    )
+
+
+def _quiet(fn):
+    """``fn`` with its warnings silenced (H-score warns that N ≤ D saturates)."""
+
+    def call(F, y):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(F, y)
+
+    return call
 
 
 if __name__ == "__main__":

@@ -243,7 +243,20 @@ class _Spectrum:
         kept factored.
         """
         base = self._W if self._V is None else self._V
-        H = np.hstack([base[:, g[0] : g[-1] + 1] @ B for g, B in blocks])
+        # One product per distinct group over all its blocks (the folds' B for
+        # the same V_g): a wide gemm instead of one per fold.
+        widths = [B.shape[1] for _, B in blocks]
+        starts = np.concatenate([[0], np.cumsum(widths)])
+        H = np.empty((base.shape[0], int(starts[-1])), order="F")
+        by_group = {}
+        for i, (g, _) in enumerate(blocks):
+            by_group.setdefault((g[0], g[-1]), []).append(i)
+        for (a, b), idx in by_group.items():
+            prod = base[:, a : b + 1] @ np.hstack([blocks[i][1] for i in idx])
+            at = 0
+            for i in idx:
+                H[:, starts[i] : starts[i + 1]] = prod[:, at : at + widths[i]]
+                at += widths[i]
         return H if self._V is not None else self._tri.apply_q(H)
 
     def coords(self, rows):

@@ -17,7 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from ..utils._validation import check_classification_target, check_features
 from ..utils._warnings import SaturatedScoreWarning
 from ._linalg import (
-    CenteredSpectrum,
+    ClassMeanSpectrum,
     ledoit_wolf_shrinkage_from_spectrum,
     rescaled,
     sum_fourth_powers_of_norms,
@@ -32,10 +32,9 @@ def _class_terms(F, y, n_classes):
     # Scale invariant: features of extreme magnitude are divided by a power of
     # two (exactly) so their covariance neither overflows nor underflows.
     F, scale = rescaled(F)
-    spectrum = CenteredSpectrum(F)
-    coords = spectrum.class_mean_coordinates(y, n_classes)
-    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
-    return F, scale, spectrum, coords, counts
+    # Eigenvalues and class-mean coordinates only: no eigenvector is formed.
+    spectrum = ClassMeanSpectrum(F, y, n_classes)
+    return F, scale, spectrum, spectrum.coords, spectrum.counts
 
 
 #: Constraints of the H-score's parameters, shared by :func:`hscore` and the

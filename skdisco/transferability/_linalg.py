@@ -667,6 +667,66 @@ class CenteredSpectrum:
         return out
 
 
+class ClassMeanSpectrum:
+    """Spectrum of the centred features and the class means' coordinates in it.
+
+    What the H-scores need from :class:`CenteredSpectrum` -- the eigenvalues
+    ``λ`` of the scatter ``XcᵀXc`` (descending, ``min(N, D)`` of them) and the
+    coordinates of the centred class means ``μ_c - μ`` in its eigenbasis -- without
+    the eigenvectors themselves: the scatter (D × D when ``N > D``, the kernel
+    ``Xc Xcᵀ`` otherwise) is reduced to tridiagonal form ``Q T Qᵀ`` once
+    (:class:`Tridiagonalization`), ``T``'s eigenvectors ``W`` come from MRRR, and
+    ``Q`` is applied only to the C class vectors (O(min(N, D)²·C)) instead of
+    back-transforming all ``W`` (the 2·min(N, D)³ of a full ``eigh``).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Features (float32 or float64; float64 inside).
+    y : ndarray of shape (n_samples,)
+        Labels encoded ``0 .. n_classes - 1``.
+    n_classes : int
+
+    Attributes
+    ----------
+    eigenvalues : ndarray of shape (min(n_samples, n_features),)
+        Eigenvalues of the scatter, descending; round-off negatives are zeros.
+    coords : ndarray of shape (n_classes, min(n_samples, n_features))
+        Primal: ``(μ_c - μ) V``. Dual: ``σ_i u_iᵀ a_c`` with ``a_c = 1[y = c] / n_c``
+        (``μ_c - μ = Xcᵀ a_c``), as :meth:`CenteredSpectrum.class_mean_coordinates`.
+    counts : ndarray of shape (n_classes,)
+    mean : ndarray of shape (n_features,)
+    n_samples, n_features : int
+    """
+
+    def __init__(self, X, y, n_classes):
+        n, d = X.shape
+        self.n_samples, self.n_features = n, d
+        self.mean = column_mean(X)
+        self.dual = n <= d
+        if self.dual:
+            Xc = np.asarray(X, dtype=np.float64) - self.mean
+            tri = Tridiagonalization(kernel_matrix(Xc), overwrite_a=True)
+            counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+            A = np.zeros((n, n_classes), order="F")
+            A[np.arange(n), y] = 1.0 / counts[y]
+            R = A
+        else:
+            counts, means = class_statistics(X, y, n_classes)
+            tri = Tridiagonalization(
+                centered_gram(X, self.mean, lower_only=True), overwrite_a=True
+            )
+            R = (means - self.mean).T
+        w, W = tri.eigh()  # ascending
+        self.counts = counts
+        # Coordinates on the eigenvectors Q W, descending: (Qᵀ R)ᵀ W, reversed.
+        coords = (tri.apply_qt(R).T @ W)[:, ::-1]
+        self.eigenvalues = np.clip(w[::-1], 0.0, None)
+        if self.dual:
+            coords *= np.sqrt(self.eigenvalues)[None, :]
+        self.coords = np.ascontiguousarray(coords)
+
+
 def ledoit_wolf_shrinkage_from_spectrum(
     eigenvalues, sum_sq_norms2, n_samples, n_features
 ):

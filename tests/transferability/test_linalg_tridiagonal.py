@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from skdisco.transferability._linalg import (
+    CenteredSpectrum,
+    ClassMeanSpectrum,
     Tridiagonalization,
     TridiagonalSystem,
     centered_gram,
@@ -86,3 +88,24 @@ def test_tridiagonalization_falls_back_to_divide_and_conquer(monkeypatch):
     # Same eigenvectors up to sign (distinct eigenvalues).
     np.testing.assert_allclose(np.abs(W.T @ W_mrrr), np.eye(30), atol=1e-8)
     assert W.flags.f_contiguous
+
+
+@pytest.mark.parametrize("n, d", [(300, 40), (40, 300), (60, 60)])
+def test_class_mean_spectrum_equals_centered_spectrum(n, d):
+    # Same eigenvalues and class-mean coordinates (up to the sign of each
+    # eigenvector) as the eigendecomposition with eigenvectors, primal and dual.
+    rng = np.random.default_rng(n + d)
+    y = np.arange(n) % 5
+    X = rng.standard_normal((n, d)) * np.linspace(3.0, 0.1, d) + y[:, None]
+    fast = ClassMeanSpectrum(X, y, 5)
+    full = CenteredSpectrum(X)
+    lam = full.eigenvalues
+    np.testing.assert_allclose(fast.eigenvalues, lam, rtol=1e-12, atol=1e-12 * lam[0])
+    keep = lam > 1e-9 * lam[0]
+    np.testing.assert_allclose(
+        np.abs(fast.coords[:, keep]),
+        np.abs(full.class_mean_coordinates(y, 5)[:, keep]),
+        rtol=1e-9,
+        atol=1e-12,
+    )
+    np.testing.assert_array_equal(fast.counts, np.bincount(y))
