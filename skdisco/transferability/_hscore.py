@@ -14,12 +14,19 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..utils._validation import check_classification_target, check_features
+from ..utils._source import STREAMING_FEATURES
+from ..utils._validation import (
+    check_classification_target,
+    check_features,
+    num_rows,
+)
 from ..utils._warnings import SaturatedScoreWarning
 from ._linalg import (
     CenteredSpectrum,
+    is_streamed,
     ledoit_wolf_shrinkage_from_spectrum,
     rescaled,
+    small_source_to_array,
     sum_fourth_powers_of_norms,
 )
 
@@ -31,8 +38,12 @@ _PACTRAN_RIDGE = 1e-6
 def _class_terms(F, y, n_classes):
     # Scale invariant: features of extreme magnitude are divided by a power of
     # two (exactly) so their covariance neither overflows nor underflows.
+    # Out-of-core features with N ≤ D are read whole (the N × N kernel path).
+    F = small_source_to_array(F)
     F, scale = rescaled(F)
-    spectrum = CenteredSpectrum(F)
+    # Streamed features: the class sums' pass gives the mean (two passes).
+    labels = (y, n_classes) if is_streamed(F) else None
+    spectrum = CenteredSpectrum(F, labels=labels)
     coords = spectrum.class_mean_coordinates(y, n_classes)
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
     return F, scale, spectrum, coords, counts
@@ -49,7 +60,7 @@ _REGULARIZED_HSCORE_PARAMETERS = {}
 
 
 @validate_params(
-    {"features": ["array-like"], "y": ["array-like"], **_HSCORE_PARAMETERS},
+    {"features": STREAMING_FEATURES, "y": ["array-like"], **_HSCORE_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def hscore(features, y, *, variant="tllib", rcond=1e-15):
@@ -137,7 +148,7 @@ def hscore(features, y, *, variant="tllib", rcond=1e-15):
     >>> round(hscore(X, y), 4)
     1.1919
     """
-    F = check_features(features)
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
     y_enc, classes = check_classification_target(y, F.shape[0])
     return hscore_result(F, y_enc, classes.shape[0], variant=variant, rcond=rcond)
 
@@ -184,7 +195,11 @@ def _warn_if_saturated(spectrum, n_classes):
 
 
 @validate_params(
-    {"features": ["array-like"], "y": ["array-like"], **_REGULARIZED_HSCORE_PARAMETERS},
+    {
+        "features": STREAMING_FEATURES,
+        "y": ["array-like"],
+        **_REGULARIZED_HSCORE_PARAMETERS,
+    },
     prefer_skip_nested_validation=True,
 )
 def regularized_hscore(features, y):
@@ -244,7 +259,7 @@ def regularized_hscore(features, y):
     >>> round(regularized_hscore(X, y), 4)
     1.1778
     """
-    F = check_features(features)
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
     y_enc, classes = check_classification_target(y, F.shape[0])
     return regularized_hscore_result(F, y_enc, classes.shape[0])
 
