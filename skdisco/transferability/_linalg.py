@@ -662,7 +662,10 @@ def class_variances(X, y, n_classes, means, *, center=None, basis=None):
     A Dask-array source is reduced on the workers.
     """
     fn = partial(
-        _class_variance_block, means=means, n_classes=n_classes, center=center,
+        _class_variance_block,
+        means=means,
+        n_classes=n_classes,
+        center=center,
         basis=basis,
     )
     if _distributed(X):

@@ -239,9 +239,7 @@ def _transrate_official_streaming(F, y, n_classes, eps):
     if rank == 0:
         return 0.0  # every sample is the mean: nothing to code, no information
     rate = np.sum(np.log1p(eig / eps))
-    eig_c = _class_eigenvalues(
-        F, y, n_classes, lambda rows: unit_rows(rows, mean)[0]
-    )
+    eig_c = _class_eigenvalues(F, y, n_classes, lambda rows: unit_rows(rows, mean)[0])
     rate_y = sum(
         counts[c] / n * np.sum(np.log1p(e / counts[c] / eps))
         for c, e in enumerate(eig_c)

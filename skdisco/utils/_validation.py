@@ -144,7 +144,14 @@ def _many_valued_summary(classes, counts, n_samples):
 
 
 def check_features(
-    X, *, name="features", min_samples=2, dtype=None, out_of_core=False, n_samples=None
+    X,
+    *,
+    name="features",
+    min_samples=2,
+    dtype=None,
+    out_of_core=False,
+    n_samples=None,
+    why=None,
 ):
     """Validate a feature matrix and return it as a float ndarray.
 
@@ -168,6 +175,9 @@ def check_features(
         :func:`~skdisco.utils.subsample`; a string names the method there.
     n_samples : int, default=None
         Expected number of rows of out-of-core features (the length of ``y``).
+    why : str, default=None
+        For a caller that refuses out-of-core features: what needs every
+        sample at once, said in the error.
 
     Returns
     -------
@@ -193,7 +203,7 @@ def check_features(
     if is_out_of_core(X):
         if out_of_core is True:
             return _check_source(X, name, min_samples, n_samples)
-        raise out_of_core_error(out_of_core or None, name)
+        raise out_of_core_error(out_of_core or None, name, why=why)
     X = as_numpy(X)
     if hasattr(X, "dtype") and getattr(X.dtype, "kind", None) in tuple("OSUV"):
         _reject_non_numeric(X, name)
