@@ -18,6 +18,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from ..utils._source import as_feature_source, is_out_of_core, subsample
 from ..utils._store import (
     Store,
     digest,
@@ -26,7 +27,6 @@ from ..utils._store import (
     is_dask,
     resolve_cache_dir,
 )
-from ..utils._source import as_feature_source, is_out_of_core, subsample
 from ..utils._tags import INPUT_KINDS, get_scorer_tags
 from ..utils._validation import infer_task, plain_value
 from ..utils._warnings import SaturatedScoreWarning
@@ -605,8 +605,9 @@ TimmFeatureExtractor`, :class:`~skdisco.features.TorchFeatureExtractor`, a
           ``Pipeline``);
         - in a dict ``{name: value}``, any of the above or precomputed
           features: an array ``(n_samples, n_features)`` (numpy, memmap, a
-          Dask array or other out-of-core features, see Notes) or ``{"features": F, "probabilities": P}`` when a scorer
-          needs source-class probabilities (LEEP, NCE, PACTran's Dirichlet and
+          Dask array or other out-of-core features, see Notes) or
+          ``{"features": F, "probabilities": P}`` when a scorer needs
+          source-class probabilities (LEEP, NCE, PACTran's Dirichlet and
           Gamma variants); a ``"labels"`` entry (source labels, one column)
           may stand in for scorers of source labels, which otherwise take the
           argmax of ``P``.
