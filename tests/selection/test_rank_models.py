@@ -398,25 +398,15 @@ def test_rank_models_subsamples_large_out_of_core_features_for_in_memory_scorers
     assert row["knn"] == pytest.approx(knn_probe(X_sub, y_sub), rel=1e-12)
 
 
-def test_rank_models_runs_on_dask_cluster(zoo):
-    pytest.importorskip("dask")
-    distributed = pytest.importorskip("dask.distributed")
+def test_rank_models_runs_on_dask_cluster(zoo, two_worker_dask_client):
     import joblib
 
     models, y = zoo
     local = rank_models(models, y=y, scorers=["logme", "ncti"])
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            processes=True,
-            threads_per_worker=1,
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        worker_pids = set(client.run(os.getpid).values())
-        with joblib.parallel_config(backend="dask"):
-            remote = rank_models(models, y=y, scorers=["logme", "ncti"])
+    client = two_worker_dask_client
+    worker_pids = set(client.run(os.getpid).values())
+    with joblib.parallel_config(backend="dask"):
+        remote = rank_models(models, y=y, scorers=["logme", "ncti"])
     pids = {int(w.rsplit(":", 1)[1]) for w in remote["worker"]}
     assert pids <= worker_pids and os.getpid() not in pids
     pd.testing.assert_frame_equal(

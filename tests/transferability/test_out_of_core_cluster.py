@@ -11,7 +11,9 @@ da = pytest.importorskip("dask.array")
 
 
 @pytest.mark.slow
-def test_block_statistics_are_reduced_on_both_workers_of_a_cluster():
+def test_block_statistics_are_reduced_on_both_workers_of_a_cluster(
+    two_worker_dask_client,
+):
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, 2000)
     X = rng.normal(size=(2000, 16)) + y[:, None]
@@ -20,31 +22,23 @@ def test_block_statistics_are_reduced_on_both_workers_of_a_cluster():
         "hscore": hscore(X, y),
         "gbc": GBCScorer(n_components=4).fit(X, y).score_,
     }
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            processes=True,
-            threads_per_worker=1,
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        workers = set(client.scheduler_info()["workers"])
-        # Eight blocks living on the workers: only statistics come back.
-        features = client.persist(da.from_array(X, chunks=(250, -1)))
-        got = {}
-        for name, score in [
-            ("logme", lambda F: logme(F, y)),
-            ("hscore", lambda F: hscore(F, y)),
-            ("gbc", lambda F: GBCScorer(n_components=4).fit(F, y).score_),
-        ]:
-            with distributed.get_task_stream(client) as stream:
-                got[name] = score(features)
-            ran = {
-                task["worker"]
-                for task in stream.data
-                if str(task["key"]).startswith("_block_statistics")
-            }
-            assert ran == workers, name  # both workers reduced blocks
+    client = two_worker_dask_client
+    workers = set(client.scheduler_info()["workers"])
+    # Eight blocks living on the workers: only statistics come back.
+    features = client.persist(da.from_array(X, chunks=(250, -1)))
+    got = {}
+    for name, score in [
+        ("logme", lambda F: logme(F, y)),
+        ("hscore", lambda F: hscore(F, y)),
+        ("gbc", lambda F: GBCScorer(n_components=4).fit(F, y).score_),
+    ]:
+        with distributed.get_task_stream(client) as stream:
+            got[name] = score(features)
+        ran = {
+            task["worker"]
+            for task in stream.data
+            if str(task["key"]).startswith("_block_statistics")
+        }
+        assert ran == workers, name  # both workers reduced blocks
     for name, value in got.items():
         assert value == pytest.approx(expected[name], rel=1e-9), name
