@@ -1,4 +1,4 @@
-"""benchmarks/bench_out_of_core.py: its numbers are the scores', its table the page's."""
+"""bench_out_of_core.py: its numbers are the scores', its table the page's."""
 
 import importlib.util
 import json
