@@ -52,7 +52,10 @@ def gbc(features, y, *, gaussian_type="spherical", n_components=None):
     Parameters
     ----------
     features : array-like of shape (n_samples, n_features)
-        Features of the target data.
+        Features of the target data. Out-of-core features (a Dask array, a
+        zarr array or HDF5 dataset, a list of chunks or a function returning
+        them; a numpy.memmap is read in place) are read in row blocks, in
+        two passes (three with ``n_components``) (see the out-of-core guide).
     y : array-like of shape (n_samples,)
         Target class labels (any labels).
     gaussian_type : {"spherical", "diagonal"}, default="spherical"

@@ -69,7 +69,10 @@ def hscore(features, y, *, variant="tllib", rcond=1e-15):
     Parameters
     ----------
     features : array-like of shape (n_samples, n_features)
-        Features of the target data.
+        Features of the target data. Out-of-core features (a Dask array, a
+        zarr array or HDF5 dataset, a list of chunks or a function returning
+        them; a numpy.memmap is read in place) are read in row blocks, in
+        two passes (see the out-of-core guide).
     y : array-like of shape (n_samples,)
         Target class labels (any labels).
     variant : {"tllib", "pactran"}, default="tllib"
@@ -208,7 +211,10 @@ def regularized_hscore(features, y):
     Parameters
     ----------
     features : array-like of shape (n_samples, n_features)
-        Features of the target data.
+        Features of the target data. Out-of-core features (a Dask array, a
+        zarr array or HDF5 dataset, a list of chunks or a function returning
+        them; a numpy.memmap is read in place) are read in row blocks, in
+        three passes (see the out-of-core guide).
     y : array-like of shape (n_samples,)
         Target class labels (any labels).
 
