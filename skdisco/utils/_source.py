@@ -107,7 +107,7 @@ class FeatureSource:
 
     Made by :func:`as_feature_source`; a score reads it with :meth:`blocks`
     (every row once, in order, as bounded float64 blocks), :meth:`rows` (chosen
-    rows, for sources with random access) and ``skdisco.utils._source.reduce_blocks`` (a sum of
+    rows, for sources with random access) and ``reduce_blocks`` (a sum of
     per-block statistics, on the Dask workers for a Dask array). Every block is
     checked for NaN and infinity as it is read; a ValueError names its rows.
     Converting the whole source to an array is refused (``np.asarray`` raises
