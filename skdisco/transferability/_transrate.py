@@ -60,7 +60,8 @@ def transrate(features, y, *, variant="official", eps=1e-4):
         Features of the target data. Out-of-core features (a Dask array, a
         zarr array or HDF5 dataset, a list of chunks or a function returning
         them; a numpy.memmap is read in place) are read in row blocks, in
-        two or three passes and one read of every class's rows (see the out-of-core guide).
+        two or three passes and one read of every class's rows (see the
+        out-of-core guide).
     y : array-like of shape (n_samples,)
         Target class labels (any labels).
     variant : {"official", "official_projection", "tllib"}, default="official"
