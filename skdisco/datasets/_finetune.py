@@ -78,3 +78,82 @@ def load_finetune_benchmark(kind="supervised"):
     with source.open("r", encoding="utf-8") as f:
         table = pd.read_csv(f, index_col="dataset")
     return table.astype("float64")
+
+
+_HUB_FILE = "torchvision_imagenet_v1.csv"
+
+
+def load_finetune_controls():
+    """Data-free controls for the published 11-model hub, per target dataset.
+
+    A transferability score is evidence only if it ranks the models of
+    :func:`load_finetune_benchmark` (``"supervised"``) better than a ranking
+    that looks at no target data. Three such rankings (higher is predicted
+    better): the ImageNet top-1 accuracy of each checkpoint, its parameter
+    count ("bigger models first"), and, for each target dataset, the mean
+    fine-tuning accuracy of the model on the *other* ten datasets (what the
+    published table says about the model elsewhere).
+
+    Returns
+    -------
+    controls : pandas.DataFrame
+        Index (``dataset``, ``model``), 11 x 11 rows; columns
+        ``imagenet_top1`` (percent), ``n_params`` and ``mean_other_datasets``
+        (percent). ``controls.loc[dataset]`` is a table of models by controls,
+        what :func:`skdisco.selection.evaluate_ranking` takes as
+        ``controls``.
+
+    See Also
+    --------
+    load_finetune_benchmark : The fine-tuning accuracies the controls rank.
+    skdisco.selection.evaluate_ranking : Evaluates scores and controls together.
+
+    Notes
+    -----
+    ImageNet top-1 and parameter count are those torchvision 0.29.1 documents
+    for the ``IMAGENET1K_V1`` weights of each model
+    (``torchvision.models.get_model_weights(name).IMAGENET1K_V1.meta``; the
+    table of classification weights of the torchvision model documentation
+    [1]_), shipped as data (no torchvision at run time). V1 is the checkpoint
+    set the fine-tuning table was measured on: LogME [2]_ and SFDA fine-tune
+    the torchvision ImageNet models and both appeared before the V2 weights
+    were released (torchvision 0.13, June 2022). The leave-one-dataset-out mean
+    is over the other datasets' numbers as published (different measures on
+    four datasets, see :func:`load_finetune_benchmark`); only the order of the
+    models matters to the rank correlations it is used with.
+
+    References
+    ----------
+    .. [1] TorchVision maintainers. "Models and pre-trained weights".
+       https://docs.pytorch.org/vision/stable/models.html
+    .. [2] K. You, Y. Liu, J. Wang, M. Long. "LogME: Practical Assessment of
+       Pre-trained Models for Transfer Learning". ICML 2021.
+
+    Examples
+    --------
+    >>> from skdisco.datasets import load_finetune_benchmark, load_finetune_controls
+    >>> from skdisco.selection import evaluate_ranking
+    >>> controls = load_finetune_controls()
+    >>> controls.loc[("CIFAR10", "resnet50"), "imagenet_top1"]
+    np.float64(76.13)
+    >>> acc = load_finetune_benchmark()
+    >>> ranking = controls.loc["Cars"][["n_params"]].rename(columns={"n_params": "s"})
+    >>> result = evaluate_ranking(ranking, acc, dataset="Cars", scorers="s",
+    ...                           controls=controls.loc["Cars"], k=1)
+    >>> result["kind"].tolist()
+    ['score', 'control', 'control', 'control']
+    """
+    source = resources.files("skdisco.datasets").joinpath("data", _HUB_FILE)
+    with source.open("r", encoding="utf-8") as f:
+        hub = pd.read_csv(f, comment="#", index_col="model").astype("float64")
+    accuracy = load_finetune_benchmark("supervised")
+    n_datasets = accuracy.shape[0]
+    other_mean = (accuracy.sum(axis=0) - accuracy) / (n_datasets - 1)
+    rows = []
+    for dataset in accuracy.index:
+        block = hub.loc[accuracy.columns].copy()
+        block["mean_other_datasets"] = other_mean.loc[dataset]
+        block.insert(0, "dataset", dataset)
+        rows.append(block.rename_axis("model").reset_index())
+    table = pd.concat(rows, ignore_index=True).set_index(["dataset", "model"])
+    return table

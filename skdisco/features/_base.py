@@ -36,6 +36,13 @@ from ..utils._torch import (
 )
 
 
+def _host_array(a):
+    """A float32 NumPy array of extracted rows (a tensor is copied to the host)."""
+    if isinstance(a, torch.Tensor):
+        return a.detach().cpu().numpy()
+    return a
+
+
 def tensor_digest(module):
     """Digest of a module's parameters and buffers (names, dtypes, shapes, values)."""
     return digest("state_dict", module.state_dict())
@@ -70,6 +77,7 @@ class BaseFeatureExtractor(TransformerMixin, TorchModelMixin, BaseEstimator):
         "channels_last": ["boolean", StrOptions({"auto"})],
         "cache": ["boolean", str, os.PathLike, None],
         "progress": ["boolean"],
+        "return_tensors": [StrOptions({"numpy", "torch"})],
     }
 
     # --- hooks for subclasses -------------------------------------------------
@@ -196,7 +204,8 @@ class BaseFeatureExtractor(TransformerMixin, TorchModelMixin, BaseEstimator):
         Returns
         -------
         features : ndarray of shape (n_images, ``n_features_out_``), dtype float32
-            One row per image, in the order of ``X``.
+            One row per image, in the order of ``X``; a float32 tensor on
+            ``device_`` with ``return_tensors="torch"``.
         """
         check_is_fitted(self, "model_")
         name = self._transform_output()
@@ -226,7 +235,8 @@ class BaseFeatureExtractor(TransformerMixin, TorchModelMixin, BaseEstimator):
         -------
         outputs : dict of str to ndarray of shape (n_images, width), float32
             One array per requested name, in the order asked, rows in the
-            order of ``X``.
+            order of ``X`` (float32 tensors on ``device_`` with
+            ``return_tensors="torch"``).
 
         Notes
         -----
@@ -257,12 +267,16 @@ class BaseFeatureExtractor(TransformerMixin, TorchModelMixin, BaseEstimator):
                 if hit is not None:
                     found[name] = hit
         missing = tuple(name for name in outputs if name not in found)
+        tensors = getattr(self, "return_tensors", "numpy") == "torch"
         if missing:
-            computed = self._extract(dataset, missing)
+            computed = self._extract(dataset, missing, tensors=tensors)
             for name in missing:
                 if name in keys:
-                    store.put(keys[name], computed[name])
+                    store.put(keys[name], _host_array(computed[name]))
             found.update(computed)
+        if tensors:  # cached outputs join the computed ones on the device
+            device = self._runtime_device()
+            found = {k: torch.as_tensor(v, device=device) for k, v in found.items()}
         return {name: found[name] for name in outputs}
 
     def get_feature_names_out(self, input_features=None):
@@ -289,7 +303,13 @@ class BaseFeatureExtractor(TransformerMixin, TorchModelMixin, BaseEstimator):
         return np.asarray([f"{prefix}{i}" for i in range(n)], dtype=object)
 
     # --- streaming -----------------------------------------------------------
-    def _extract(self, dataset, outputs):
+    def _extract(self, dataset, outputs, tensors=False):
+        """``{name: float32 rows}`` of one pass over ``dataset``.
+
+        NumPy arrays on the host, or with ``tensors`` float32 tensors left on
+        the device the model ran on (written there batch by batch: features
+        extracted on a GPU never visit host memory).
+        """
         device = self._runtime_device()
         model = self.model_
         autocast_dtype = resolve_precision(self.precision, device)
@@ -320,9 +340,15 @@ class BaseFeatureExtractor(TransformerMixin, TorchModelMixin, BaseEstimator):
                     f = got[name]
                     if f.ndim != 2:
                         f = f.flatten(1)
-                    f = f.float().cpu().numpy()
+                    f = f.float() if tensors else f.float().cpu().numpy()
                     if name not in out:
-                        out[name] = np.empty((n, f.shape[1]), dtype=np.float32)
+                        out[name] = (
+                            torch.empty(
+                                (n, f.shape[1]), dtype=torch.float32, device=f.device
+                            )
+                            if tensors
+                            else np.empty((n, f.shape[1]), dtype=np.float32)
+                        )
                     out[name][start : start + f.shape[0]] = f
                 start += batch.shape[0]
         return out

@@ -113,6 +113,12 @@ class TimmFeatureExtractor(BaseFeatureExtractor):
         precision and a fingerprint of the data.
     progress : bool, default=False
         Show a progress bar (tqdm when installed, else a line on stderr).
+    return_tensors : {"numpy", "torch"}, default="numpy"
+        ``"torch"``: return float32 tensors left on ``device_`` (filled batch
+        by batch there), so features extracted on a GPU reach a scorer with a
+        ``device`` (e.g. ``LogMEScorer(device="cuda")`` in a ``Pipeline``)
+        without a copy through host memory. Cached features are stored on the
+        host either way.
     random_state : int, default=None
         Seed for the initialisation of a ``pretrained=False`` model (torch's
         global generator is left untouched).
@@ -206,6 +212,7 @@ class TimmFeatureExtractor(BaseFeatureExtractor):
         channels_last="auto",
         cache=None,
         progress=False,
+        return_tensors="numpy",
         random_state=None,
     ):
         self.model_name = model_name
@@ -223,6 +230,7 @@ class TimmFeatureExtractor(BaseFeatureExtractor):
         self.channels_last = channels_last
         self.cache = cache
         self.progress = progress
+        self.return_tensors = return_tensors
         self.random_state = random_state
 
     # --- model ---------------------------------------------------------------

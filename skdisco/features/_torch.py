@@ -71,6 +71,12 @@ class TorchFeatureExtractor(BaseFeatureExtractor):
         identified by the class name and a hash of its parameters and buffers.
     progress : bool, default=False
         Show a progress bar.
+    return_tensors : {"numpy", "torch"}, default="numpy"
+        ``"torch"``: return float32 tensors left on ``device_`` (filled batch
+        by batch there), so features extracted on a GPU reach a scorer with a
+        ``device`` (e.g. ``LogMEScorer(device="cuda")`` in a ``Pipeline``)
+        without a copy through host memory. Cached features are stored on the
+        host either way.
 
     Attributes
     ----------
@@ -151,6 +157,7 @@ class TorchFeatureExtractor(BaseFeatureExtractor):
         channels_last="auto",
         cache=None,
         progress=False,
+        return_tensors="numpy",
     ):
         self.module = module
         self.layer = layer
@@ -165,6 +172,7 @@ class TorchFeatureExtractor(BaseFeatureExtractor):
         self.channels_last = channels_last
         self.cache = cache
         self.progress = progress
+        self.return_tensors = return_tensors
 
     def _build_model(self):
         if self.softmax and self.layer is not None:

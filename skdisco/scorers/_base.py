@@ -11,8 +11,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..transferability._leep import check_source_probabilities
 from ..utils._docstrings import fill_doc
-from ..utils._source import FeatureSource, is_out_of_core
-from ..utils._store import digest, is_dask
+from ..utils._source import (
+    FeatureSource,
+    as_feature_source,
+    is_device_tensor,
+    is_out_of_core,
+)
+from ..utils._store import digest, is_dask, is_tensor
 from ..utils._tags import ScorerTags, Tags, get_scorer_tags
 from ..utils._validation import (
     as_numpy,
@@ -64,6 +69,13 @@ DOC_FRAGMENTS = {
         Number of columns of ``X`` seen during ``fit``.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of those columns, when ``X`` has string column names.""",
+    "device": """device : {"cpu", "cuda", "auto"}, default=None
+        Where the passes over the rows run (the torch backend,
+        :func:`~skdisco.utils.as_feature_source`): None for NumPy on the host
+        (a CUDA tensor stays on its GPU, in float64), ``"cpu"`` torch float64,
+        ``"cuda"`` float32 products with float64 totals on the GPU, ``"auto"``
+        CUDA when available, else the CPU. ``fit``, ``score`` and
+        ``partial_fit`` use it.""",
     "set_level_notes": """The score is defined over a set of candidate models:
     ``fit`` computes this model's ``components_``, and :meth:`combine_models`
     turns every model's components into one score per model (the scorer tags
@@ -136,8 +148,21 @@ class BaseScorer(BaseEstimator):
     _in_memory_reason = None
 
     def _validate(self, X, y, *, reset, ensure_min_samples=2):
-        if is_out_of_core(X):
+        # A scorer with a ``device`` runs its passes there (a FeatureSource);
+        # a tensor stays a tensor for it, and one off the CPU stays on its
+        # device for any scorer that streams.
+        device = getattr(self, "device", None)
+        streams = get_scorer_tags(self).out_of_core and (
+            is_device_tensor(X) or (device is not None and is_tensor(X))
+        )
+        if is_out_of_core(X) or streams:
             return self._validate_out_of_core(X, y, reset, ensure_min_samples)
+        X, y = self._validate_in_memory(X, y, reset, ensure_min_samples)
+        if device is not None:
+            X = as_feature_source(X, n_samples=X.shape[0], device=device)
+        return X, y
+
+    def _validate_in_memory(self, X, y, reset, ensure_min_samples):
         try:
             return validate_data(
                 self,
@@ -164,7 +189,11 @@ class BaseScorer(BaseEstimator):
         y = as_numpy(y.compute() if is_dask(y) else y)
         y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
         X = check_features(
-            X, out_of_core=True, n_samples=y.shape[0], min_samples=ensure_min_samples
+            X,
+            out_of_core=True,
+            n_samples=y.shape[0],
+            min_samples=ensure_min_samples,
+            device=getattr(self, "device", None),
         )
         if reset:
             self.n_features_in_ = X.n_features

@@ -48,6 +48,7 @@ class LogMEScorer(BaseScorer):
     epsilon : float, default=1e-5
         Stabiliser added to the energy terms by the reference schemes, as in the
         reference code (not used by ``"global"``).
+    {device}
 
     Attributes
     ----------
@@ -105,13 +106,21 @@ class LogMEScorer(BaseScorer):
     _parameter_constraints: dict = dict(_PARAMETERS)
 
     def __init__(
-        self, *, task="auto", method="global", max_iter=None, tol=None, epsilon=1e-5
+        self,
+        *,
+        task="auto",
+        method="global",
+        max_iter=None,
+        tol=None,
+        epsilon=1e-5,
+        device=None,
     ):
         self.task = task
         self.method = method
         self.max_iter = max_iter
         self.tol = tol
         self.epsilon = epsilon
+        self.device = device
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -245,7 +254,7 @@ class LogMEScorer(BaseScorer):
         )
 
     def _function_kwargs(self):
-        return dict(task=self.task, **self._solver_kwargs())
+        return dict(task=self.task, device=self.device, **self._solver_kwargs())
 
 
 #: The fitted attributes that hold LogME's result.

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
 from ..utils._validation import plain_value
+from ._bootstrap import (
+    bootstrap_indices,
+    percentile_interval,
+    replicate_pearson,
+    replicate_taus,
+    replicate_top_k,
+)
 
 _PAIR = {"scores": ["array-like"], "truth": ["array-like"]}
 
@@ -286,6 +294,30 @@ def score_columns(ranking):
     return [c for c in columns if f"{c}_rank" in columns]
 
 
+def _controls_table(controls):
+    """Data-free control scores as a float table, one column per control."""
+    if isinstance(controls, dict):
+        controls = pd.DataFrame(
+            {name: pd.Series(values) for name, values in controls.items()}
+        )
+    elif not isinstance(controls, pd.DataFrame):
+        raise ValueError(
+            "controls must be a pandas DataFrame (one row per model, one column "
+            "per control) or a dict control name -> {model: value}; got "
+            f"{type(controls).__name__}."
+        )
+    if "model" in controls.columns:
+        controls = controls.set_index("model")
+    if controls.shape[1] == 0:
+        raise ValueError("controls has no columns: name at least one control.")
+    return controls.apply(pd.to_numeric, errors="coerce").astype("float64")
+
+
+def _measure_columns(ks):
+    columns = ["weighted_kendall_tau", "kendall_tau", "pearson"]
+    return columns + [f"top{kk}_relative_accuracy" for kk in ks]
+
+
 @validate_params(
     {
         "ranking": [pd.DataFrame],
@@ -293,10 +325,25 @@ def score_columns(ranking):
         "scorers": [list, tuple, str, None],
         "dataset": [str, None],
         "k": [list, tuple, Interval(Integral, 1, None, closed="left")],
+        "controls": [pd.DataFrame, dict, None],
+        "n_bootstrap": [Interval(Integral, 0, None, closed="left")],
+        "confidence": [Interval(Real, 0, 1, closed="neither")],
+        "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=True,
 )
-def evaluate_ranking(ranking, ground_truth, *, scorers=None, dataset=None, k=(1, 3)):
+def evaluate_ranking(
+    ranking,
+    ground_truth,
+    *,
+    scorers=None,
+    dataset=None,
+    k=(1, 3),
+    controls=None,
+    n_bootstrap=0,
+    confidence=0.95,
+    random_state=0,
+):
     """Evaluate every score of a ranking table against a ground-truth table.
 
     Parameters
@@ -316,24 +363,59 @@ def evaluate_ranking(ranking, ground_truth, *, scorers=None, dataset=None, k=(1,
         Row of a datasets-by-models ground-truth table.
     k : int or list of int, default=(1, 3)
         The ``k`` of :func:`top_k_relative_accuracy` to report.
+    controls : pandas.DataFrame or dict, default=None
+        Data-free rankings a score must beat: one column per control (a
+        ``model`` column or model names as the index), or a dict control name
+        -> {model: value}; higher is predicted better (e.g. parameter count,
+        feature dimension, source-task accuracy;
+        :func:`skdisco.datasets.load_finetune_controls` for the published hub).
+        Each control is evaluated like a scorer, in a row of kind
+        ``"control"``.
+    n_bootstrap : int, default=0
+        Number of bootstrap replicates (candidate models resampled with
+        replacement; rows over the same models share the replicates) for an
+        interval of
+        each measure; 0: no intervals.
+    confidence : float, default=0.95
+        Coverage of the percentile bootstrap intervals.
+    random_state : int, RandomState instance or None, default=0
+        Seed of the bootstrap replicates.
 
     Returns
     -------
     evaluation : pandas.DataFrame
         One row per scorer (index ``scorer``) with columns
         ``weighted_kendall_tau``, ``kendall_tau``, ``pearson``,
-        ``top<k>_relative_accuracy`` for each ``k`` and ``n_models`` (the
+        ``top<k>_relative_accuracy`` for each ``k``, ``n_models`` (the
         models with both a finite score and a ground truth; the others --
-        failed models, models missing from the ground truth -- are left out).
-        A scorer whose scores tie every model (a saturated score), or a ground
-        truth equal for every model, gets NaN in every metric, with a
-        UserWarning naming it: the other scorers are still evaluated.
+        failed models, models missing from the ground truth -- are left out)
+        and ``kind`` (``"score"``, or ``"control"`` for the rows of
+        ``controls``). With ``controls``, ``beats_best_control`` (score rows;
+        NA on control rows): whether the row's weighted τ is above that of
+        every control. With ``n_bootstrap > 0``, ``<measure>_low`` and
+        ``<measure>_high`` for every measure. A scorer whose scores tie every
+        model (a saturated score), or a ground truth equal for every model,
+        gets NaN in every metric, with a UserWarning naming it: the other
+        scorers are still evaluated.
 
     Raises
     ------
     ValueError
-        If fewer than two models have both a score and a ground truth, or a
-        named scorer is not a column.
+        If fewer than two models have both a score and a ground truth, a
+        named scorer is not a column, or a control has the name of a scorer.
+
+    See Also
+    --------
+    summarize_evaluation : Mean weighted τ over several targets, with intervals.
+    compare_scorers : Whether one scorer beats another, with a paired interval.
+
+    Notes
+    -----
+    The intervals are percentile intervals over replicates on which the
+    measure is defined (a replicate that draws only tied scores is dropped).
+    A replicate holds duplicated models; a duplicate ties with its copy in
+    both the scores and the truth, which Vigna's weighted τ counts as neither
+    agreement nor disagreement.
 
     Examples
     --------
@@ -345,6 +427,20 @@ def evaluate_ranking(ranking, ground_truth, *, scorers=None, dataset=None, k=(1,
     >>> result = evaluate_ranking(ranking, truth, k=1)
     >>> result.loc["logme", ["weighted_kendall_tau", "top1_relative_accuracy"]].tolist()
     [1.0, 1.0]
+
+    A data-free control (bigger models first) and bootstrap intervals:
+
+    >>> params = {"n_params": {"a": 5e6, "b": 25e6, "c": 11e6}}
+    >>> result = evaluate_ranking(ranking, truth, k=1, controls=params,
+    ...                           n_bootstrap=200)
+    >>> result["kind"].tolist(), result["weighted_kendall_tau"].round(6).tolist()
+    (['score', 'control'], [1.0, -1.0])
+    >>> bool(result.loc["logme", "beats_best_control"])
+    True
+    >>> low = result.loc["n_params", "weighted_kendall_tau_low"]
+    >>> high = result.loc["n_params", "weighted_kendall_tau_high"]
+    >>> print(round(low, 6), round(high, 6))  # any resample of a reversed order
+    -1.0 -1.0
     """
     table = _ranking_table(ranking)
     truth = _truth_series(ground_truth, dataset)
@@ -358,14 +454,27 @@ def evaluate_ranking(ranking, ground_truth, *, scorers=None, dataset=None, k=(1,
     elif isinstance(scorers, str):
         scorers = [scorers]
     ks = [k] if isinstance(k, Integral) else list(k)
-    rows = {}
+    columns = {}
     for name in scorers:
         if name not in table.columns:
             raise ValueError(
                 f"{plain_value(name)!r} is not a column of the ranking; columns are "
                 f"{list(table.columns)}."
             )
-        scores = pd.to_numeric(table[name], errors="coerce").astype("float64")
+        columns[name] = (table[name], "score")
+    if controls is not None:
+        control_table = _controls_table(controls)
+        for name in control_table.columns:
+            if name in columns:
+                raise ValueError(
+                    f"control {plain_value(name)!r} has the name of a scorer; "
+                    "rename it."
+                )
+            columns[name] = (control_table[name], "control")
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    rows = {}
+    for name, (values, kind) in columns.items():
+        scores = pd.to_numeric(values, errors="coerce").astype("float64")
         common = [m for m in scores.index if m in truth.index]
         s = scores.loc[common].to_numpy()
         t = truth.loc[common].to_numpy()
@@ -379,16 +488,52 @@ def evaluate_ranking(ranking, ground_truth, *, scorers=None, dataset=None, k=(1,
             )
         row = _evaluation_row(name, s, t, ks)
         row["n_models"] = int(s.shape[0])
+        row["kind"] = kind
+        if n_bootstrap > 0:
+            row.update(_bootstrap_row(s, t, ks, n_bootstrap, confidence, seed))
         rows[name] = row
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "scorer"
+    if controls is not None:
+        out["beats_best_control"] = _beats_best_control(out)
     return out
+
+
+def _beats_best_control(evaluation):
+    """Score rows: weighted τ above every control's; NA on control rows."""
+    tau = evaluation["weighted_kendall_tau"]
+    is_control = evaluation["kind"] == "control"
+    best = tau[is_control].max()
+    beats = pd.Series(pd.NA, index=evaluation.index, dtype="boolean")
+    scores = ~is_control
+    beats[scores] = (tau[scores] > best).to_numpy() if np.isfinite(best) else pd.NA
+    beats[scores & tau.isna()] = pd.NA
+    return beats
+
+
+def _bootstrap_row(s, t, ks, n_bootstrap, confidence, seed):
+    """``<measure>_low`` / ``<measure>_high`` of one row from resampled models."""
+    idx = bootstrap_indices(s.shape[0], n_bootstrap, seed)
+    reps = {
+        "weighted_kendall_tau": replicate_taus(s[None], t, idx)[0],
+        "kendall_tau": replicate_taus(s[None], t, idx, weighted=False)[0],
+        "pearson": replicate_pearson(s, t, idx),
+    }
+    for kk in ks:
+        top = np.full(n_bootstrap, np.nan)
+        if np.all(t > 0):
+            top = replicate_top_k(s, t, idx, kk)
+        reps[f"top{kk}_relative_accuracy"] = top
+    row = {}
+    for measure in _measure_columns(ks):
+        low, high = percentile_interval(reps[measure], confidence)
+        row[f"{measure}_low"], row[f"{measure}_high"] = float(low), float(high)
+    return row
 
 
 def _evaluation_row(name, s, t, ks):
     """The metrics of one score column; NaN, with a warning, where undefined."""
-    columns = ["weighted_kendall_tau", "kendall_tau", "pearson"]
-    columns += [f"top{kk}_relative_accuracy" for kk in ks]
+    columns = _measure_columns(ks)
     try:
         _check_not_constant(s, t)
     except ValueError as exc:

@@ -1,7 +1,9 @@
 """Linear algebra shared by the transferability methods.
 
 One home for the computations several metrics need -- Gram matrices accumulated in
-float64 chunk by chunk (so float32 or memory-mapped features are never copied whole),
+float64 chunk by chunk (so float32 or memory-mapped features are never copied whole;
+for a :class:`~skdisco.utils.FeatureSource` with a torch ``device`` the passes
+over the rows run there, in :mod:`skdisco.utils._torch`),
 one-hot cross products, class statistics, and the tridiagonal spectral system that
 evaluates ridge-type quadratic forms for many shifts at O(d) cost each. A metric
 module imports from here instead of re-deriving any of it.
@@ -50,6 +52,10 @@ def iter_float64_chunks(X, chunk_bytes=_CHUNK_BYTES):
 
 def row_sq_norms(X, mean):
     """``‖x_i - mean‖²`` of every row in float64, a bounded chunk of rows at a time."""
+    if _on_device(X):
+        from ..utils._torch import device_row_sq_norms
+
+        return device_row_sq_norms(X, mean, chunk_bytes=_TRANSFORM_CHUNK_BYTES)
     out = np.empty(X.shape[0], dtype=np.float64)
     for start, stop, Z in iter_centered_chunks(X, mean):
         out[start:stop] = np.einsum("ij,ij->i", Z, Z)
@@ -124,6 +130,12 @@ def gram_statistics(
         Cross products with the targets.
     """
     d = X.shape[1]
+    if _on_device(X):
+        from ..utils._torch import device_gram_statistics
+
+        G, B = device_gram_statistics(X, Y, scale=scale, chunk_bytes=chunk_bytes)
+        check_finite_statistics(G, X)
+        return (np.asfortranarray(G), B) if lower_only else (G, B)
     if _distributed(X):
         G, B = reduce_blocks(
             X, partial(_gram_block, scale=scale), Y, chunk_bytes=chunk_bytes
@@ -165,6 +177,15 @@ def check_finite_statistics(G, X):
 def _distributed(X):
     """Whether ``X``'s passes run as tasks on Dask workers (a Dask-array source)."""
     return isinstance(X, FeatureSource) and X.distributed
+
+
+def _on_device(X):
+    """Whether ``X``'s passes run in torch on a device (a source with a device).
+
+    Checked before :func:`_distributed`: a Dask source given a device has its
+    blocks computed by the scheduler and reduced on this process's device.
+    """
+    return isinstance(X, FeatureSource) and X.device is not None
 
 
 def _gram_block(block, Y_block, *, scale=1.0):
@@ -249,6 +270,10 @@ def class_sums(X, y, n_classes):
     sums : ndarray of shape (n_classes, d)
     """
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    if _on_device(X):
+        from ..utils._torch import device_class_sums
+
+        return counts, device_class_sums(X, y, n_classes, chunk_bytes=_CHUNK_BYTES)
     if _distributed(X):
         return counts, reduce_blocks(
             X, partial(_class_sum_block, n_classes=n_classes), y
@@ -614,6 +639,10 @@ def reverse_columns(W, block=64):
 
 def column_mean(X):
     """Mean of the columns of ``X`` in float64, accumulated chunk by chunk."""
+    if _on_device(X):
+        from ..utils._torch import device_column_sums
+
+        return device_column_sums(X, chunk_bytes=_CHUNK_BYTES) / X.shape[0]
     if _distributed(X):
         return reduce_blocks(X, _column_sum_block) / X.shape[0]
     total = np.zeros(X.shape[1], dtype=np.float64)
@@ -638,6 +667,12 @@ def centered_gram(X, mean, *, lower_only=False):
     filled -- what LAPACK's symmetric routines read -- saving a d × d copy.
     """
     d = X.shape[1]
+    if _on_device(X):
+        from ..utils._torch import device_centered_gram
+
+        G = device_centered_gram(X, mean, chunk_bytes=_CHUNK_BYTES)
+        check_finite_statistics(G, X)
+        return np.asfortranarray(G) if lower_only else G
     if _distributed(X):
         G = np.asfortranarray(
             reduce_blocks(X, partial(_centered_gram_block, mean=mean))
@@ -668,7 +703,11 @@ def class_variances(X, y, n_classes, means, *, center=None, basis=None):
         center=center,
         basis=basis,
     )
-    if _distributed(X):
+    if _on_device(X) and basis is None:
+        from ..utils._torch import device_class_square_sums
+
+        sq = device_class_square_sums(X, y, means, chunk_bytes=_TRANSFORM_CHUNK_BYTES)
+    elif _distributed(X) and not _on_device(X):
         sq = reduce_blocks(X, fn, y, chunk_bytes=_TRANSFORM_CHUNK_BYTES)
     else:
         sq = np.zeros(means.shape, dtype=np.float64)
@@ -815,6 +854,12 @@ def ledoit_wolf_shrinkage_from_spectrum(
 
 def sum_fourth_powers_of_norms(X, mean):
     """``Σ_n ‖x_n - mean‖⁴`` in float64, chunk by chunk (Dask: on the workers)."""
+    if _on_device(X):
+        from ..utils._torch import device_sum_fourth_powers_of_norms
+
+        return device_sum_fourth_powers_of_norms(
+            X, mean, chunk_bytes=_TRANSFORM_CHUNK_BYTES
+        )
     if _distributed(X):
         return float(reduce_blocks(X, partial(_fourth_power_block, mean=mean)))
     total = 0.0
@@ -902,6 +947,13 @@ def lda_statistics(X, y, n_classes, *, row_map=None):
     within : ndarray of shape (d, d)
     """
     n, d = X.shape
+    if _on_device(X) and row_map is None:
+        from ..utils._torch import device_within_scatter
+
+        counts, means = class_statistics(X, y, n_classes)
+        W = device_within_scatter(X, y, means, chunk_bytes=_CHUNK_BYTES)
+        check_finite_statistics(W, X)
+        return counts, means, W / n
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
     sums = np.zeros((n_classes, d), dtype=np.float64)
     for start, stop, block in iter_row_blocks(X, row_map):
@@ -981,6 +1033,12 @@ def lda_predict_proba(X, coef, intercept, center, *, row_map=None):
     """Posterior ``p(k | x)`` (N × K) of the linear discriminant, chunk by chunk."""
     from scipy.special import softmax
 
+    if _on_device(X) and row_map is None:
+        from ..utils._torch import device_lda_predict_proba
+
+        return device_lda_predict_proba(
+            X, coef, intercept, center, chunk_bytes=_TRANSFORM_CHUNK_BYTES
+        )
     out = np.empty((X.shape[0], coef.shape[0]), dtype=np.float64)
     for start, stop, block in iter_row_blocks(X, row_map):
         out[start:stop] = softmax((block - center) @ coef.T + intercept, axis=1)
@@ -1048,6 +1106,10 @@ def max_abs(X):
     Two reductions over ``X`` in its own dtype (exact for float32 too), with no
     float64 copy or ``abs`` temporary of the data.
     """
+    if _on_device(X):
+        from ..utils._torch import device_max_abs
+
+        return device_max_abs(X, chunk_bytes=_CHUNK_BYTES)
     if isinstance(X, FeatureSource):
         return float(reduce_blocks(X, _max_abs_block, combine=max))
     if X.size == 0:
@@ -1071,7 +1133,7 @@ def magnitude_scale(X, safe_exponent=_SAFE_EXPONENT):
     # Out-of-core features: the first rows fix the scale, so one-pass scores
     # stay one pass; a later block far larger overflows the statistics, which
     # check_finite_statistics then reports.
-    largest = max_abs(X.peek() if isinstance(X, FeatureSource) else X)
+    largest = X.peek_max_abs() if isinstance(X, FeatureSource) else max_abs(X)
     if largest == 0.0:
         return 1.0
     exponent = np.frexp(largest)[1] - 1  # largest = f · 2^(exponent+1), f ∈ [½, 1)

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..utils._source import STREAMING_FEATURES, FeatureSource
+from ..utils._source import DEVICE_PARAMETER, STREAMING_FEATURES, FeatureSource
 from ..utils._validation import (
     check_classification_target,
     check_features,
@@ -552,6 +552,7 @@ _PARAMETERS = {
     "max_iter": [Interval(Integral, 1, None, closed="left"), None],
     "tol": [Interval(Real, 0, None, closed="neither"), None],
     "epsilon": [Interval(Real, 0, None, closed="left")],
+    "device": DEVICE_PARAMETER,
 }
 
 
@@ -568,6 +569,7 @@ def logme(
     max_iter=None,
     tol=None,
     epsilon=1e-5,
+    device=None,
 ):
     r"""LogME transferability score: the maximum log evidence per sample.
 
@@ -610,6 +612,15 @@ def logme(
         Added to the energy terms in the updates of the reference schemes, as the
         reference code does; ``epsilon=0`` with ``method="icml"`` reproduces the
         Transfer-Learning-Library. Not used by ``"global"`` (exact evidence).
+    device : {"cpu", "cuda", "auto"}, default=None
+        Where the pass over the rows (the Gram matrix and the class sums) runs:
+        None for NumPy on the host (a CUDA tensor stays on its GPU, in float64),
+        ``"cpu"`` torch float64 on the CPU (equal to NumPy to round-off),
+        ``"cuda"`` float32 products on the GPU (TF32 off, blocks centred on a
+        shift, float64 totals; the tolerance is on the GPU backend page),
+        ``"auto"`` CUDA when available, else the CPU. The evidence is then
+        maximised on the host in float64. For N ≤ D the rows are read whole
+        onto the host (the N × N kernel is the smaller problem).
 
     Returns
     -------
@@ -706,7 +717,7 @@ def logme(
     >>> round(logme(X / 16.0, y), 4)
     0.2703
     """
-    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y), device=device)
     task, Y, _ = prepare_logme_target(y, F.shape[0], task)
     return logme_result(
         F,

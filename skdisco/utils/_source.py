@@ -16,10 +16,17 @@ of any out-of-core matrix one bounded float64 block at a time:
 
 A ``numpy.memmap`` (and any ndarray) stays an ndarray: the scores' chunked
 passes read it in place already. Memory stays O(d² + chunk · d).
+
+A source with a torch ``device`` (``as_feature_source(X, device="cuda")``, or a
+CUDA tensor, which stays on its device) has its row passes run in torch there
+(:mod:`skdisco.utils._torch`): its blocks reach the device as tensors
+(:meth:`FeatureSource.device_blocks`; host rows through pinned memory), and
+only the d × d and C × d statistics come back.
 """
 
 from __future__ import annotations
 
+import copy
 import numbers
 from collections.abc import Callable, Iterable, Iterator
 
@@ -32,6 +39,9 @@ CHUNK_BYTES = 64 * 2**20
 
 #: ``validate_params`` constraint of a score's ``features`` that reads row blocks.
 STREAMING_FEATURES = ["array-like", callable, Iterator]
+
+#: ``validate_params`` constraint of a streaming score's ``device`` parameter.
+DEVICE_PARAMETER = [str, None]
 
 __all__ = ["FeatureSource", "as_feature_source", "is_out_of_core", "subsample"]
 
@@ -52,6 +62,20 @@ def _is_sliceable_array(obj):
         and len(shape) == 2
         and type(obj).__module__.split(".")[0] in ("zarr", "h5py")
     )
+
+
+def is_device_tensor(obj):
+    """Whether ``obj`` is a torch tensor off the CPU (it stays on its device)."""
+    return is_tensor(obj) and obj.device.type != "cpu"
+
+
+def _numpy_dtype(chunk):
+    """The NumPy dtype of an array's or a tensor's elements."""
+    if is_tensor(chunk):
+        name = str(chunk.dtype).replace("torch.", "")
+        # bfloat16 has no NumPy dtype: it is a float.
+        return np.dtype("float32" if name == "bfloat16" else name)
+    return np.dtype(chunk.dtype)
 
 
 def _is_chunk_iterable(obj):
@@ -128,6 +152,11 @@ class FeatureSource:
         Element type of the stored features.
     name : str, default="features"
         Name in error messages.
+    device : torch.device or None, default=None
+        Where the row passes run: None for NumPy on the host, else a torch
+        device (see :func:`as_feature_source`).
+    pass_dtype : {"float64", "float32"}, default="float64"
+        Element type of the O(N·d²) products of the passes on ``device``.
 
     Attributes
     ----------
@@ -148,13 +177,25 @@ class FeatureSource:
 
     ndim = 2
 
-    def __init__(self, data, kind, n_samples, n_features, dtype, name="features"):
+    def __init__(
+        self,
+        data,
+        kind,
+        n_samples,
+        n_features,
+        dtype,
+        name="features",
+        device=None,
+        pass_dtype="float64",
+    ):
         self.data = data
         self.kind = kind
         self.n_samples = None if n_samples is None else int(n_samples)
         self.n_features = int(n_features)
         self.dtype = np.dtype(dtype)
         self.name = name
+        self.device = device
+        self.pass_dtype = pass_dtype
         self.passes = 0
         self._one_shot = kind == "iterable" and isinstance(data, Iterator)
         self._first = None  # a one-shot iterator's first chunk, read to size it
@@ -180,7 +221,10 @@ class FeatureSource:
 
     def __repr__(self):
         n = "?" if self.n_samples is None else self.n_samples
-        return f"FeatureSource({self.kind}, {n} x {self.n_features}, {self.dtype})"
+        where = "" if self.device is None else f", on {self.device}"
+        return (
+            f"FeatureSource({self.kind}, {n} x {self.n_features}, {self.dtype}{where})"
+        )
 
     def __array__(self, dtype=None, copy=None):
         raise ValueError(
@@ -192,25 +236,39 @@ class FeatureSource:
 
     # -- reading -----------------------------------------------------------
     def _check_block(self, block, start):
+        self._check_layout(block, start)
+        if block.dtype.kind == "f" and not np.isfinite(block).all():
+            self._raise_not_finite(
+                start + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
+            )
+
+    def _check_layout(self, block, start):
+        """Columns and element type of a chunk (an array or a tensor)."""
         if block.ndim != 2 or block.shape[1] != self.n_features:
             raise ValueError(
                 f"{self.name}: the chunk starting at row {start} has shape "
-                f"{block.shape}; every chunk must have {self.n_features} columns."
+                f"{tuple(block.shape)}; every chunk must have {self.n_features} "
+                "columns."
             )
-        if block.dtype.kind not in "fiub":
+        dtype = _numpy_dtype(block)
+        if dtype.kind not in "fiub":
             raise ValueError(
                 f"{self.name} must be numeric; the chunk starting at row {start} "
                 f"has dtype {block.dtype}."
             )
-        if block.dtype.kind == "f" and not np.isfinite(block).all():
-            bad = start + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
-            raise ValueError(
-                f"{self.name} contain NaN or infinity (first in row {bad}); every "
-                "feature must be finite."
-            )
 
-    def _raw_chunks(self):
-        """Yield ``(start, chunk)`` of stored rows, any dtype, source-sized."""
+    def _raise_not_finite(self, row):
+        raise ValueError(
+            f"{self.name} contain NaN or infinity (first in row {row}); every "
+            "feature must be finite."
+        )
+
+    def _raw_chunks(self, keep_tensors=False):
+        """Yield ``(start, chunk)`` of stored rows, any dtype, source-sized.
+
+        Chunks are NumPy arrays; with ``keep_tensors`` a tensor (the source's,
+        or a chunk an iterable gives) stays a tensor on its device.
+        """
         if self.kind == "dask":
             start = 0
             for i in range(self.data.numblocks[0]):
@@ -220,8 +278,8 @@ class FeatureSource:
         elif self.kind == "torch":
             step = _rows_per_chunk(self.n_features, CHUNK_BYTES)
             for start in range(0, self.n_samples, step):
-                part = self.data[start : start + step]
-                yield start, part.detach().to("cpu").numpy()
+                part = self.data[start : start + step].detach()
+                yield start, part if keep_tensors else part.to("cpu").numpy()
         elif self.kind == "array":
             step = _rows_per_chunk(self.n_features, CHUNK_BYTES)
             for start in range(0, self.n_samples, step):
@@ -229,7 +287,7 @@ class FeatureSource:
         else:
             start = 0
             for chunk in self._iterate():
-                chunk = _chunk_array(chunk)
+                chunk = _chunk_array(chunk, keep_tensors)
                 yield start, chunk
                 start += chunk.shape[0]
 
@@ -276,6 +334,35 @@ class FeatureSource:
                 part = chunk[offset : offset + step]
                 stop = start + offset + part.shape[0]
                 yield start + offset, stop, np.ascontiguousarray(part, np.float64)
+        self._end_pass(stop)
+
+    def device_blocks(self, chunk_bytes=CHUNK_BYTES):
+        """Yield ``(start, stop, block)``: every row once, as float64 tensors.
+
+        The torch counterpart of :meth:`blocks`, for a source with a
+        ``device``: a tensor source's rows are sliced where they are (a CUDA
+        tensor never visits the host), host rows are copied to the device
+        block by block (through pinned memory, without blocking, on CUDA).
+        Every block is checked finite on the device.
+
+        Parameters
+        ----------
+        chunk_bytes : int, default=64 MiB
+            Largest float64 block.
+
+        Yields
+        ------
+        start, stop : int
+            Rows ``start:stop`` of the features.
+        block : torch.Tensor of shape (stop - start, n_features)
+            Those rows, float64, on ``device``.
+        """
+        from ._torch import device_row_blocks
+
+        yield from device_row_blocks(self, chunk_bytes)
+
+    def _end_pass(self, stop):
+        """Count an iterable's rows on its first pass; check them on later ones."""
         if self.n_samples is None:
             self.n_samples = stop
         elif stop != self.n_samples:
@@ -283,6 +370,24 @@ class FeatureSource:
                 f"{self.name} gave {stop} rows in this pass, but {self.n_samples} "
                 "were expected (an iterator must give the same rows on every pass)."
             )
+
+    def peek_max_abs(self):
+        """Largest magnitude of the first rows (:meth:`peek`), on ``device``.
+
+        Returns
+        -------
+        largest : float
+            ``max |x|`` over the first rows (0.0 when they are all zero).
+        """
+        if self.device is not None and self.kind == "torch":
+            from ._torch import device_max_abs_of
+
+            step = _rows_per_chunk(self.n_features, CHUNK_BYTES)
+            first = self.data[:step].detach()
+            self._check_layout(first, 0)
+            return device_max_abs_of(self, first)
+        block = self.peek()
+        return float(max(np.max(block), -np.min(block))) if block.size else 0.0
 
     def rows(self, index):
         """Chosen rows as a float64 array (sources with random access only).
@@ -352,7 +457,7 @@ class FeatureSource:
             if self._one_shot:
                 if self._first is None:
                     raise ValueError(f"{self.name}: the generator was read already.")
-                first = self._first
+                first = _chunk_array(self._first)
             else:
                 it = self.data() if callable(self.data) else self.data
                 first = _chunk_array(next(iter(it)))
@@ -386,9 +491,10 @@ class FeatureSource:
         return self.rows(key)
 
 
-def _chunk_array(chunk):
+def _chunk_array(chunk, keep_tensors=False):
     if is_tensor(chunk):
-        return chunk.detach().to("cpu").numpy()
+        chunk = chunk.detach()
+        return chunk if keep_tensors else chunk.to("cpu").numpy()
     if is_dask(chunk):
         return np.asarray(chunk.compute())
     chunk = np.asarray(chunk)
@@ -400,7 +506,9 @@ def _chunk_array(chunk):
     return chunk
 
 
-def as_feature_source(X, *, n_samples=None, name="features"):
+def as_feature_source(
+    X, *, n_samples=None, name="features", device=None, precision="auto"
+):
     """Wrap out-of-core features as a :class:`FeatureSource` (validated lazily).
 
     Parameters
@@ -409,12 +517,26 @@ def as_feature_source(X, *, n_samples=None, name="features"):
         The features. An iterable yields 2-D row chunks (NumPy arrays, tensors,
         Dask arrays) with the same number of columns; a callable returns such
         an iterable afresh for every pass; a generator can be read once. A
-        :class:`FeatureSource` is returned unchanged.
+        :class:`FeatureSource` is returned unchanged (a copy of it on
+        ``device`` when one is given). With a ``device``, an in-memory array
+        or ``numpy.memmap`` is wrapped too.
     n_samples : int, default=None
         Expected number of rows (the length of ``y``): checked on every pass.
         An iterable's rows are otherwise counted by its first pass.
     name : str, default="features"
         Name in error messages.
+    device : {"cpu", "cuda", "auto"} or str, default=None
+        Where the scores' passes over the rows run. None: NumPy on the host,
+        except for a tensor off the CPU, whose passes run on its own device
+        (it is never copied to the host). ``"auto"``: CUDA when available,
+        else the CPU; ``"cpu"``, ``"cuda"`` (or ``"cuda:1"``): that torch
+        device. Host rows are moved there block by block.
+    precision : {"auto", "float64", "float32"}, default="auto"
+        Element type of the O(N·d²) products on ``device`` (sums and the
+        statistics are float64 always). ``"auto"``: float32 on a CUDA device
+        named by ``device`` (TF32 off, each block centred on a shift, block
+        results summed in float64), float64 otherwise -- on the CPU, and for
+        a CUDA tensor with ``device=None``, which keeps NumPy's precision.
 
     Returns
     -------
@@ -424,7 +546,8 @@ def as_feature_source(X, *, n_samples=None, name="features"):
     Raises
     ------
     ValueError
-        If ``X`` is not 2-D, is empty, or its chunks disagree on the columns.
+        If ``X`` is not 2-D, is empty, or its chunks disagree on the columns;
+        if ``device`` is not a torch device, or is CUDA on a machine without.
 
     Examples
     --------
@@ -433,12 +556,22 @@ def as_feature_source(X, *, n_samples=None, name="features"):
     >>> source = as_feature_source(lambda: (np.full((2, 3), i) for i in range(4)))
     >>> source.shape  # counted by a first pass
     (8, 3)
+    >>> as_feature_source(np.ones((5, 2)), device="cpu")
+    FeatureSource(array, 5 x 2, float64, on cpu)
     """
+    if precision not in ("auto", "float64", "float32"):
+        raise ValueError(
+            f"precision must be 'auto', 'float64' or 'float32'; got {precision!r}."
+        )
     if isinstance(X, FeatureSource):
+        if device is not None:
+            X = copy.copy(X)
+            X.device, X.pass_dtype = _resolve_pass(device, precision)
         if n_samples is not None and X.n_samples is None:
             X.n_samples = int(n_samples)
         return X
-    if is_dask(X) or _is_sliceable_array(X) or is_tensor(X):
+    in_memory = isinstance(X, np.ndarray) and device is not None
+    if is_dask(X) or _is_sliceable_array(X) or is_tensor(X) or in_memory:
         kind = "dask" if is_dask(X) else "torch" if is_tensor(X) else "array"
         if len(X.shape) != 2:
             raise ValueError(
@@ -452,10 +585,7 @@ def as_feature_source(X, *, n_samples=None, name="features"):
             n, d = (int(s) for s in X.shape)
         if n == 0 or d == 0:
             raise ValueError(f"{name} are empty (shape {(n, d)}).")
-        dtype = (
-            np.dtype(str(X.dtype).replace("torch.", "")) if kind == "torch" else X.dtype
-        )
-        source = FeatureSource(X, kind, n, d, dtype, name)
+        source = FeatureSource(X, kind, n, d, _numpy_dtype(X), name)
     elif _is_chunk_iterable(X):
         it = X() if callable(X) else X
         if isinstance(X, Iterator):
@@ -464,22 +594,73 @@ def as_feature_source(X, *, n_samples=None, name="features"):
             first = next(iter(it), None)
         if first is None:
             raise ValueError(f"{name} are an empty iterable: no chunk of rows.")
-        first = _chunk_array(first)
-        source = FeatureSource(X, "iterable", None, first.shape[1], first.dtype, name)
+        first = _chunk_array(first, keep_tensors=True)
+        if first.ndim != 2:
+            raise ValueError(
+                f"every chunk of {name} must be 2-D (rows × features); got a "
+                f"chunk of shape {tuple(first.shape)}."
+            )
+        source = FeatureSource(
+            X, "iterable", None, first.shape[1], _numpy_dtype(first), name
+        )
         if isinstance(X, Iterator):
             source._first = first
-        if n_samples is None and not source._one_shot:
-            for _ in source.blocks():
-                pass
-            source.passes = 0
     else:
         raise ValueError(
             f"{name} of type {type(X).__name__} are not out-of-core features; "
             "pass an array, a Dask array, or an iterable of 2-D chunks."
         )
+    if device is not None or is_device_tensor(X):
+        source.device, source.pass_dtype = _resolve_pass(
+            device, precision, tensor=X if is_tensor(X) else None
+        )
+    if source.n_samples is None and n_samples is None and not source._one_shot:
+        _count_rows(source)
+        source.passes = 0
     if n_samples is not None:
         source.n_samples = int(n_samples)
     return source
+
+
+def _resolve_pass(device, precision, tensor=None):
+    """``(torch.device, pass dtype)`` of the passes for a ``device`` parameter."""
+    from ._torch import resolve_device
+
+    if device is None:  # a tensor off the CPU: its own device, NumPy's precision
+        return tensor.device, "float64" if precision == "auto" else precision
+    if not isinstance(device, str) and type(device).__name__ != "device":
+        raise ValueError(
+            "device must be None, 'cpu', 'cuda' or 'auto' (or a torch device "
+            f"name such as 'cuda:1'); got {device!r}."
+        )
+    try:
+        resolved = resolve_device(device)
+    except RuntimeError as exc:  # torch.device("gpu"): not a device name
+        raise ValueError(
+            "device must be None, 'cpu', 'cuda' or 'auto' (or a torch device "
+            f"name such as 'cuda:1'); got {device!r}."
+        ) from exc
+    if precision == "auto":
+        precision = "float32" if resolved.type == "cuda" else "float64"
+    return resolved, precision
+
+
+def _count_rows(source):
+    """Count an iterable's rows by one pass, every chunk checked.
+
+    With a device the chunks are only counted and their layouts checked (a
+    tensor chunk is not copied to the host to be checked finite; the passes
+    check it on the device).
+    """
+    if source.device is None:
+        for _ in source.blocks():
+            pass
+        return
+    stop = 0
+    for start, chunk in source._raw_chunks(keep_tensors=True):
+        source._check_layout(chunk, start)
+        stop = start + chunk.shape[0]
+    source._end_pass(stop)
 
 
 # --------------------------------------------------------------------------- #

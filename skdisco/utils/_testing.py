@@ -60,6 +60,8 @@ SCORER_VARIANTS = {
     ],
     "GBCScorer": [{"gaussian_type": "diagonal"}],
     "HScoreScorer": [{"variant": "pactran"}],
+    # The torch backend's passes (float64 on the CPU) through every check.
+    "LogMEScorer": [{"device": "cpu"}],
     "NCEScorer": [{"soft": True}],
     # The default tolerance, beside the fast max_iter=10 instance.
     "PACTranGaussScorer": [{}],

@@ -20,6 +20,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -431,3 +432,346 @@ def _pil_fingerprint(images):
 def _paths_fingerprint(paths):
     """The content of every file, in order (read once per process and version)."""
     return files_digest(paths, what="image file")
+
+
+# --------------------------------------------------------------------------
+# row passes of a FeatureSource on a device (the scores' torch backend)
+# --------------------------------------------------------------------------
+# The scores' O(N·d²) and O(N·d) passes over the rows (Gram matrices, class
+# sums, within-class scatter) run here, in torch, on the source's device; only
+# the d × d and C × d statistics go back to the host, where _linalg's float64
+# maths finishes the score. With float32 products (CUDA by default) each
+# block's rows are first centred on a shift -- the first block's mean -- and
+# scaled by a power of two, and every block's product is added to a float64
+# total: the error is float32's relative to the *centred* rows, and it does not
+# grow with N. Sums, shifts and totals are float64 throughout.
+_TORCH_DTYPES = {"float64": torch.float64, "float32": torch.float32}
+# Rows summed in float32 by one product before its float64 total.
+_FLOAT32_ROWS = 4096
+# Host element types copied to a device as they are (others become float64).
+_TRANSFERABLE = {
+    np.dtype(t)
+    for t in (
+        "float64",
+        "float32",
+        "float16",
+        "int64",
+        "int32",
+        "int16",
+        "int8",
+        "uint8",
+        "bool",
+    )
+}
+
+
+@contextlib.contextmanager
+def ieee_float32_matmul():
+    """Full-precision float32 matrix products inside (TF32 off), restored after."""
+    matmul = torch.backends.cuda.matmul
+    if hasattr(matmul, "fp32_precision"):
+        saved = matmul.fp32_precision
+        matmul.fp32_precision = "ieee"
+        try:
+            yield
+        finally:
+            matmul.fp32_precision = saved
+        return
+    saved = matmul.allow_tf32  # pragma: no cover - torch before 2.9
+    matmul.allow_tf32 = False  # pragma: no cover
+    try:  # pragma: no cover
+        yield
+    finally:  # pragma: no cover
+        matmul.allow_tf32 = saved
+
+
+class _PinnedStaging:
+    """Two pinned host buffers that host blocks pass through to a CUDA device.
+
+    A block is copied into one buffer, sent with ``non_blocking=True``, and the
+    buffer is reused only after the event recorded behind that copy: reading
+    the next block from disk overlaps the transfer of the last one.
+    """
+
+    def __init__(self, device):
+        self.device = device
+        self.buffers = [None, None]
+        self.events = [None, None]
+        self.turn = 0
+
+    def to_device(self, chunk):
+        k = self.turn
+        self.turn = 1 - k
+        if self.events[k] is not None:
+            self.events[k].synchronize()
+        buf = self.buffers[k]
+        dtype = torch.from_numpy(np.empty(0, dtype=chunk.dtype)).dtype
+        if buf is None or buf.dtype != dtype or buf.numel() < chunk.size:
+            buf = torch.empty(chunk.size, dtype=dtype, pin_memory=True)
+            self.buffers[k] = buf
+        staged = buf[: chunk.size].view(chunk.shape)
+        np.copyto(staged.numpy(), chunk)
+        out = staged.to(self.device, non_blocking=True)
+        # Recorded behind the copy on the stream it was queued on.
+        self.events[k] = torch.cuda.Event()
+        self.events[k].record(torch.cuda.current_stream(self.device))
+        return out
+
+
+def device_row_blocks(source, chunk_bytes):
+    """``(start, stop, float64 tensor on source.device)``: every row once.
+
+    What :meth:`FeatureSource.device_blocks` yields; see there.
+    """
+    from ._source import _rows_per_chunk
+
+    device = source.device
+    source.passes += 1
+    step = _rows_per_chunk(source.n_features, chunk_bytes)
+    staging = _PinnedStaging(device) if device.type == "cuda" else None
+    stop = 0
+    for start, chunk in source._raw_chunks(keep_tensors=True):
+        source._check_layout(chunk, start)
+        for offset in range(0, chunk.shape[0], step):
+            part = chunk[offset : offset + step]
+            if isinstance(part, torch.Tensor):
+                block = part.to(device=device, dtype=torch.float64)
+            else:
+                if part.dtype not in _TRANSFERABLE:
+                    part = part.astype(np.float64)
+                if staging is not None:  # copies any layout into pinned memory
+                    block = staging.to_device(part)
+                else:
+                    part = np.ascontiguousarray(part)
+                    with warnings.catch_warnings():
+                        # A read-only memmap: its rows are only read.
+                        warnings.filterwarnings("ignore", "The given NumPy array")
+                        block = torch.from_numpy(part).to(device)
+                block = block.to(torch.float64)
+            _check_finite_block(source, block, start + offset)
+            stop = start + offset + block.shape[0]
+            yield start + offset, stop, block
+    source._end_pass(stop)
+
+
+def _check_finite_block(source, block, start):
+    finite = torch.isfinite(block).all(dim=1)
+    if not bool(finite.all()):
+        source._raise_not_finite(start + int(torch.nonzero(~finite)[0, 0]))
+
+
+def device_max_abs_of(source, rows):
+    """``max |rows|`` of a tensor of rows, computed on the source's device."""
+    rows = rows.to(device=source.device, dtype=torch.float64)
+    _check_finite_block(source, rows, 0)
+    return float(rows.abs().max()) if rows.numel() else 0.0
+
+
+def _power_of_two_below(largest):
+    """``2^-e`` with ``largest · 2^-e`` in ``[1, 2)`` (1.0 for zero)."""
+    if not largest > 0:
+        return 1.0
+    return float(np.ldexp(1.0, -(int(np.frexp(largest)[1]) - 1)))
+
+
+class _Products:
+    """``Σ_blocks ZᵀZ`` (d × d, float64) in the source's pass precision.
+
+    float64 passes multiply the float64 rows; float32 passes scale each block
+    by a power of two ``p`` fixed by the first one (exact: only exponents
+    change), multiply at most ``_FLOAT32_ROWS`` rows at a time in float32 with
+    TF32 off, and add each ``ZᵀZ / p²`` to a float64 total.
+    """
+
+    def __init__(self, source, d):
+        self.dtype = _TORCH_DTYPES[source.pass_dtype]
+        self.total = torch.zeros((d, d), dtype=torch.float64, device=source.device)
+        self.scale = None
+
+    def add(self, Z):
+        if self.dtype == torch.float64:
+            self.total.addmm_(Z.T, Z)
+            return
+        if self.scale is None:
+            self.scale = _power_of_two_below(float(Z.abs().max()) if Z.numel() else 0)
+        weight = 1.0 / (self.scale * self.scale)
+        # float32 sums over at most _FLOAT32_ROWS rows, then float64 totals:
+        # the error is bounded by the sub-block, whatever N and the block.
+        for start in range(0, Z.shape[0], _FLOAT32_ROWS):
+            Zs = (Z[start : start + _FLOAT32_ROWS] * self.scale).to(self.dtype)
+            with ieee_float32_matmul():
+                P = Zs.T @ Zs
+            self.total.add_(P.to(torch.float64), alpha=weight)
+
+    def result(self):
+        """The total, symmetric (its lower triangle mirrored)."""
+        G = torch.tril(self.total)
+        return G + torch.tril(self.total, -1).T
+
+
+def _to_host(t):
+    return t.detach().to("cpu").numpy().astype(np.float64, copy=False)
+
+
+def _cross_products(Z, Y_block, out_t):
+    """Add ``(Zᵀ Y_block)ᵀ`` to ``out_t`` (K × d): a sparse ``Y`` by index_add.
+
+    A one-hot ``Y`` makes these the class sums: N·d float64 additions, not
+    an N·d·C product.
+    """
+    if hasattr(Y_block, "tocoo"):
+        coo = Y_block.tocoo()
+        rows = torch.as_tensor(coo.row, dtype=torch.long, device=Z.device)
+        cols = torch.as_tensor(coo.col, dtype=torch.long, device=Z.device)
+        vals = torch.as_tensor(coo.data, dtype=torch.float64, device=Z.device)
+        out_t.index_add_(0, cols, Z[rows] * vals[:, None])
+    else:
+        Yb = torch.as_tensor(np.asarray(Y_block, dtype=np.float64), device=Z.device)
+        out_t.addmm_(Yb.T, Z)
+
+
+def _column_sums(Y):
+    if hasattr(Y, "tocoo"):
+        return np.asarray(Y.sum(axis=0), dtype=np.float64).ravel()
+    return np.asarray(Y, dtype=np.float64).sum(axis=0)
+
+
+def device_gram_statistics(source, Y=None, *, scale=1.0, chunk_bytes):
+    """``(XᵀX, XᵀY)`` of ``scale · X`` from passes on the source's device.
+
+    float32 passes centre every block on the first block's mean ``s`` and
+    recover ``XᵀX = ZᵀZ + s(Σz)ᵀ + (Σz)sᵀ + N ssᵀ`` and ``XᵀY = ZᵀY + s 1ᵀY``
+    in float64 (``z = x - s``); float64 passes use no shift (the NumPy path's
+    arithmetic). Returns host float64 arrays ``(G, B)`` (``B`` None without
+    ``Y``).
+    """
+    d = source.n_features
+    device = source.device
+    products = _Products(source, d)
+    shifted = products.dtype != torch.float64
+    shift, total = None, torch.zeros(d, dtype=torch.float64, device=device)
+    B = None  # (XᵀY)ᵀ, K × d
+    if Y is not None:
+        B = torch.zeros((Y.shape[1], d), dtype=torch.float64, device=device)
+    n = 0
+    for start, stop, block in source.device_blocks(chunk_bytes):
+        if scale != 1.0:
+            block = block * scale
+        if shifted:
+            if shift is None:
+                shift = block.mean(dim=0)
+            block = block - shift
+            total += block.sum(dim=0)
+        products.add(block)
+        if B is not None:
+            _cross_products(block, Y[start:stop], B)
+        n = stop
+    G = products.result()
+    if shifted:
+        G += torch.outer(shift, total) + torch.outer(total, shift)
+        G += n * torch.outer(shift, shift)
+        if B is not None:
+            colsum = torch.as_tensor(_column_sums(Y), device=device)
+            B += torch.outer(colsum, shift)
+    return _to_host(G), None if B is None else _to_host(B.T)
+
+
+def device_centered_gram(source, mean, *, chunk_bytes):
+    """``(X - mean)ᵀ(X - mean)`` (host float64) from passes on the device."""
+    products = _Products(source, source.n_features)
+    mean = torch.as_tensor(np.asarray(mean, np.float64), device=source.device)
+    for _, _, block in source.device_blocks(chunk_bytes):
+        products.add(block - mean)
+    return _to_host(products.result())
+
+
+def device_column_sums(source, *, chunk_bytes):
+    """``Σ_n x_n`` (host float64) from a float64 pass on the device."""
+    total = torch.zeros(source.n_features, dtype=torch.float64, device=source.device)
+    for _, _, block in source.device_blocks(chunk_bytes):
+        total += block.sum(dim=0)
+    return _to_host(total)
+
+
+def device_class_sums(source, y, n_classes, *, chunk_bytes):
+    """Per-class sums of the rows (host float64, C × d): float64 ``index_add``."""
+    device = source.device
+    sums = torch.zeros(
+        (n_classes, source.n_features), dtype=torch.float64, device=device
+    )
+    for start, stop, block in source.device_blocks(chunk_bytes):
+        labels = torch.as_tensor(y[start:stop], dtype=torch.long, device=device)
+        sums.index_add_(0, labels, block)
+    return _to_host(sums)
+
+
+def device_within_scatter(source, y, means, *, chunk_bytes):
+    """``Σ_n (x_n - μ_{y_n})(x_n - μ_{y_n})ᵀ`` (host float64) on the device."""
+    device = source.device
+    products = _Products(source, source.n_features)
+    means = torch.as_tensor(np.asarray(means, np.float64), device=device)
+    for start, stop, block in source.device_blocks(chunk_bytes):
+        labels = torch.as_tensor(y[start:stop], dtype=torch.long, device=device)
+        products.add(block - means[labels])
+    return _to_host(products.result())
+
+
+def device_max_abs(source, *, chunk_bytes):
+    """``max |x|`` over every row, computed on the device."""
+    largest = torch.zeros((), dtype=torch.float64, device=source.device)
+    for _, _, block in source.device_blocks(chunk_bytes):
+        largest = torch.maximum(largest, block.abs().max())
+    return float(largest)
+
+
+def device_row_sq_norms(source, mean, *, chunk_bytes):
+    """``‖x_n - mean‖²`` of every row (a host float64 N-vector), on the device."""
+    out = np.empty(source.n_samples, dtype=np.float64)
+    mean = torch.as_tensor(np.asarray(mean, np.float64), device=source.device)
+    for start, stop, block in source.device_blocks(chunk_bytes):
+        Z = block - mean
+        out[start:stop] = _to_host((Z * Z).sum(dim=1))
+    return out
+
+
+def device_sum_fourth_powers_of_norms(source, mean, *, chunk_bytes):
+    """``Σ_n ‖x_n - mean‖⁴`` in float64 on the device."""
+    total = torch.zeros((), dtype=torch.float64, device=source.device)
+    mean = torch.as_tensor(np.asarray(mean, np.float64), device=source.device)
+    for _, _, block in source.device_blocks(chunk_bytes):
+        Z = block - mean
+        r2 = (Z * Z).sum(dim=1)
+        total += r2 @ r2
+    return float(total)
+
+
+def device_class_square_sums(source, y, means, *, chunk_bytes):
+    """``Σ_{n in c} (x_n - μ_c)²`` per class and feature (host float64, C × d)."""
+    device = source.device
+    means = torch.as_tensor(np.asarray(means, np.float64), device=device)
+    sq = torch.zeros_like(means)
+    for start, stop, block in source.device_blocks(chunk_bytes):
+        labels = torch.as_tensor(y[start:stop], dtype=torch.long, device=device)
+        sq.index_add_(0, labels, (block - means[labels]) ** 2)
+    return _to_host(sq)
+
+
+def device_lda_predict_proba(source, coef, intercept, center, *, chunk_bytes):
+    """Posterior ``softmax((x - c) coefᵀ + intercept)`` (host float64, N × K).
+
+    The O(N·d·K) projection runs in the source's pass precision (float32 with
+    TF32 off on CUDA: the rows are centred on ``c`` first), the softmax in
+    float64.
+    """
+    device = source.device
+    dtype = _TORCH_DTYPES[source.pass_dtype]
+    center = torch.as_tensor(np.asarray(center, np.float64), device=device)
+    coef_t = torch.as_tensor(np.asarray(coef, np.float64), device=device).T
+    coef_t = coef_t.to(dtype).contiguous()
+    intercept = torch.as_tensor(np.asarray(intercept, np.float64), device=device)
+    out = np.empty((source.n_samples, coef_t.shape[1]), dtype=np.float64)
+    for start, stop, block in source.device_blocks(chunk_bytes):
+        with ieee_float32_matmul():
+            logits = ((block - center).to(dtype) @ coef_t).to(torch.float64)
+        out[start:stop] = _to_host(torch.softmax(logits + intercept, dim=1))
+    return out

@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import type_of_target
 
-from ._source import as_feature_source, is_out_of_core
+from ._source import as_feature_source, is_device_tensor, is_out_of_core
 from ._store import is_tensor
 
 TASKS = ("classification", "regression")
@@ -151,6 +151,7 @@ def check_features(
     dtype=None,
     out_of_core=False,
     n_samples=None,
+    device=None,
     why=None,
 ):
     """Validate a feature matrix and return it as a float ndarray.
@@ -175,6 +176,12 @@ def check_features(
         :func:`~skdisco.utils.subsample`; a string names the method there.
     n_samples : int, default=None
         Expected number of rows of out-of-core features (the length of ``y``).
+    device : {"cpu", "cuda", "auto"} or str, default=None
+        With ``out_of_core=True``: the torch device the caller's passes over
+        the rows run on (see :func:`~skdisco.utils.as_feature_source`); any
+        features, in memory or not, are then returned as a ``FeatureSource``
+        on it. A tensor off the CPU is returned as a source on its own device
+        even with ``device=None`` (it is not copied to the host).
     why : str, default=None
         For a caller that refuses out-of-core features: what needs every
         sample at once, said in the error.
@@ -183,7 +190,8 @@ def check_features(
     -------
     X : ndarray of shape (n_samples, n_features) or FeatureSource
         Validated array, float64 or float32 (a ``FeatureSource`` for
-        out-of-core features with ``out_of_core=True``).
+        out-of-core features with ``out_of_core=True``, and for any features
+        with a ``device``).
 
     Raises
     ------
@@ -200,6 +208,10 @@ def check_features(
     """
     if dtype is None:
         dtype = [np.float64, np.float32]
+    if out_of_core is True and (device is not None or is_device_tensor(X)):
+        if not (is_out_of_core(X) or is_tensor(X)):
+            X = check_features(X, name=name, min_samples=min_samples, dtype=dtype)
+        return _check_source(X, name, min_samples, n_samples, device)
     if is_out_of_core(X):
         if out_of_core is True:
             return _check_source(X, name, min_samples, n_samples)
@@ -228,8 +240,8 @@ def check_features(
     return X
 
 
-def _check_source(X, name, min_samples, n_samples):
-    source = as_feature_source(X, n_samples=n_samples, name=name)
+def _check_source(X, name, min_samples, n_samples, device=None):
+    source = as_feature_source(X, n_samples=n_samples, name=name, device=device)
     if source.n_samples is not None and source.n_samples < min_samples:
         raise ValueError(
             f"{name} have {source.n_samples} sample(s); at least {min_samples} "

@@ -206,3 +206,67 @@ def test_evaluate_and_summarise():
     row = ev[ev.truth == "finetune"].iloc[0]
     assert row["weighted_kendall_tau"] == pytest.approx(1.0)
     assert np.isnan(row["top1_relative_accuracy"])
+
+
+def _tiny_results(tmp_path, n_models=8):
+    """A results folder with the CSVs the table stage reads (two targets)."""
+    rng = np.random.default_rng(0)
+    models = [f"m{i}" for i in range(n_models)]
+    truth_rows, score_rows = [], []
+    for target, task in (("t1", "classification"), ("t2", "classification"),
+                         ("t3", "regression")):
+        ft = rng.uniform(0.5, 0.9, n_models)
+        for i, m in enumerate(models):
+            truth_rows.append({"target": target, "model": m, "task": task,
+                               "finetune": ft[i], "linear_probe": ft[i] - 0.1})
+            for scorer in ("logme", "knn_probe", "ncti", "disco", "disco[g=1]",
+                           "etran", "linear_probe", "nleep", "leep"):
+                score_rows.append({"target": target, "model": m, "scorer": scorer,
+                                   "score": ft[i] + rng.normal(scale=0.1)})
+    pd.DataFrame(truth_rows).to_csv(tmp_path / "ground_truth.csv", index=False)
+    pd.DataFrame(score_rows).to_csv(tmp_path / "scores.csv", index=False)
+    pd.DataFrame({"model": models, "n_params": rng.uniform(1, 9, n_models),
+                  "feature_dim": rng.integers(8, 64, n_models),
+                  "source_accuracy": rng.uniform(0, 1, n_models),
+                  "source_accuracy_from": "test"}).to_csv(
+        tmp_path / "controls.csv", index=False)
+    return tmp_path
+
+
+def test_stage_table_from_csvs_only(tmp_path):
+    out = _tiny_results(tmp_path)
+    (out / "seeds_report.md").write_text("## Seeds\n\nnoise ceiling 0.9\n")
+    _run_module().stage_table(out, n_bootstrap=50)
+    ci = pd.read_csv(out / "summary_ci.csv").set_index("scorer")
+    for column in ("kind", "mean_tau_w", "ci_low", "ci_high", "n_targets",
+                   "targets_beating_best_control"):
+        assert column in ci.columns
+    assert set(ci["kind"]) == {"score", "control", "loto", "ensemble"}
+    assert set(zoo_report.CONTROLS) <= set(ci.index[ci["kind"] == "control"])
+    assert (ci["ci_low"] <= ci["mean_tau_w"] + 1e-12).all()
+    # classification-only scorers are not evaluated on the regression target
+    assert ci.loc["knn_probe", "n_targets"] == 2
+    assert ci.loc["logme", "n_targets"] == 3
+    # the LOTO row is the mean of the held-out values of loto_choices.csv
+    choices = pd.read_csv(out / "loto_choices.csv")
+    disco = choices[choices["selection"] == "disco [LOTO over the sweep]"]
+    assert ci.loc["disco [LOTO over the sweep]", "mean_tau_w"] == pytest.approx(
+        disco["held_out_tau_w"].mean(), abs=1e-4)
+    report = (out / "report.md").read_text()
+    assert "noise ceiling 0.9" in report
+    assert "[LOTO]" in report and "minus " in report
+
+
+def test_ensemble_scores_are_rank_aggregates_on_classification_targets(tmp_path):
+    out = _tiny_results(tmp_path)
+    scores = pd.read_csv(out / "scores.csv")
+    truth = pd.read_csv(out / "ground_truth.csv")
+    ens, variants = zoo_report.ensemble_scores(scores, truth)
+    assert set(ens["target"]) == {"t1", "t2"}
+    assert len(variants["ensemble[logme,knn,ncti]"]) == 4 * 2
+    block = ens[(ens["target"] == "t1")
+                & (ens["scorer"] == "mean_rank(logme+knn_probe)")].set_index("model")
+    wide = scores[scores["target"] == "t1"].pivot(index="model", columns="scorer",
+                                                  values="score")
+    expected = -(wide[["logme", "knn_probe"]].rank(ascending=False).mean(axis=1))
+    assert block["score"].to_numpy() == pytest.approx(expected.loc[block.index])

@@ -207,4 +207,4 @@ def test_evaluate_ranking_constant_truth_rows_are_nan_with_warning():
     ranking = _ranking(["a", "b", "c"], s=[0.9, 0.5, 0.1])
     with pytest.warns(UserWarning, match="truth is the same"):
         result = evaluate_ranking(ranking, {"a": 80.0, "b": 80.0, "c": 80.0})
-    assert result.loc["s"].drop("n_models").isna().all()
+    assert result.loc["s"].drop(["n_models", "kind"]).isna().all()
