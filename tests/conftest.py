@@ -47,3 +47,20 @@ def load_case():
             return {k: z[k] for k in z.files}
 
     return load
+
+
+@pytest.fixture
+def two_worker_dask_client():
+    """A ``dask.distributed`` client of a local cluster of two worker processes
+    (one thread each); skipped without ``distributed``."""
+    distributed = pytest.importorskip("dask.distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            processes=True,
+            threads_per_worker=1,
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client

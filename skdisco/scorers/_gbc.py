@@ -53,6 +53,7 @@ class GBCScorer(BaseScorer):
         # Not invariant where the reference floors every class variance at 1e-4 in the
         # features' units.
         tags.scorer_tags.scale_invariant = False
+        tags.scorer_tags.out_of_core = True
         return tags
 
 

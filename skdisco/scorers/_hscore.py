@@ -61,6 +61,7 @@ class HScoreScorer(BaseScorer):
         # Not invariant where pactran's variant adds a 1e-6 ridge in the features'
         # units.
         tags.scorer_tags.scale_invariant = self.variant != "pactran"
+        tags.scorer_tags.out_of_core = True
         return tags
 
 
@@ -94,6 +95,11 @@ class RegularizedHScoreScorer(BaseScorer):
     _score_function = staticmethod(regularized_hscore)
     _result_function = staticmethod(regularized_hscore_result)
     _parameter_constraints: dict = dict(_REGULARIZED_HSCORE_PARAMETERS)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.scorer_tags.out_of_core = True
+        return tags
 
 
 __all__ = ["HScoreScorer", "RegularizedHScoreScorer"]

@@ -6,6 +6,8 @@ from ..transferability._leep import (
     _LEEP_PARAMETERS,
     _NCE_PARAMETERS,
     _NLEEP_PARAMETERS,
+    NLEEP_IN_MEMORY,
+    SOURCE_PROBABILITIES_IN_MEMORY,
     leep,
     leep_result,
     nce,
@@ -44,6 +46,7 @@ class LEEPScorer(BaseScorer):
     -0.3996
     """
 
+    _in_memory_reason = SOURCE_PROBABILITIES_IN_MEMORY
     _score_function = staticmethod(leep)
     _result_function = staticmethod(leep_result)
     _parameter_constraints: dict = dict(_LEEP_PARAMETERS)
@@ -88,6 +91,7 @@ class NCEScorer(BaseScorer):
     -0.3447
     """
 
+    _in_memory_reason = SOURCE_PROBABILITIES_IN_MEMORY
     _score_function = staticmethod(nce)
     _result_function = staticmethod(nce_result)
     _parameter_constraints: dict = dict(_NCE_PARAMETERS)
@@ -143,6 +147,7 @@ class NLEEPScorer(BaseScorer):
     1.0
     """
 
+    _in_memory_reason = NLEEP_IN_MEMORY
     _score_function = staticmethod(nleep)
     _result_function = staticmethod(nleep_result)
     _parameter_constraints: dict = dict(_NLEEP_PARAMETERS)

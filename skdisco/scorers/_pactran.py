@@ -3,9 +3,11 @@ source-model probabilities."""
 
 from __future__ import annotations
 
+from ..transferability._leep import SOURCE_PROBABILITIES_IN_MEMORY
 from ..transferability._pactran import (
     _GAUSS_PARAMETERS,
     _SOURCE_PARAMETERS,
+    PACTRAN_GAUSS_IN_MEMORY,
     pac_dir_result,
     pac_gamma_result,
     pac_gauss_result,
@@ -64,6 +66,7 @@ class PACTranGaussScorer(BaseScorer):
     True
     """
 
+    _in_memory_reason = PACTRAN_GAUSS_IN_MEMORY
     _score_function = staticmethod(pactran_gauss)
     _result_function = staticmethod(pac_gauss_result)
     _parameter_constraints: dict = dict(_GAUSS_PARAMETERS)
@@ -100,6 +103,8 @@ class PACTranGaussScorer(BaseScorer):
 
 class _SourceProbabilityBound(BaseScorer):
     """PACTran on source probabilities: the core returns a bound, negated here."""
+
+    _in_memory_reason = SOURCE_PROBABILITIES_IN_MEMORY
 
     _parameter_constraints: dict = dict(_SOURCE_PARAMETERS)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..transferability._parc import _PARAMETERS, parc, parc_result
+from ..transferability._parc import _PARAMETERS, PARC_IN_MEMORY, parc, parc_result
 from ._base import BaseScorer, fill_scorer_doc
 
 
@@ -40,6 +40,7 @@ class PARCScorer(BaseScorer):
     47.3115
     """
 
+    _in_memory_reason = PARC_IN_MEMORY
     _score_function = staticmethod(parc)
     _result_function = staticmethod(parc_result)
     _parameter_constraints: dict = dict(_PARAMETERS)

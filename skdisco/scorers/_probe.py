@@ -5,6 +5,8 @@ from __future__ import annotations
 from ..transferability._probe import (
     _KNN_PROBE_PARAMETERS,
     _LINEAR_PROBE_PARAMETERS,
+    KNN_PROBE_IN_MEMORY,
+    LINEAR_PROBE_IN_MEMORY,
     knn_probe,
     knn_probe_result,
     linear_probe,
@@ -53,6 +55,7 @@ class LinearProbeScorer(BaseScorer):
     1.0
     """
 
+    _in_memory_reason = LINEAR_PROBE_IN_MEMORY
     _score_function = staticmethod(linear_probe)
     _result_function = staticmethod(linear_probe_result)
     _parameter_constraints: dict = dict(_LINEAR_PROBE_PARAMETERS)
@@ -102,6 +105,7 @@ class KNNProbeScorer(BaseScorer):
     1.0
     """
 
+    _in_memory_reason = KNN_PROBE_IN_MEMORY
     _score_function = staticmethod(knn_probe)
     _result_function = staticmethod(knn_probe_result)
     _parameter_constraints: dict = dict(_KNN_PROBE_PARAMETERS)

@@ -53,6 +53,7 @@ class TransRateScorer(BaseScorer):
         # Not invariant where tllib's variant uses a fixed distortion eps in the
         # features' units (the official ones normalise the features first).
         tags.scorer_tags.scale_invariant = self.variant != "tllib"
+        tags.scorer_tags.out_of_core = True
         return tags
 
 

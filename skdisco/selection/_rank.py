@@ -18,6 +18,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from ..utils._source import as_feature_source, is_out_of_core, subsample
 from ..utils._store import (
     Store,
     digest,
@@ -225,6 +226,37 @@ def _chunked_fit(scorer, X, y, task):
     return scorer
 
 
+#: Out-of-core features larger than this (as float64) are subsampled for a
+#: scorer that needs every sample in memory.
+IN_MEMORY_LIMIT_BYTES = 2 * 2**30
+
+
+def _in_memory(data, y, sname):
+    """``(features, y)`` in memory for a scorer that cannot stream.
+
+    In-memory arrays (and memmaps) pass through; out-of-core features are
+    read whole when they take at most :data:`IN_MEMORY_LIMIT_BYTES` as float64,
+    else a stratified :func:`~skdisco.utils.subsample` of that many bytes of
+    rows is scored, with a UserWarning (the same rows for every model: the
+    draw depends on ``y`` only).
+    """
+    if not is_out_of_core(data):
+        return _to_numpy(data), y
+    n = y.shape[0]
+    d = as_feature_source(data, n_samples=n).n_features
+    rows = max(2, IN_MEMORY_LIMIT_BYTES // (8 * d))
+    if rows < n:
+        warnings.warn(
+            f"{sname} needs all features in memory at once; these out-of-core "
+            f"features ({n} × {d}) exceed {IN_MEMORY_LIMIT_BYTES / 2**30:.3g} GiB "
+            f"as float64, so {sname} scores a stratified subsample of {rows} "
+            "rows (skdisco.utils.subsample, random_state=0).",
+            UserWarning,
+            stacklevel=2,
+        )
+    return subsample(data, y, int(rows), random_state=0)
+
+
 def _short(exc):
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
@@ -374,15 +406,19 @@ def _score_one(row, errors, sname, scorer, inputs, y):
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            if is_dask(data) and tags.partial_fit:
+            if is_out_of_core(data) and tags.out_of_core:
+                # Streamed block by block (on the workers for a Dask array);
+                # score_ is the score: score(X, y) would read them again.
+                score = float(scorer.fit(data, y).score_)
+            elif is_dask(data) and tags.partial_fit:
                 task = infer_task(y, getattr(scorer, "task", "auto"))
                 _chunked_fit(scorer, data, y, task)
                 # score(X, y) would materialise the whole dask array: the
                 # chunks' score is the one partial_fit accumulated.
                 score = float(scorer.score_)
             else:
-                data = _to_numpy(data)
-                score = float(scorer.fit(data, y).score(data, y))
+                data, y_used = _in_memory(data, y, sname)
+                score = float(scorer.fit(data, y_used).score(data, y_used))
     except Exception as exc:
         row["scores"][sname] = None
         errors.append(f"{sname}: {_short(exc)}")
@@ -484,8 +520,9 @@ def _resolve_progress(progress, items):
     """``"auto"``: per-model lines when some model runs a network, else off."""
     if progress != "auto":
         return progress
-    extracts = any(isinstance(spec, str) or hasattr(spec, "transform")
-                   for _, spec in items)
+    extracts = any(
+        isinstance(spec, str) or hasattr(spec, "transform") for _, spec in items
+    )
     return "models" if extracts else False
 
 
@@ -567,9 +604,10 @@ def rank_models(
 TimmFeatureExtractor`, :class:`~skdisco.features.TorchFeatureExtractor`, a
           ``Pipeline``);
         - in a dict ``{name: value}``, any of the above or precomputed
-          features: an array ``(n_samples, n_features)`` (numpy, memmap or a
-          Dask array) or ``{"features": F, "probabilities": P}`` when a scorer
-          needs source-class probabilities (LEEP, NCE, PACTran's Dirichlet and
+          features: an array ``(n_samples, n_features)`` (numpy, memmap, a
+          Dask array or other out-of-core features, see Notes) or
+          ``{"features": F, "probabilities": P}`` when a scorer needs
+          source-class probabilities (LEEP, NCE, PACTran's Dirichlet and
           Gamma variants); a ``"labels"`` entry (source labels, one column)
           may stand in for scorers of source labels, which otherwise take the
           argmax of ``P``.
@@ -651,10 +689,18 @@ TimmFeatureExtractor`, :class:`~skdisco.features.TorchFeatureExtractor`, a
     for label scorers. An extractor without ``transform_outputs`` (a
     ``Pipeline``) gives features only.
 
-    Scorers with ``partial_fit`` (LogME) receive a Dask array block of rows at a
-    time, so features larger than memory are scored from their sufficient
-    statistics; the result equals the in-memory one to round-off. Other
-    scorers receive the computed array.
+    Precomputed out-of-core features (a Dask array, a zarr array or HDF5
+    dataset, an iterable of chunks; see :func:`~skdisco.utils.is_out_of_core`)
+    go as they are to the scorers that stream them (the ``out_of_core`` scorer
+    tag: LogME, H-score and its shrinkage version, GBC, TransRate, ...), which
+    read them in row blocks -- a Dask array's blocks are reduced on the
+    cluster's workers -- with the in-memory result to round-off. Any other
+    scorer needs every sample at once: it gets the features read whole when
+    they take at most ``IN_MEMORY_LIMIT_BYTES`` (2 GiB) as float64, and
+    otherwise a stratified :func:`~skdisco.utils.subsample` of that size (the
+    same rows for every model), with a UserWarning in the row's
+    ``warnings``. A ``numpy.memmap`` is an array: every scorer reads it in
+    place.
 
     Running on a cluster: wrap the call in ``joblib.parallel_config("dask")``
     with a ``dask.distributed.Client`` connected to the cluster, or, for Ray,

@@ -12,9 +12,21 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..utils._validation import check_classification_target, check_features
+from ..utils._source import STREAMING_FEATURES
+from ..utils._validation import (
+    check_classification_target,
+    check_features,
+    num_rows,
+)
 from ..utils._warnings import SaturatedScoreWarning
-from ._linalg import CenteredSpectrum, class_statistics, class_variances, rescaled
+from ._linalg import (
+    CenteredSpectrum,
+    class_statistics,
+    class_variances,
+    is_streamed,
+    rescaled,
+    small_source_to_array,
+)
 
 GAUSSIAN_TYPES = ("spherical", "diagonal")
 # The reference floors every per-class variance at this value.
@@ -28,7 +40,7 @@ _PARAMETERS = {
 
 
 @validate_params(
-    {"features": ["array-like"], "y": ["array-like"], **_PARAMETERS},
+    {"features": STREAMING_FEATURES, "y": ["array-like"], **_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def gbc(features, y, *, gaussian_type="spherical", n_components=None):
@@ -40,7 +52,10 @@ def gbc(features, y, *, gaussian_type="spherical", n_components=None):
     Parameters
     ----------
     features : array-like of shape (n_samples, n_features)
-        Features of the target data.
+        Features of the target data. Out-of-core features (a Dask array, a
+        zarr array or HDF5 dataset, a list of chunks or a function returning
+        them; a numpy.memmap is read in place) are read in row blocks, in
+        two passes (three with ``n_components``) (see the out-of-core guide).
     y : array-like of shape (n_samples,)
         Target class labels (any labels).
     gaussian_type : {"spherical", "diagonal"}, default="spherical"
@@ -117,7 +132,7 @@ def gbc(features, y, *, gaussian_type="spherical", n_components=None):
     >>> round(gbc(X, y), 4)
     -0.3378
     """
-    F = check_features(features)
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
     y_enc, classes = check_classification_target(y, F.shape[0])
     return gbc_result(
         F,
@@ -145,17 +160,29 @@ def gbc_result(F, y, n_classes, *, gaussian_type="spherical", n_components=None)
         )
     # An exact power-of-two rescaling for features whose squares would overflow
     # or underflow float64; the absolute variance floor is rescaled with them.
+    F = small_source_to_array(F)
     F, scale = rescaled(F)
-    if n_components is not None:
+    center = basis = None
+    if n_components is not None and is_streamed(F) and F.shape[0] > F.shape[1]:
+        # Streamed: the class means of the projections are the projected class
+        # means, and their variances are taken block by block (three passes).
         k = min(int(n_components), *F.shape)
-        F = CenteredSpectrum(F).scores(k)
-    _, means = class_statistics(F, y, n_classes)
+        spectrum = CenteredSpectrum(F, labels=(y, n_classes))
+        _, means = spectrum.class_statistics(y, n_classes)
+        center, basis = spectrum.mean, spectrum.vectors[:, :k]
+        means = (means - center) @ basis
+    else:
+        if n_components is not None:
+            k = min(int(n_components), *F.shape)
+            F = CenteredSpectrum(F).scores(k)
+        _, means = class_statistics(F, y, n_classes)
     with np.errstate(over="ignore", under="ignore"):
         floor = np.float64(_MIN_VARIANCE) / scale / scale
     info = np.finfo(np.float64)
     # Bounded so that a sum of D floors (the spherical mean) stays finite.
-    floor = float(np.clip(floor, info.tiny, info.max / (4 * max(F.shape[1], 1))))
-    var = np.maximum(class_variances(F, y, n_classes, means), floor)
+    floor = float(np.clip(floor, info.tiny, info.max / (4 * max(means.shape[1], 1))))
+    var = class_variances(F, y, n_classes, means, center=center, basis=basis)
+    var = np.maximum(var, floor)
     if gaussian_type == "spherical":
         var = var.mean(axis=1, keepdims=True)
     log_var = np.log(var)

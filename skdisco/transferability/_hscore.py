@@ -14,12 +14,19 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..utils._validation import check_classification_target, check_features
+from ..utils._source import STREAMING_FEATURES
+from ..utils._validation import (
+    check_classification_target,
+    check_features,
+    num_rows,
+)
 from ..utils._warnings import SaturatedScoreWarning
 from ._linalg import (
     ClassMeanSpectrum,
+    is_streamed,
     ledoit_wolf_shrinkage_from_spectrum,
     rescaled,
+    small_source_to_array,
     sum_fourth_powers_of_norms,
 )
 
@@ -31,9 +38,12 @@ _PACTRAN_RIDGE = 1e-6
 def _class_terms(F, y, n_classes):
     # Scale invariant: features of extreme magnitude are divided by a power of
     # two (exactly) so their covariance neither overflows nor underflows.
+    # Out-of-core features with N ≤ D are read whole (the N × N kernel path).
+    F = small_source_to_array(F)
     F, scale = rescaled(F)
     # Eigenvalues and class-mean coordinates only: no eigenvector is formed.
-    spectrum = ClassMeanSpectrum(F, y, n_classes)
+    # Streamed features: the class sums' pass gives the mean (two passes).
+    spectrum = ClassMeanSpectrum(F, y, n_classes, mean_from_classes=is_streamed(F))
     return F, scale, spectrum, spectrum.coords, spectrum.counts
 
 
@@ -48,7 +58,7 @@ _REGULARIZED_HSCORE_PARAMETERS = {}
 
 
 @validate_params(
-    {"features": ["array-like"], "y": ["array-like"], **_HSCORE_PARAMETERS},
+    {"features": STREAMING_FEATURES, "y": ["array-like"], **_HSCORE_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def hscore(features, y, *, variant="tllib", rcond=1e-15):
@@ -57,7 +67,10 @@ def hscore(features, y, *, variant="tllib", rcond=1e-15):
     Parameters
     ----------
     features : array-like of shape (n_samples, n_features)
-        Features of the target data.
+        Features of the target data. Out-of-core features (a Dask array, a
+        zarr array or HDF5 dataset, a list of chunks or a function returning
+        them; a numpy.memmap is read in place) are read in row blocks, in
+        two passes (see the out-of-core guide).
     y : array-like of shape (n_samples,)
         Target class labels (any labels).
     variant : {"tllib", "pactran"}, default="tllib"
@@ -136,7 +149,7 @@ def hscore(features, y, *, variant="tllib", rcond=1e-15):
     >>> round(hscore(X, y), 4)
     1.1919
     """
-    F = check_features(features)
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
     y_enc, classes = check_classification_target(y, F.shape[0])
     return hscore_result(F, y_enc, classes.shape[0], variant=variant, rcond=rcond)
 
@@ -183,7 +196,11 @@ def _warn_if_saturated(spectrum, n_classes):
 
 
 @validate_params(
-    {"features": ["array-like"], "y": ["array-like"], **_REGULARIZED_HSCORE_PARAMETERS},
+    {
+        "features": STREAMING_FEATURES,
+        "y": ["array-like"],
+        **_REGULARIZED_HSCORE_PARAMETERS,
+    },
     prefer_skip_nested_validation=True,
 )
 def regularized_hscore(features, y):
@@ -192,7 +209,10 @@ def regularized_hscore(features, y):
     Parameters
     ----------
     features : array-like of shape (n_samples, n_features)
-        Features of the target data.
+        Features of the target data. Out-of-core features (a Dask array, a
+        zarr array or HDF5 dataset, a list of chunks or a function returning
+        them; a numpy.memmap is read in place) are read in row blocks, in
+        three passes (see the out-of-core guide).
     y : array-like of shape (n_samples,)
         Target class labels (any labels).
 
@@ -243,7 +263,7 @@ def regularized_hscore(features, y):
     >>> round(regularized_hscore(X, y), 4)
     1.1778
     """
-    F = check_features(features)
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
     y_enc, classes = check_classification_target(y, F.shape[0])
     return regularized_hscore_result(F, y_enc, classes.shape[0])
 

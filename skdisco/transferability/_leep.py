@@ -31,6 +31,17 @@ from ..utils._validation import (
 from ..utils._warnings import SaturatedScoreWarning
 from ._linalg import check_magnitude, content_order, onehot
 
+#: What needs every sample at once (the out-of-core error says it).
+SOURCE_PROBABILITIES_IN_MEMORY = (
+    "every row of the source model's probabilities is checked on the simplex "
+    "and the score reads them whole; they are N × C_s, far smaller than features"
+)
+
+#: What needs every sample at once (the out-of-core error says it).
+NLEEP_IN_MEMORY = (
+    "its PCA and Gaussian mixture (EM) revisit every sample at every iteration"
+)
+
 # Largest deviation of a row sum from 1 accepted for source probabilities (float32
 # softmax outputs are off by ~1e-7; logits or scores are off by far more).
 _SIMPLEX_ATOL = 1e-3
@@ -55,7 +66,13 @@ def check_source_probabilities(P, *, name="source_probs"):
 
     Returns a float64 array of shape (n_samples, n_source_classes).
     """
-    P = check_features(P, name=name, min_samples=2)
+    P = check_features(
+        P,
+        name=name,
+        min_samples=2,
+        out_of_core="A score of source probabilities",
+        why=SOURCE_PROBABILITIES_IN_MEMORY,
+    )
     P = np.asarray(P, dtype=np.float64)
     if np.any(P < 0):
         raise ValueError(
@@ -427,7 +444,7 @@ def nleep(
     >>> 0.0 <= nleep(X, y) <= 1.0
     True
     """
-    F = check_features(features)
+    F = check_features(features, out_of_core="NLEEP", why=NLEEP_IN_MEMORY)
     y_enc, classes = check_classification_target(y, F.shape[0])
     return nleep_result(
         F,

@@ -11,6 +11,7 @@ module imports from here instead of re-deriving any of it.
 
 from __future__ import annotations
 
+import mmap
 import operator
 import warnings
 from functools import partial
@@ -20,7 +21,12 @@ import scipy.sparse as sp
 from scipy.linalg import lapack
 from scipy.linalg.blas import dsyrk
 
-from ..utils._source import FeatureSource, as_feature_source, reduce_blocks
+from ..utils._source import (
+    FeatureSource,
+    _rows_per_chunk,
+    as_feature_source,
+    reduce_blocks,
+)
 
 # Rows of features converted to float64 at a time when the input is not already
 # a float64 C-contiguous array (bounds the extra memory to ~64 MiB).
@@ -241,6 +247,34 @@ def _gram_block(block, Y_block, *, scale=1.0):
         block = block * scale
     G = dsyrk(1.0, block.T, trans=0, lower=1)
     return G, None if Y_block is None else _cross(block.T, Y_block)
+
+
+def is_streamed(X):
+    """Whether ``X`` is read in passes over row blocks: out of core or a memmap.
+
+    Such features are never copied whole; the scores read them in as few
+    passes as their maths allows (e.g. :class:`CenteredSpectrum` with
+    ``labels`` takes the mean from the class sums' pass).
+    """
+    if isinstance(X, FeatureSource):
+        return True
+    # check_features returns a memmap as an ndarray view: look at what it views.
+    while isinstance(X, np.ndarray):
+        if isinstance(X, np.memmap):
+            return True
+        X = X.base
+    return isinstance(X, mmap.mmap)
+
+
+def small_source_to_array(X):
+    """Out-of-core features with ``N ≤ d`` as one float64 array, else ``X``.
+
+    The paths for few samples work with the N × N kernel and the rows whole;
+    those rows take no more memory than the d × d Gram of the streaming path.
+    """
+    if isinstance(X, FeatureSource) and X.shape[0] <= X.shape[1]:
+        return X.to_array()
+    return X
 
 
 def kernel_matrix(X):
@@ -504,6 +538,169 @@ class DiagonalSystem(TridiagonalSystem):
         return np.asarray(R, dtype=np.float64)
 
 
+# --- Streaming passes of the coding-rate scores (TransRate) -------------------
+
+
+def unit_row_gram(X, mean):
+    """``ZᵀZ`` of the rows ``z = (x - mean) / ‖x - mean‖`` and the rows left zero.
+
+    Rows equal to ``mean`` cannot be scaled to unit norm and stay zero (their
+    count is returned, for a warning). One pass, a ``dsyrk`` per block; a
+    Dask-array source is reduced on the workers.
+
+    Returns
+    -------
+    G : ndarray of shape (d, d)
+        Symmetric.
+    n_zero : int
+        Rows equal to ``mean``.
+    """
+    fn = partial(_unit_gram_block, mean=mean)
+    if _distributed(X):
+        G, n_zero = reduce_blocks(X, fn)
+    else:
+        G, n_zero = None, 0
+        for _, _, block in iter_row_blocks(X, chunk_bytes=_TRANSFORM_CHUNK_BYTES):
+            part, zeros = fn(block)
+            G = part if G is None else G + part
+            n_zero += zeros
+    return symmetrize_upper(np.asarray(G).T), int(n_zero)
+
+
+def unit_rows(block, mean):
+    """``(x - mean) / ‖x - mean‖`` for every row; rows equal to ``mean`` stay 0."""
+    Z = block - mean
+    norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))
+    zero = norms == 0
+    norms[zero] = 1.0
+    Z /= norms[:, None]
+    return Z, int(zero.sum())
+
+
+def _unit_gram_block(block, *, mean):
+    Z, n_zero = unit_rows(block, mean)
+    return dsyrk(1.0, Z.T, trans=0, lower=1), n_zero
+
+
+def centered_scatter_times(X, mean, B):
+    """``(X - mean)ᵀ (X - mean) B`` (d × K) in one pass, without the d × d scatter.
+
+    A Dask-array source is reduced on the workers.
+    """
+    fn = partial(_scatter_times_block, mean=mean, B=B)
+    if _distributed(X):
+        return reduce_blocks(X, fn, chunk_bytes=_TRANSFORM_CHUNK_BYTES)
+    out = np.zeros((X.shape[1], B.shape[1]), dtype=np.float64)
+    for _, _, block in iter_row_blocks(X, chunk_bytes=_TRANSFORM_CHUNK_BYTES):
+        out += fn(block)
+    return out
+
+
+def _scatter_times_block(block, *, mean, B):
+    Z = block - mean
+    return Z.T @ (Z @ B)
+
+
+class GramEigenvalues:
+    """Accumulates the eigenvalues of ``ZᵀZ`` for rows ``Z`` given in parts.
+
+    As :func:`gram_eigenvalues` computes them: from the n × n kernel of the
+    rows (kept) when ``n ≤ d``, from the d × d Gram (accumulated, rows
+    dropped) otherwise; memory O(min(n, d) · d).
+
+    Parameters
+    ----------
+    n_rows, n_features : int
+        Rows that will be added, and their width.
+    """
+
+    def __init__(self, n_rows, n_features):
+        self._rows = [] if n_rows <= n_features else None
+        self._G = None
+
+    @staticmethod
+    def cost(n_rows, n_features):
+        """Bytes held: ``min(n_rows, n_features) · n_features`` float64."""
+        return 8 * min(n_rows, n_features) * n_features
+
+    def add(self, Z):
+        """Add rows ``Z`` (float64)."""
+        if self._rows is not None:
+            self._rows.append(Z)
+        elif self._G is None:
+            self._G = dsyrk(1.0, Z.T, trans=0, lower=1)
+        else:
+            self._G = dsyrk(1.0, Z.T, beta=1.0, c=self._G, trans=0, lower=1)
+
+    def finish(self):
+        """Eigenvalues of ``ZᵀZ``, descending, ``min(n, d)`` of them."""
+        if self._rows is not None:
+            A = kernel_matrix(np.concatenate(self._rows))
+        else:
+            A = symmetrize_upper(self._G.T)
+        return np.clip(np.linalg.eigvalsh(A)[::-1], 0.0, None)
+
+
+def class_reductions(X, y, n_classes, make, cost, *, chunk_bytes=_CHUNK_BYTES):
+    """Feed each class's rows to its accumulator; return their results.
+
+    ``make(c)`` returns an accumulator with ``add(rows)`` (float64 rows of
+    class ``c``, in parts) and ``finish()``; ``cost(c)`` is the memory it
+    holds, in bytes. Features with random access (arrays, ``numpy.memmap``,
+    Dask, zarr, HDF5, tensors) are read one class at a time, its rows in
+    blocks of at most ``chunk_bytes`` (one accumulator alive at a time).
+    An iterable of chunks is read in ordered passes, each for a batch of
+    classes whose accumulators hold together at most ``max(4 d², largest
+    cost)`` bytes, so memory stays O(d² + chunk · d) whatever the number of
+    classes.
+
+    Returns
+    -------
+    results : list
+        ``finish()`` of every class, in label order.
+    """
+    d = X.shape[1]
+    counts = np.bincount(y, minlength=n_classes)
+    results = [None] * n_classes
+    if not isinstance(X, FeatureSource) or X.random_access:
+        step = _rows_per_chunk(d, chunk_bytes)
+        order = np.argsort(y, kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(counts)])
+        for c in range(n_classes):
+            index = order[bounds[c] : bounds[c + 1]]
+            acc = make(c)
+            for a in range(0, index.size, step):
+                part = index[a : a + step]
+                if isinstance(X, FeatureSource):
+                    rows = X.rows(part)
+                else:
+                    rows = np.ascontiguousarray(X[part], dtype=np.float64)
+                acc.add(rows)
+            results[c] = acc.finish()
+        return results
+    costs = [cost(c) for c in range(n_classes)]
+    budget = max(4 * 8 * d * d, max(costs))
+    batches, batch, used = [], [], 0
+    for c in range(n_classes):
+        if batch and used + costs[c] > budget:
+            batches.append(batch)
+            batch, used = [], 0
+        batch.append(c)
+        used += costs[c]
+    batches.append(batch)
+    for batch in batches:
+        accs = {c: make(c) for c in batch}
+        member = np.zeros(n_classes, dtype=bool)
+        member[batch] = True
+        for start, stop, block in X.blocks(chunk_bytes):
+            yb = y[start:stop]
+            for c in np.unique(yb[member[yb]]):
+                accs[int(c)].add(block[yb == c])
+        for c in batch:
+            results[c] = accs[c].finish()
+    return results
+
+
 def reverse_columns(W, block=64):
     """Reverse the order of the columns of ``W`` in place and return it.
 
@@ -570,25 +767,43 @@ def centered_gram(X, mean, *, lower_only=False):
     return symmetrize_upper(G.T)
 
 
-def class_variances(X, y, n_classes, means):
+def class_variances(X, y, n_classes, means, *, center=None, basis=None):
     """Per-class population variance (ddof=0) of every feature, in float64.
 
     ``means`` are the class means from :func:`class_statistics`; the squares are
     taken about them (two passes), so no cancellation as in ``E[x²] - E[x]²``.
+    With ``center`` and ``basis`` the variances are those of the projected rows
+    ``(x - center) @ basis`` (``means`` then the class means of the
+    projections), computed block by block: no N × k array of projections.
+    A Dask-array source is reduced on the workers.
     """
-    if _on_device(X):
+    fn = partial(
+        _class_variance_block,
+        means=means,
+        n_classes=n_classes,
+        center=center,
+        basis=basis,
+    )
+    if _on_device(X) and basis is None:
         from ..utils._torch import device_class_square_sums
 
         sq = device_class_square_sums(X, y, means, chunk_bytes=_TRANSFORM_CHUNK_BYTES)
+    elif _distributed(X) and not _on_device(X):
+        sq = reduce_blocks(X, fn, y, chunk_bytes=_TRANSFORM_CHUNK_BYTES)
     else:
-        sq = np.zeros((n_classes, X.shape[1]), dtype=np.float64)
+        sq = np.zeros(means.shape, dtype=np.float64)
         for start, stop, block in iter_row_blocks(
             X, chunk_bytes=_TRANSFORM_CHUNK_BYTES
         ):
-            yb = y[start:stop]
-            sq += onehot(yb, n_classes).T @ ((block - means[yb]) ** 2)
+            sq += fn(block, y[start:stop])
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
     return sq / counts[:, None]
+
+
+def _class_variance_block(block, y_block, *, means, n_classes, center, basis):
+    if basis is not None:
+        block = (block - center) @ basis
+    return onehot(y_block, n_classes).T @ ((block - means[y_block]) ** 2)
 
 
 class CenteredSpectrum:
@@ -607,11 +822,20 @@ class CenteredSpectrum:
         Features (float32 or float64; float64 inside).
     """
 
-    def __init__(self, X):
+    def __init__(self, X, *, labels=None):
         n, d = X.shape
         self.n_samples, self.n_features = n, d
-        self.mean = column_mean(X)
         self.dual = n <= d
+        X = small_source_to_array(X)
+        self._class_stats = None
+        if labels is not None:
+            # One pass gives the class statistics and, from them, the mean.
+            y, n_classes = labels
+            counts, sums = class_sums(X, y, n_classes)
+            self._class_stats = (y, n_classes, counts, sums / counts[:, None])
+            self.mean = sums.sum(axis=0) / n
+        else:
+            self.mean = column_mean(X)
         self._X = X
         if self.dual:
             Xc = np.asarray(X, dtype=np.float64) - self.mean
@@ -630,12 +854,20 @@ class CenteredSpectrum:
         ``a_c = 1[y = c] / n_c``, so the coordinate on ``v_i = Xcᵀ u_i / σ_i`` is
         ``σ_i u_iᵀ a_c``.
         """
-        counts, means = class_statistics(self._X, y, n_classes)
+        counts, means = self.class_statistics(y, n_classes)
         if not self.dual:
             return (means - self.mean) @ self.vectors
         A = onehot(y, n_classes).multiply(1.0 / counts[None, :]).tocsr()
         Ua = np.asarray(A.T @ self.vectors)
         return Ua * np.sqrt(self.eigenvalues)[None, :]
+
+    def class_statistics(self, y, n_classes):
+        """Class counts and means (:func:`class_statistics`), from the first
+        pass when the spectrum was built with these ``labels``."""
+        stats = self._class_stats
+        if stats is not None and stats[0] is y and stats[1] == n_classes:
+            return stats[2], stats[3]
+        return class_statistics(self._X, y, n_classes)
 
     def basis_matmul(self, R):
         """Return ``V R`` (D × K) for ``R`` of shape (r, K), V the eigenvectors.
@@ -686,6 +918,9 @@ class ClassMeanSpectrum:
     y : ndarray of shape (n_samples,)
         Labels encoded ``0 .. n_classes - 1``.
     n_classes : int
+    mean_from_classes : bool, default=False
+        Take the mean from the class sums' pass (two passes over the rows
+        instead of three: for streamed features, see :func:`is_streamed`).
 
     Attributes
     ----------
@@ -699,11 +934,18 @@ class ClassMeanSpectrum:
     n_samples, n_features : int
     """
 
-    def __init__(self, X, y, n_classes):
+    def __init__(self, X, y, n_classes, *, mean_from_classes=False):
         n, d = X.shape
         self.n_samples, self.n_features = n, d
-        self.mean = column_mean(X)
         self.dual = n <= d
+        X = small_source_to_array(X)
+        if mean_from_classes and not self.dual:
+            # Streamed rows: one pass gives the class statistics and the mean.
+            counts, sums = class_sums(X, y, n_classes)
+            means = sums / counts[:, None]
+            self.mean = sums.sum(axis=0) / n
+        else:
+            self.mean = column_mean(X)
         if self.dual:
             Xc = np.asarray(X, dtype=np.float64) - self.mean
             tri = Tridiagonalization(kernel_matrix(Xc), overwrite_a=True)
@@ -712,7 +954,8 @@ class ClassMeanSpectrum:
             A[np.arange(n), y] = 1.0 / counts[y]
             R = A
         else:
-            counts, means = class_statistics(X, y, n_classes)
+            if not mean_from_classes:
+                counts, means = class_statistics(X, y, n_classes)
             tri = Tridiagonalization(
                 centered_gram(X, self.mean, lower_only=True), overwrite_a=True
             )
@@ -762,18 +1005,26 @@ def ledoit_wolf_shrinkage_from_spectrum(
 
 
 def sum_fourth_powers_of_norms(X, mean):
-    """``Σ_n ‖x_n - mean‖⁴`` in float64, chunk by chunk."""
+    """``Σ_n ‖x_n - mean‖⁴`` in float64, chunk by chunk (Dask: on the workers)."""
     if _on_device(X):
         from ..utils._torch import device_sum_fourth_powers_of_norms
 
         return device_sum_fourth_powers_of_norms(
             X, mean, chunk_bytes=_TRANSFORM_CHUNK_BYTES
         )
+    if _distributed(X):
+        return float(reduce_blocks(X, partial(_fourth_power_block, mean=mean)))
     total = 0.0
     for _, _, Z in iter_centered_chunks(X, mean):
         r2 = np.einsum("ij,ij->i", Z, Z)
         total += float(r2 @ r2)
     return total
+
+
+def _fourth_power_block(block, *, mean):
+    Z = block - mean
+    r2 = np.einsum("ij,ij->i", Z, Z)
+    return float(r2 @ r2)
 
 
 def oas_shrinkage(S, n_samples):

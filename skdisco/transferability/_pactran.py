@@ -24,6 +24,11 @@ from ..utils._validation import check_classification_target, check_features
 from ._leep import check_source_probabilities
 from ._linalg import check_magnitude, column_mean, onehot
 
+#: What needs every sample at once (the out-of-core error says it).
+PACTRAN_GAUSS_IN_MEMORY = (
+    "its bound is minimised by an optimiser that evaluates every sample at every step"
+)
+
 
 @dataclass(frozen=True)
 class PACGaussResult:
@@ -238,7 +243,9 @@ def pactran_gauss(
     >>> round(pactran_gauss(X, y), 3)
     -7.103
     """
-    F = check_features(features)
+    F = check_features(
+        features, out_of_core="PACTran-Gaussian", why=PACTRAN_GAUSS_IN_MEMORY
+    )
     y_enc, classes = check_classification_target(y, F.shape[0])
     return pac_gauss_result(
         F,

@@ -16,6 +16,9 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from ..utils._validation import check_classification_target, check_features
 from ._linalg import rescaled
 
+#: What needs every sample at once (the out-of-core error says it).
+PARC_IN_MEMORY = "it correlates every pair of samples: two N × N matrices"
+
 # The reference reduces to 32 dimensions with a randomised PCA seeded 1919.
 _PARC_DIMS = 32
 _PARC_SEED = 1919
@@ -106,7 +109,7 @@ def parc(features, y, *, ratio=2, label_ties="reference"):
     >>> round(parc(X, y), 2)
     42.34
     """
-    F = check_features(features)
+    F = check_features(features, out_of_core="PARC", why=PARC_IN_MEMORY)
     y_enc, classes = check_classification_target(y, F.shape[0])
     return parc_result(F, y_enc, classes.shape[0], ratio=ratio, label_ties=label_ties)
 

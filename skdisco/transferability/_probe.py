@@ -21,6 +21,18 @@ from ..utils._validation import check_classification_target, check_features
 from ._disco import stratified_folds
 from ._linalg import content_order, rescaled
 
+#: What needs every sample at once (the out-of-core error says it).
+LINEAR_PROBE_IN_MEMORY = (
+    "its cross-validated logistic regression (lbfgs) "
+    "reads every sample at every iteration"
+)
+
+#: What needs every sample at once (the out-of-core error says it).
+KNN_PROBE_IN_MEMORY = (
+    "its leave-one-out k-nearest-neighbour search compares "
+    "every sample with all the others"
+)
+
 
 def _folds(F, y_enc, n_classes, cv, random_state):
     """Data and folds of a probe: content-keyed folds for an integer ``cv``.
@@ -146,7 +158,7 @@ def linear_probe(features, y, *, cv=5, C=1.0, max_iter=1000, random_state=0):
     >>> round(linear_probe(X, y), 4)
     0.9533
     """
-    F = check_features(features)
+    F = check_features(features, out_of_core="linear probe", why=LINEAR_PROBE_IN_MEMORY)
     y_enc, classes = check_classification_target(y, F.shape[0])
     return linear_probe_result(
         F,
@@ -234,7 +246,7 @@ def knn_probe(features, y, *, n_neighbors=5, cv=5, random_state=0):
     >>> round(knn_probe(X, y), 4)
     0.96
     """
-    F = check_features(features)
+    F = check_features(features, out_of_core="kNN probe", why=KNN_PROBE_IN_MEMORY)
     y_enc, classes = check_classification_target(y, F.shape[0])
     return knn_probe_result(
         F,

@@ -14,8 +14,26 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..utils._validation import check_classification_target, check_features
-from ._linalg import CenteredSpectrum, class_statistics, gram_eigenvalues, rescaled
+from ..utils._source import STREAMING_FEATURES
+from ..utils._validation import (
+    check_classification_target,
+    check_features,
+    num_rows,
+)
+from ._linalg import (
+    CenteredSpectrum,
+    GramEigenvalues,
+    centered_gram,
+    centered_scatter_times,
+    class_reductions,
+    class_statistics,
+    gram_eigenvalues,
+    is_streamed,
+    rescaled,
+    small_source_to_array,
+    unit_row_gram,
+    unit_rows,
+)
 
 TRANSRATE_VARIANTS = ("official", "official_projection", "tllib")
 _EPS64 = np.finfo(np.float64).eps
@@ -30,7 +48,7 @@ _PARAMETERS = {
 
 
 @validate_params(
-    {"features": ["array-like"], "y": ["array-like"], **_PARAMETERS},
+    {"features": STREAMING_FEATURES, "y": ["array-like"], **_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
 def transrate(features, y, *, variant="official", eps=1e-4):
@@ -39,7 +57,11 @@ def transrate(features, y, *, variant="official", eps=1e-4):
     Parameters
     ----------
     features : array-like of shape (n_samples, n_features)
-        Features of the target data.
+        Features of the target data. Out-of-core features (a Dask array, a
+        zarr array or HDF5 dataset, a list of chunks or a function returning
+        them; a numpy.memmap is read in place) are read in row blocks, in
+        two or three passes and one read of every class's rows (see the
+        out-of-core guide).
     y : array-like of shape (n_samples,)
         Target class labels (any labels).
     variant : {"official", "official_projection", "tllib"}, default="official"
@@ -132,7 +154,7 @@ def transrate(features, y, *, variant="official", eps=1e-4):
     >>> round(transrate(X, y, variant="tllib"), 4)
     0.5894
     """
-    F = check_features(features)
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
     y_enc, classes = check_classification_target(y, F.shape[0])
     return transrate_result(F, y_enc, classes.shape[0], variant=variant, eps=eps)
 
@@ -146,12 +168,96 @@ def transrate_result(F, y, n_classes, *, variant="official", eps=1e-4):
     # Features of extreme magnitude are divided by a power of two (exactly):
     # "official" and "official_projection" are scale invariant, "tllib"'s
     # rates take the scale back in log space.
+    F = small_source_to_array(F)
     F, scale = rescaled(F)
+    if _streams(F):
+        if variant == "tllib":
+            return _transrate_tllib_streaming(F, y, n_classes, eps, scale)
+        if variant == "official":
+            return _transrate_official_streaming(F, y, n_classes, eps)
     if variant == "tllib":
         return _transrate_tllib(F, y, n_classes, eps, scale)
     if variant == "official":
         return _transrate_official(F, y, n_classes, eps)
     return _transrate_projection(F, y, n_classes, eps)
+
+
+def _streams(F):
+    """Whether ``F`` is read in blocks: out of core, or a memmap with N > D.
+
+    The in-memory paths centre (and normalise) a float64 copy of all rows;
+    the streaming ones read the rows in blocks, and each class's rows once
+    (by index, or in ordered passes over class batches for an iterable).
+    """
+    return is_streamed(F) and F.shape[0] > F.shape[1]
+
+
+def _log1p_rate(x, log_scale2):
+    """``½ Σ log(1 + x·s²)`` with ``log_scale2 = log s²``, never forming ``x·s²``."""
+    if log_scale2 == 0.0:
+        return 0.5 * np.sum(np.log1p(x))
+    with np.errstate(divide="ignore"):
+        return 0.5 * np.sum(np.logaddexp(0.0, np.log(x) + log_scale2))
+
+
+def _class_eigenvalues(F, y, n_classes, row_map):
+    """Eigenvalues of ``Z_cᵀZ_c`` per class, ``Z = row_map(rows)``, streamed."""
+    counts = np.bincount(y, minlength=n_classes)
+    d = F.shape[1]
+
+    class Accumulator(GramEigenvalues):
+        def add(self, rows):
+            super().add(row_map(rows))
+
+    return class_reductions(
+        F,
+        y,
+        n_classes,
+        lambda c: Accumulator(counts[c], d),
+        lambda c: GramEigenvalues.cost(counts[c], d),
+    )
+
+
+def _transrate_tllib_streaming(F, y, n_classes, eps, scale):
+    counts, means = class_statistics(F, y, n_classes)
+    mean = counts @ means / F.shape[0]
+    log_scale2 = 2.0 * np.log(scale)
+    eig = np.clip(np.linalg.eigvalsh(centered_gram(F, mean))[::-1], 0.0, None)
+    rate = _log1p_rate(eig / (F.shape[0] * eps), log_scale2)
+    eig_c = _class_eigenvalues(F, y, n_classes, lambda rows: rows - mean)
+    rate_y = sum(
+        _log1p_rate(e / (counts[c] * eps), log_scale2) for c, e in enumerate(eig_c)
+    )
+    return float(rate - rate_y / n_classes)
+
+
+def _transrate_official_streaming(F, y, n_classes, eps):
+    n, d = F.shape
+    counts, means = class_statistics(F, y, n_classes)
+    mean = counts @ means / n
+    G, n_zero = unit_row_gram(F, mean)
+    if n_zero:
+        _warn_zero_rows(n_zero, stacklevel=5)
+    eig = np.clip(np.linalg.eigvalsh(G)[::-1], 0.0, None) / n
+    rank = _rank_from_eigenvalues(eig, d)
+    if rank == 0:
+        return 0.0  # every sample is the mean: nothing to code, no information
+    rate = np.sum(np.log1p(eig / eps))
+    eig_c = _class_eigenvalues(F, y, n_classes, lambda rows: unit_rows(rows, mean)[0])
+    rate_y = sum(
+        counts[c] / n * np.sum(np.log1p(e / counts[c] / eps))
+        for c, e in enumerate(eig_c)
+    )
+    return float((rate - rate_y) / rank / 2.0)
+
+
+def _warn_zero_rows(n_zero, stacklevel):
+    warnings.warn(
+        f"{int(n_zero)} samples equal the feature mean; their rows cannot "
+        "be scaled to unit norm and are left at zero.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
 
 
 def _rank_from_eigenvalues(values, dim):
@@ -167,13 +273,7 @@ def _transrate_tllib(F, y, n_classes, eps, scale=1.0):
     log_scale2 = 2.0 * np.log(scale)
 
     def rate(Z):
-        n = Z.shape[0]
-        x = gram_eigenvalues(Z) / (n * eps)
-        if scale == 1.0:
-            return 0.5 * np.sum(np.log1p(x))
-        # log(1 + x·scale²) without forming x·scale², which may overflow.
-        with np.errstate(divide="ignore"):
-            return 0.5 * np.sum(np.logaddexp(0.0, np.log(x) + log_scale2))
+        return _log1p_rate(gram_eigenvalues(Z) / (Z.shape[0] * eps), log_scale2)
 
     rate_y = sum(rate(Fc[y == c]) for c in range(n_classes))
     return float(rate(Fc) - rate_y / n_classes)
@@ -185,12 +285,7 @@ def _transrate_official(F, y, n_classes, eps):
     norms = np.linalg.norm(Z, axis=1)
     zero = norms == 0
     if zero.any():
-        warnings.warn(
-            f"{int(zero.sum())} samples equal the feature mean; their rows cannot "
-            "be scaled to unit norm and are left at zero.",
-            UserWarning,
-            stacklevel=4,
-        )
+        _warn_zero_rows(zero.sum(), stacklevel=5)
         norms[zero] = 1.0
     Z /= norms[:, None]
     n, d = Z.shape
@@ -216,9 +311,11 @@ def _singular_values_of_product(X, Yt):
 
 def _transrate_projection(F, y, n_classes, eps, rcond=1e-15):
     n, d = F.shape
-    spectrum = CenteredSpectrum(F)
+    streams = _streams(F)
+    # Streamed: the class statistics come from the spectrum's first pass.
+    spectrum = CenteredSpectrum(F, labels=(y, n_classes) if streams else None)
     lam = spectrum.eigenvalues  # of the centred scatter; covf = scatter / n
-    counts, means = class_statistics(F, y, n_classes)
+    counts, means = spectrum.class_statistics(y, n_classes)
     centred_means = means - spectrum.mean  # M̃, rows μ_c - μ
     coords = spectrum.class_mean_coordinates(y, n_classes)  # M̃ V
     keep = lam > rcond * lam[0] if lam[0] > 0 else np.zeros(lam.shape, bool)
@@ -226,9 +323,12 @@ def _transrate_projection(F, y, n_classes, eps, rcond=1e-15):
     R = np.zeros((lam.shape[0], n_classes))
     R[keep] = (n / lam[keep])[:, None] * coords[:, keep].T
     B = spectrum.basis_matmul(R * (counts / n)[None, :])
-    Fd = np.asarray(F, dtype=np.float64)
-    Xc = Fd - spectrum.mean
-    covf_B = Xc.T @ (Xc @ B) / n
+    if streams:
+        covf_B = centered_scatter_times(F, spectrum.mean, B) / n
+    else:
+        Fd = np.asarray(F, dtype=np.float64)
+        Xc = Fd - spectrum.mean
+        covf_B = Xc.T @ (Xc @ B) / n
     eig_z = _singular_values_of_product(covf_B, centred_means.T)
     rank = _rank_from_eigenvalues(eig_z, d)
     if rank == 0:
@@ -236,13 +336,41 @@ def _transrate_projection(F, y, n_classes, eps, rcond=1e-15):
     total = eig_z.sum()
     eig_z = eig_z / total
     rate = np.sum(np.log1p(eig_z / eps))
+    if streams:
+        class_products = class_reductions(
+            F,
+            y,
+            n_classes,
+            lambda c: _ClassScatterTimes(means[c], B),
+            lambda c: 8 * B.size,
+        )
+    else:
+        class_products = (
+            _ClassScatterTimes(means[c], B).add(Fd[y == c]).finish()
+            for c in range(n_classes)
+        )
     rate_y = 0.0
-    for c in range(n_classes):
-        Zc = Fd[y == c] - means[c]
-        Sc_B = Zc.T @ (Zc @ B) / counts[c]
+    for c, product in enumerate(class_products):
+        Sc_B = product / counts[c]
         eig_c = _singular_values_of_product(Sc_B, centred_means.T) / total
         rate_y += counts[c] / n * np.sum(np.log1p(eig_c / eps))
     return float((rate - rate_y) / rank / 2.0)
+
+
+class _ClassScatterTimes:
+    """``Σ (x - μ_c)(x - μ_c)ᵀ B`` over a class's rows, added in parts (d × K)."""
+
+    def __init__(self, mean, B):
+        self.mean, self.B = mean, B
+        self.total = np.zeros(B.shape, dtype=np.float64)
+
+    def add(self, rows):
+        Z = rows - self.mean
+        self.total += Z.T @ (Z @ self.B)
+        return self
+
+    def finish(self):
+        return self.total
 
 
 __all__ = ["transrate"]

@@ -152,6 +152,7 @@ def check_features(
     out_of_core=False,
     n_samples=None,
     device=None,
+    why=None,
 ):
     """Validate a feature matrix and return it as a float ndarray.
 
@@ -181,6 +182,9 @@ def check_features(
         features, in memory or not, are then returned as a ``FeatureSource``
         on it. A tensor off the CPU is returned as a source on its own device
         even with ``device=None`` (it is not copied to the host).
+    why : str, default=None
+        For a caller that refuses out-of-core features: what needs every
+        sample at once, said in the error.
 
     Returns
     -------
@@ -211,7 +215,7 @@ def check_features(
     if is_out_of_core(X):
         if out_of_core is True:
             return _check_source(X, name, min_samples, n_samples)
-        raise out_of_core_error(out_of_core or None, name)
+        raise out_of_core_error(out_of_core or None, name, why=why)
     X = as_numpy(X)
     if hasattr(X, "dtype") and getattr(X.dtype, "kind", None) in tuple("OSUV"):
         _reject_non_numeric(X, name)

@@ -309,6 +309,8 @@ def test_rank_models_recomputes_failed_and_corrupt_rows(tmp_path, zoo):
 
 # --- Dask ----------------------------------------------------------------------
 def test_rank_models_dask_array_partial_fit_equals_in_memory(zoo):
+    # A partial_fit scorer without the out_of_core tag gets a Dask array
+    # block of rows at a time.
     da = pytest.importorskip("dask.array")
     models, y = zoo
     F = models["half"]
@@ -316,6 +318,11 @@ def test_rank_models_dask_array_partial_fit_equals_in_memory(zoo):
     calls = []
 
     class Spy(LogMEScorer):
+        def __sklearn_tags__(self):
+            tags = super().__sklearn_tags__()
+            tags.scorer_tags.out_of_core = False
+            return tags
+
         def partial_fit(self, X, y, classes=None):
             calls.append(X.shape[0])
             return super().partial_fit(X, y, classes=classes)
@@ -333,25 +340,73 @@ def test_rank_models_dask_array_partial_fit_equals_in_memory(zoo):
     assert ranking.loc["dask", "disco"] == ranking.loc["memory", "disco"]
 
 
-def test_rank_models_runs_on_dask_cluster(zoo):
-    pytest.importorskip("dask")
-    distributed = pytest.importorskip("dask.distributed")
+def test_rank_models_streams_out_of_core_features_to_streaming_scorers(zoo):
+    da = pytest.importorskip("dask.array")
+    from skdisco.scorers import HScoreScorer, KNNProbeScorer
+    from skdisco.transferability import hscore, knn_probe
+    from skdisco.utils import FeatureSource, as_feature_source
+
+    models, y = zoo
+    F = models["half"]
+    seen = []
+
+    class Spy(LogMEScorer):
+        def fit(self, X, y):
+            seen.append(type(X))
+            return super().fit(X, y)
+
+    ranking = rank_models(
+        {
+            "dask": da.from_array(F, chunks=(97, -1)),
+            # An iterable of chunks, wrapped (a bare list would be model names).
+            "chunks": as_feature_source(np.array_split(F, 4)),
+        },
+        y=y,
+        scorers={"logme": Spy(), "hscore": HScoreScorer(), "knn": KNNProbeScorer()},
+    ).set_index("model")
+    assert seen == [da.Array, FeatureSource]  # passed on, never materialised
+    for model in ("dask", "chunks"):
+        row = ranking.loc[model]
+        assert row["logme"] == pytest.approx(logme(F, y), rel=1e-9)
+        assert row["hscore"] == pytest.approx(hscore(F, y), rel=1e-9)
+        # The kNN probe needs every sample: read whole (they are small).
+        assert row["knn"] == pytest.approx(knn_probe(F, y), rel=1e-12)
+        assert row["error"] is None and row["n_samples"] == 600
+
+
+def test_rank_models_subsamples_large_out_of_core_features_for_in_memory_scorers(
+    zoo, monkeypatch
+):
+    da = pytest.importorskip("dask.array")
+    from skdisco.scorers import KNNProbeScorer
+    from skdisco.selection import _rank
+    from skdisco.transferability import knn_probe
+    from skdisco.utils import subsample
+
+    models, y = zoo
+    F = models["half"]
+    monkeypatch.setattr(_rank, "IN_MEMORY_LIMIT_BYTES", 8 * 32 * 300)  # 300 rows
+    ranking = rank_models(
+        {"dask": da.from_array(F, chunks=(97, -1))},
+        y=y,
+        scorers={"logme": LogMEScorer(), "knn": KNNProbeScorer()},
+    )
+    row = ranking.iloc[0]
+    assert "knn scores a stratified subsample of 300 rows" in row["warnings"]
+    assert row["logme"] == pytest.approx(logme(F, y), rel=1e-9)  # all rows
+    X_sub, y_sub = subsample(F, y, 300, random_state=0)
+    assert row["knn"] == pytest.approx(knn_probe(X_sub, y_sub), rel=1e-12)
+
+
+def test_rank_models_runs_on_dask_cluster(zoo, two_worker_dask_client):
     import joblib
 
     models, y = zoo
     local = rank_models(models, y=y, scorers=["logme", "ncti"])
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            processes=True,
-            threads_per_worker=1,
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        worker_pids = set(client.run(os.getpid).values())
-        with joblib.parallel_config(backend="dask"):
-            remote = rank_models(models, y=y, scorers=["logme", "ncti"])
+    client = two_worker_dask_client
+    worker_pids = set(client.run(os.getpid).values())
+    with joblib.parallel_config(backend="dask"):
+        remote = rank_models(models, y=y, scorers=["logme", "ncti"])
     pids = {int(w.rsplit(":", 1)[1]) for w in remote["worker"]}
     assert pids <= worker_pids and os.getpid() not in pids
     pd.testing.assert_frame_equal(
@@ -569,13 +624,20 @@ def test_rank_models_progress_auto_reports_extracting_models_on_stderr(capsys):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (20, 32, 32, 3), np.uint8)
     labels = np.repeat([0, 1], 10)
-    rank_models(["test_resnet=random"], images, labels, scorers=["logme"],
-                image_size=32)
+    rank_models(
+        ["test_resnet=random"], images, labels, scorers=["logme"], image_size=32
+    )
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "[1/1] test_resnet=random: logme=" in captured.err
-    rank_models(["test_resnet=random"], images, labels, scorers=["logme"],
-                image_size=32, progress=False)
+    rank_models(
+        ["test_resnet=random"],
+        images,
+        labels,
+        scorers=["logme"],
+        image_size=32,
+        progress=False,
+    )
     assert capsys.readouterr().err == ""
 
 
