@@ -337,7 +337,10 @@ def test_rank_models_dask_array_partial_fit_equals_in_memory(zoo):
         ranking.loc["memory", "logme"], rel=1e-10, abs=1e-12
     )
     assert ranking.loc["dask", "logme"] == pytest.approx(logme(F, y), rel=1e-10)
-    assert ranking.loc["dask", "disco"] == ranking.loc["memory", "disco"]
+    # DISCO streams the Dask array (its reductions sum blocks in another order)
+    assert ranking.loc["dask", "disco"] == pytest.approx(
+        ranking.loc["memory", "disco"], rel=1e-12
+    )
 
 
 def test_rank_models_streams_out_of_core_features_to_streaming_scorers(zoo):
