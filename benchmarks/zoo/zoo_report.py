@@ -222,9 +222,17 @@ def selections(scores, ensemble_variants):
     """``{row: [settings]}``: every benchmark-chosen default, chosen LOTO."""
     names = list(dict.fromkeys(scores["scorer"]))
     singles = [n for n in names if not is_sweep(n) and n not in CONTROLS]
+    # A sweep setting scored on fewer targets than DISCO's default (settings
+    # added later and computed for the regression target only) cannot be
+    # compared on the same targets: it joins the selection once a full run
+    # has scored it everywhere.
+    n_targets = scores.dropna(subset=["score"]).groupby("scorer")["target"].nunique()
+    complete = n_targets.get("disco", n_targets.max())
     out = {
-        "disco [LOTO over the sweep]": [n for n in names if is_sweep(n)
-                                        or n == "disco"],
+        "disco [LOTO over the sweep]": [
+            n for n in names
+            if (is_sweep(n) or n == "disco") and n_targets.get(n, 0) >= complete
+        ],
         "single scorer [LOTO]": singles,
     }
     for pool_name, variants in ensemble_variants.items():
