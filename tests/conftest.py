@@ -54,7 +54,13 @@ def two_worker_dask_client():
     """A ``dask.distributed`` client of a local cluster of two worker processes
     (one thread each); skipped without ``distributed``."""
     distributed = pytest.importorskip("dask.distributed")
+    import dask
+
+    # Without work stealing a task runs where its input block lives, so a test
+    # that pins blocks to both workers (``blocks_on_each_worker``) sees both
+    # reduce; with it, an idle worker may take every task of a small graph.
     with (
+        dask.config.set({"distributed.scheduler.work-stealing": False}),
         distributed.LocalCluster(
             n_workers=2,
             processes=True,
@@ -64,3 +70,29 @@ def two_worker_dask_client():
         distributed.Client(cluster) as client,
     ):
         yield client
+
+
+@pytest.fixture
+def blocks_on_each_worker():
+    """``spread(client, X, n_blocks)``: see :func:`_blocks_on_each_worker`."""
+    return _blocks_on_each_worker
+
+
+def _blocks_on_each_worker(client, X, n_blocks=8):
+    """A Dask array of ``X`` in ``n_blocks`` row blocks, scattered round-robin
+    to the client's workers so that every worker holds (and, without work
+    stealing, reduces) some of them; the scheduler alone may put a small
+    array's blocks all on one worker."""
+    import dask.array as da
+
+    workers = sorted(client.scheduler_info()["workers"])
+    parts = np.array_split(np.asarray(X), n_blocks)
+    blocks = [
+        da.from_delayed(
+            client.scatter(part, workers=[workers[i % len(workers)]]),
+            shape=part.shape,
+            dtype=part.dtype,
+        )
+        for i, part in enumerate(parts)
+    ]
+    return da.concatenate(blocks, axis=0)

@@ -157,24 +157,20 @@ def test_disco_scorer_out_of_core_equals_in_memory(data, tmp_path, kind):
     )
 
 
-def test_disco_on_two_worker_cluster_equals_in_memory(data):
+def test_disco_on_two_worker_cluster_equals_in_memory(
+    data, two_worker_dask_client, blocks_on_each_worker
+):
     # The Gram, fold sums and posterior sums are reduced on the two workers.
     distributed = pytest.importorskip("dask.distributed")
     X, y = data
     want = disco_components(X, y, hard_examples_threshold=300, n_groups=3)
-    with (
-        distributed.LocalCluster(
-            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-        distributed.get_task_stream(client) as stream,
-    ):
-        got = disco_components(
-            source_of("dask", X, None), y, hard_examples_threshold=300, n_groups=3
-        )
+    client = two_worker_dask_client
+    features = blocks_on_each_worker(client, X, n_blocks=6)
+    with distributed.get_task_stream(client) as stream:
+        got = disco_components(features, y, hard_examples_threshold=300, n_groups=3)
     _assert_same_result(got, want)
     workers = {t["worker"] for t in stream.data if "_block_statistics" in t["key"]}
-    assert len(workers) == 2
+    assert workers == set(client.scheduler_info()["workers"])
 
 
 @pytest.mark.parametrize("kind", ["memmap", "dask", "chunks"])

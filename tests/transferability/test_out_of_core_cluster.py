@@ -12,7 +12,7 @@ da = pytest.importorskip("dask.array")
 
 @pytest.mark.slow
 def test_block_statistics_are_reduced_on_both_workers_of_a_cluster(
-    two_worker_dask_client,
+    two_worker_dask_client, blocks_on_each_worker
 ):
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, 2000)
@@ -24,8 +24,8 @@ def test_block_statistics_are_reduced_on_both_workers_of_a_cluster(
     }
     client = two_worker_dask_client
     workers = set(client.scheduler_info()["workers"])
-    # Eight blocks living on the workers: only statistics come back.
-    features = client.persist(da.from_array(X, chunks=(250, -1)))
+    # Eight blocks living on the workers, four on each: only statistics come back.
+    features = blocks_on_each_worker(client, X, n_blocks=8)
     got = {}
     for name, score in [
         ("logme", lambda F: logme(F, y)),
