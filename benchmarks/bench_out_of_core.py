@@ -50,8 +50,14 @@ SCORERS = {
     "regularized_hscore": ("regularized_hscore", {}, "3"),
     "gbc": ("gbc", {}, "2"),
     "transrate": ("transrate", {}, "2 + one read of every class's rows"),
-    "disco": ("disco", {}, "see docs/out_of_core.md"),
-    "sfda": ("sfda", {}, "see docs/out_of_core.md"),
+    # DISCO's default above 20 000 samples: the hard-example LDA's passes (class
+    # sums, Gram, posteriors), then the kept rows read once, in memory.
+    "disco": ("disco", {}, "3, then the 20 000 kept rows"),
+    "sfda": ("sfda", {}, "6"),
+    # Set-level scores combine components across models: one model's
+    # components are what streams (NCTI's three, ETran's energy and LDA terms).
+    "ncti": ("ncti_components", {}, "5"),
+    "etran": ("etran_components", {}, "3 (energy 1, LDA 2)"),
 }
 DEFAULT_SCORERS = "logme,hscore,regularized_hscore"
 CHUNK_BYTES = 64 * 2**20
@@ -136,7 +142,7 @@ def worker(name, X_path, y_path, threads):
             {
                 "scorer": name,
                 "passes": passes,
-                "score": float(score),
+                "score": np.asarray(score, dtype=float).tolist(),
                 "seconds": seconds,
                 "vmhwm_mib": _status_kib("VmHWM") / 1024,
                 "anon_mib": peak_anon[0] / 1024,

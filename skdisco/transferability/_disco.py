@@ -746,17 +746,17 @@ def hard_example_indices(F, y, n_classes, n_keep, shrinkage="oas"):
     hold a few more than ``n_keep`` rows. Deterministic (no randomness).
     """
     n, d = F.shape
-    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
-    mean = column_mean(F)
-    M = reduce_blocks(
-        F, partial(_centered_class_sum_block, mean=mean, n_classes=n_classes), y
-    )
-    M /= counts[:, None]
+    # Three passes: class sums (the mean is their total), the centred Gram, the
+    # posteriors.
+    counts, sums = class_sums(F, y, n_classes)
+    mean = sums.sum(axis=0) / n
+    M = sums / counts[:, None] - mean  # class means, centred
     within = centered_gram(F, mean) - (M.T * counts) @ M
     S, _ = shrink_covariance((within + within.T) / (2.0 * n), shrinkage, n)
     B = cho_solve(_cholesky(S, "hard-example LDA"), M.T, check_finite=False)
     c = -0.5 * np.einsum("cj,jc->c", M, B) + np.log(counts / n)
-    q = row_values(F, partial(_hard_example_block, mean=mean, B=B, c=c), y)
+    # Logits (x - mean)·B + c as x·B + (c - mean·B): no centred copy of the rows.
+    q = row_values(F, partial(_hard_example_block, B=B, c=c - mean @ B), y)
     order = np.argsort(q, kind="stable")
     keep = np.zeros(n, dtype=bool)
     keep[order[:n_keep]] = True
@@ -767,13 +767,10 @@ def hard_example_indices(F, y, n_classes, n_keep, shrinkage="oas"):
     return np.flatnonzero(keep)
 
 
-def _centered_class_sum_block(block, y_block, *, mean, n_classes):
-    return onehot(y_block, n_classes).T @ (block - mean)
-
-
-def _hard_example_block(block, y_block, *, mean, B, c):
+def _hard_example_block(block, y_block, *, B, c):
     """True-class posterior of each row under the hard-example LDA."""
-    L = (block - mean) @ B + c
+    L = block @ B
+    L += c
     return np.exp(L[np.arange(L.shape[0]), y_block] - logsumexp(L, axis=1))
 
 
