@@ -51,7 +51,6 @@ from ._linalg import (
     iter_float64_chunks,
     kernel_matrix,
     minmax_across_models,
-    onehot,
     posterior_chunk_bytes,
     rescaled,
     reverse_columns,
