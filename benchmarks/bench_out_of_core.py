@@ -57,6 +57,10 @@ SCORERS = {
     # Set-level scores combine components across models: one model's
     # components are what streams (NCTI's three, ETran's energy and LDA terms).
     "ncti": ("ncti_components", {}, "5"),
+    # At C = 1 000 NCTI's nuclear-norm factors (Σ_c min(n_c, C)·C floats) pass
+    # 256 MiB, and ncti_components refuses, pointing here: its LDA term streams
+    # at any C.
+    "ncti_lda": ("ncti_lda_score", {}, "5"),
     "etran": ("etran_components", {}, "3 (energy 1, LDA 2)"),
 }
 DEFAULT_SCORERS = "logme,hscore,regularized_hscore"

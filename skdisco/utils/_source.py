@@ -416,6 +416,20 @@ class FeatureSource:
             index = np.asarray(index, dtype=np.intp).ravel()
             if index.size == 0:
                 return np.empty((0, self.n_features))
+            if np.all(index[1:] > index[:-1]):
+                # Sorted and unique (DISCO's hard examples, subsample's draw):
+                # read in bounded chunks straight into the float64 result, so
+                # the peak is the result plus one chunk, not several copies.
+                out = np.empty((index.size, self.n_features))
+                step = _rows_per_chunk(self.n_features, CHUNK_BYTES)
+                for a in range(0, index.size, step):
+                    part = self._read(index[a : a + step])
+                    self._check_layout(part, int(index[a]))
+                    if part.dtype.kind == "f" and not np.isfinite(part).all():
+                        bad = np.flatnonzero(~np.isfinite(part).all(axis=1))[0]
+                        self._raise_not_finite(int(index[a + bad]))
+                    out[a : a + step] = part
+                return out
             order = np.argsort(index, kind="stable")
             uniq, inverse = np.unique(index[order], return_inverse=True)
             out = self._read(uniq)[inverse]

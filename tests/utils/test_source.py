@@ -68,6 +68,33 @@ def test_rows_read_chosen_rows_in_the_order_given(X, tmp_path, kind):
     assert source.passes == 0  # random access is not a pass
 
 
+@pytest.mark.parametrize("kind", ["zarr", "dask"])
+def test_sorted_rows_are_read_in_chunks_and_a_bad_row_is_named(X, tmp_path, kind):
+    # A sorted, unique index (hard examples, a subsample) is read chunk by
+    # chunk into the float64 result; a non-finite value is reported by its row
+    # in the source, not by its position among the chosen rows.
+    from skdisco.utils import _source
+
+    X = X.astype(np.float32)
+    X[31, 2] = np.nan
+    source = as_feature_source(_sources(X, tmp_path)[kind])
+    index = np.array([0, 4, 5, 12, 30, 40, 52])
+    reads = []
+    original = source._read
+    source._read = lambda idx: reads.append(len(idx)) or original(idx)
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(_source, "CHUNK_BYTES", 8 * 4 * 3)  # three rows a chunk
+    try:
+        got = source.rows(index)
+    finally:
+        monkey.undo()
+    assert got.dtype == np.float64 and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, X[index].astype(np.float64))
+    assert reads == [3, 3, 1]
+    with pytest.raises(ValueError, match=r"first in row 31\)"):
+        source.rows(np.array([2, 30, 31, 33]))
+
+
 def test_iterables_have_no_random_access(X):
     source = as_feature_source([X[:10], X[10:]])
     assert not source.random_access
