@@ -534,6 +534,7 @@ def _classification_group_scores(
                     last -= (rho / factors[j]) * W[:, j * C : (j + 1) * C]
                 W = np.hstack([W, last])
             weights.append(np.ascontiguousarray(W))
+        del W_all, W  # the folds' weights are copies: free the d × G·C·K block
         offsets = [spec.mean @ W for W in weights]
         score = partial(
             _linear_posterior_block,

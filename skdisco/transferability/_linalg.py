@@ -414,17 +414,23 @@ class Tridiagonalization:
         return w, np.asfortranarray(W)
 
     def _apply(self, R, trans):
-        R = np.array(R, dtype=np.float64, order="F", copy=True)
+        R = np.asarray(R, dtype=np.float64)
         if self._reflectors is None or R.shape[1] == 0:
-            return R
+            return np.array(R, order="F", copy=True)
         A, tau = self._reflectors
-        sub = np.asfortranarray(R[1:])
+        # One working copy of the rows below the first, overwritten by LAPACK,
+        # and the result: two arrays the size of R besides R (not three).
+        sub = np.array(R[1:], order="F", copy=True)
         lwork = max(1, sub.shape[1]) * 64
-        out, _, info = lapack.dormqr("L", trans, A, tau, sub, lwork=lwork)
+        sub, _, info = lapack.dormqr(
+            "L", trans, A, tau, sub, lwork=lwork, overwrite_c=1
+        )
         if info != 0:  # pragma: no cover
             raise np.linalg.LinAlgError(f"LAPACK dormqr failed (info={info}).")
-        R[1:] = out
-        return R
+        out = np.empty(R.shape, order="F")
+        out[0] = R[0]
+        out[1:] = sub
+        return out
 
     def apply_qt(self, R):
         """Return ``Qᵀ R`` (a new Fortran-ordered float64 array)."""
