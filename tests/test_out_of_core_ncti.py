@@ -79,10 +79,42 @@ def test_ncti_passes_and_generator_error(data):
         ncti_lda_score(generator_of(X), y, n_components=8)
 
 
+@pytest.mark.parametrize("kind", ["array", "memmap", "dask"])
+@pytest.mark.parametrize("rows_per_read", [None, 7])
+def test_ncti_class_nuclear_norms_class_by_class_beyond_the_bound(
+    data, tmp_path, monkeypatch, kind, rows_per_read
+):
+    # Beyond the factor budget, features with random access are read once
+    # more, class by class (in reads of 7 rows, merged by QR, or whole): the
+    # same components as the factors kept in the streaming pass.
+    X, y = data
+    want = ncti_components(X, y, n_components=8)
+    monkeypatch.setattr(_ncti, "_FACTOR_BYTES", 100)
+    if rows_per_read is not None:
+        monkeypatch.setattr(
+            _ncti, "posterior_chunk_bytes", lambda d, k: 8 * d * rows_per_read
+        )
+    reads = []
+    features = X if kind == "array" else source_of(kind, X, tmp_path)
+    original = _ncti._class_nuclear_norms_by_class
+
+    def spy(read_rows, *args):
+        reads.append(1)
+        return original(read_rows, *args)
+
+    monkeypatch.setattr(_ncti, "_class_nuclear_norms_by_class", spy)
+    got = ncti_components(features, y, n_components=8)
+    assert reads == [1]
+    np.testing.assert_allclose(got, want, rtol=RTOL)
+    # Features of extreme magnitude: each class's rows are rescaled as read.
+    huge = ncti_components(X * 2.0**600, y, n_components=8)
+    np.testing.assert_allclose(huge[1:], want[1:], rtol=RTOL)
+
+
 def test_ncti_class_factors_beyond_the_bound_are_refused(data, monkeypatch):
     X, y = data
     monkeypatch.setattr(_ncti, "_FACTOR_BYTES", 100)
-    with pytest.raises(ValueError, match="Use ncti_lda_score"):
+    with pytest.raises(ValueError, match="Pass the features with random access"):
         ncti_components(source_of("chunks", X, None), y, n_components=8)
     # The LDA score does not keep them.
     assert ncti_lda_score(

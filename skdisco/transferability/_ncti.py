@@ -127,13 +127,12 @@ def ncti_result(F, y, n_classes, *, n_components=64, lda_only=False):
         # The dual PCA decomposes the N × N kernel: N rows take no more memory
         # than the d × d scatter matrix of the primal form.
         F = F.to_array()
-    # In-memory features (a memmap included) stream too, unless the class
-    # factors would be too large: the scores and posteriors would otherwise
-    # be held whole (N × k, N × C), whatever the size of the features.
-    stream = isinstance(F, FeatureSource) or (
-        F.shape[0] > F.shape[1]
-        and (lda_only or _class_factor_bytes(y, n_classes) <= _FACTOR_BYTES)
-    )
+    # In-memory features with N > d (a memmap included) stream too: the scores
+    # and posteriors would otherwise be held whole (N × k, N × C), whatever
+    # the size of the features. With many classes the class nuclear norms are
+    # then computed class by class (see _streamed_components).
+    stream = isinstance(F, FeatureSource) or F.shape[0] > F.shape[1]
+    read_rows = _row_reader(F)
     F, scale = rescaled(F)
     Z, k, explained_variance = _pca_scores(F, n_classes, n_components, stream)
     # Out of core, Z is the map from a block of features to its scores.
@@ -158,8 +157,20 @@ def ncti_result(F, y, n_classes, *, n_components=64, lda_only=False):
         _, W = lda_directions(total - covariance, covariance, n_directions)
         coef, intercept = lda_coefficients(means, priors, covariance, center)
     if transform is not None:
+        if read_rows is not None and scale != 1.0:
+            unscaled = read_rows
+            read_rows = lambda index: unscaled(index) / scale  # noqa: E731
         return _streamed_components(
-            F, y, n_classes, transform, W, coef, intercept, center, lda_only
+            F,
+            y,
+            n_classes,
+            transform,
+            W,
+            coef,
+            intercept,
+            center,
+            lda_only,
+            read_rows,
         )
     if lda_only:
         return float(lda_posterior_values(Z, y, coef, intercept, center).mean())
@@ -178,8 +189,16 @@ def ncti_result(F, y, n_classes, *, n_components=64, lda_only=False):
 _FACTOR_BYTES = 256 * 2**20
 
 
+def _row_reader(F):
+    """``read(index) -> F[index]`` in float64 for features with random access
+    (an ndarray, a memmap, a Dask, zarr or HDF5 array), else None."""
+    if isinstance(F, FeatureSource):
+        return F.rows if F.random_access else None
+    return lambda index: np.asarray(F[index], dtype=np.float64)
+
+
 def _streamed_components(
-    F, y, n_classes, transform, W, coef, intercept, center, lda_only
+    F, y, n_classes, transform, W, coef, intercept, center, lda_only, read_rows
 ):
     """NCTI's components of out-of-core features in one more pass over the rows.
 
@@ -190,15 +209,22 @@ def _streamed_components(
     tall-skinny QR): their singular values are those of the N-row matrices,
     computed without forming a Gram matrix, so the nuclear norms keep their
     accuracy. Memory: ``Σ_c min(n_c, C) · C`` floats for the class factors.
+    Beyond ``_FACTOR_BYTES`` of them (C ≳ 320), features with random access
+    (``read_rows``) are read once more class by class instead, one class's
+    factor alive at a time; an iterable of chunks is refused.
     """
+    by_class = False
     if not lda_only:
         need = _class_factor_bytes(y, n_classes)
-        if need > _FACTOR_BYTES:
+        by_class = need > _FACTOR_BYTES
+        if by_class and read_rows is None:
             raise ValueError(
-                f"NCTI's class nuclear norms of out-of-core features keep one "
+                f"NCTI's class nuclear norms of features read in order keep one "
                 f"C × C factor per class: {need / 2**30:.1f} GiB for "
-                f"{n_classes} classes. Use ncti_lda_score (the single-model LDA "
-                "component, which streams at any C), or score a subset drawn "
+                f"{n_classes} classes. Pass the features with random access (a "
+                "numpy.memmap, Dask, zarr or HDF5 array: each class's rows are "
+                "then read on their own), use ncti_lda_score (the single-model "
+                "LDA component, which streams at any C), or score a subset drawn "
                 "with skdisco.utils.subsample."
             )
     fn = partial(
@@ -210,6 +236,7 @@ def _streamed_components(
         W=W,
         offset=center @ W,
         lda_only=lda_only,
+        per_class=not by_class,
     )
     total, proj_r, class_r = reduce_blocks(
         F,
@@ -222,8 +249,50 @@ def _streamed_components(
     if lda_only:
         return class_score
     all_nuc = float(svdvals(proj_r).sum())
-    class_nuc = sum(float(svdvals(R).sum()) for R in class_r.values())
+    if by_class:
+        post = partial(
+            _posteriors,
+            transform=transform,
+            coef=coef,
+            intercept=intercept,
+            center=center,
+        )
+        class_nuc = _class_nuclear_norms_by_class(
+            read_rows, post, y, n_classes, F.shape[1]
+        )
+    else:
+        class_nuc = sum(float(svdvals(R).sum()) for R in class_r.values())
     return np.array([all_nuc, class_score, np.log(class_nuc)])
+
+
+def _posteriors(block, *, transform, coef, intercept, center):
+    """LDA posteriors (rows × C) of a block of features."""
+    return softmax((transform(block) - center) @ coef.T + intercept, axis=1)
+
+
+def _class_nuclear_norms_by_class(read_rows, posteriors, y, n_classes, n_features):
+    """``Σ_c ‖P_c‖_*`` with each class's rows read on their own, in bounded chunks.
+
+    ``P_c`` is the class's n_c × C posterior matrix; a class larger than one
+    chunk of rows is reduced by the QR of its stacked factors, as the
+    streaming pass does, so one class's factor (at most C × C) and one chunk
+    are alive at a time.
+    """
+    step = max(
+        n_classes, posterior_chunk_bytes(n_features, n_classes) // (8 * n_features)
+    )
+    order = np.argsort(y, kind="stable")  # each class's rows, ascending
+    bounds = np.searchsorted(y[order], np.arange(n_classes + 1))
+    total = 0.0
+    for c in range(n_classes):
+        index = order[bounds[c] : bounds[c + 1]]
+        R = None
+        for a in range(0, index.size, step):
+            P = posteriors(read_rows(index[a : a + step]))
+            R = P if R is None else _r_factor(np.vstack([R, P]))
+        if R is not None:
+            total += float(svdvals(R).sum())
+    return total
 
 
 def _class_factor_bytes(y, n_classes):
@@ -238,17 +307,33 @@ def _r_factor(A):
 
 
 def _ncti_block(
-    block, y_block, *, transform, coef, intercept, center, W, offset, lda_only
+    block,
+    y_block,
+    *,
+    transform,
+    coef,
+    intercept,
+    center,
+    W,
+    offset,
+    lda_only,
+    per_class=True,
 ):
-    """One block's true-class posterior sum and QR factors (_streamed_components)."""
+    """One block's true-class posterior sum and QR factors (_streamed_components).
+
+    ``per_class=False``: no factors of the class posteriors (they are computed
+    class by class afterwards).
+    """
     Z = transform(block)
     P = softmax((Z - center) @ coef.T + intercept, axis=1)
     total = float(true_class_probability(P, y_block).sum())
     if lda_only:
         return total, None, {}
     proj = _r_factor(Z @ W - offset)
-    per_class = {int(c): _r_factor(P[y_block == c]) for c in np.unique(y_block)}
-    return total, proj, per_class
+    if not per_class:
+        return total, proj, {}
+    factors = {int(c): _r_factor(P[y_block == c]) for c in np.unique(y_block)}
+    return total, proj, factors
 
 
 def _merge_ncti_blocks(a, b):
