@@ -426,11 +426,12 @@ def ncti_components(features, y, *, n_components=64):
     true-class posterior and merges tall-skinny QR factors of the centred
     LDA projection and of each class's posteriors, whose singular values give
     the two nuclear norms. Memory O(D² + chunk · D) plus those factors,
-    ``Σ_c min(n_c, C) · C`` floats; beyond 256 MiB of them (C ≳ 320) a
-    ValueError points to :func:`ncti_lda_score`, which streams at any C. An
-    in-memory array (a memmap included) is read the same way when N > D,
-    except beyond that bound, where its N × k scores and N × C posteriors are
-    held whole instead.
+    ``Σ_c min(n_c, C) · C`` floats. Beyond 256 MiB of them (C ≳ 320) the
+    class factors are not kept: features with random access (a memmap, a
+    Dask, zarr or HDF5 array) are read once more, class by class, one class's
+    factor alive at a time (a sixth pass, in class order); for an iterable of
+    chunks a ValueError points to :func:`ncti_lda_score`, which streams at any
+    C. An in-memory array is read the same way when N > D.
     With N ≤ D the rows are read whole (the dual PCA's N × N kernel). Each
     pass over a Dask array is a reduction on its workers.
 
