@@ -56,10 +56,9 @@ SCORERS = {
     "sfda": ("sfda", {}, "6"),
     # Set-level scores combine components across models: one model's
     # components are what streams (NCTI's three, ETran's energy and LDA terms).
-    "ncti": ("ncti_components", {}, "5"),
-    # At C = 1 000 NCTI's nuclear-norm factors (Σ_c min(n_c, C)·C floats) pass
-    # 256 MiB, and ncti_components refuses, pointing here: its LDA term streams
-    # at any C.
+    # Beyond C ≈ 320 NCTI's per-class nuclear-norm factors (Σ_c min(n_c, C)·C
+    # floats) pass 256 MiB: a memmap's classes are then read one by one.
+    "ncti": ("ncti_components", {}, "5 + every class's rows once"),
     "ncti_lda": ("ncti_lda_score", {}, "5"),
     "etran": ("etran_components", {}, "3 (energy 1, LDA 2)"),
 }
