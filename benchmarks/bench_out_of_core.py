@@ -47,7 +47,7 @@ from pathlib import Path
 SCORERS = {
     "logme": ("logme", {}, "1"),
     "hscore": ("hscore", {}, "2"),
-    "regularized_hscore": ("regularized_hscore", {}, "3"),
+    "regularized_hscore": ("regularized_hscore", {}, "2"),
     "gbc": ("gbc", {}, "2"),
     "transrate": ("transrate", {}, "2 + one read of every class's rows"),
     # DISCO's default above 20 000 samples: the hard-example LDA's passes (class

@@ -27,7 +27,6 @@ from ._linalg import (
     ledoit_wolf_shrinkage_from_spectrum,
     rescaled,
     small_source_to_array,
-    sum_fourth_powers_of_norms,
 )
 
 HSCORE_VARIANTS = ("tllib", "pactran")
@@ -35,7 +34,7 @@ HSCORE_VARIANTS = ("tllib", "pactran")
 _PACTRAN_RIDGE = 1e-6
 
 
-def _class_terms(F, y, n_classes):
+def _class_terms(F, y, n_classes, fourth_powers=False):
     # Scale invariant: features of extreme magnitude are divided by a power of
     # two (exactly) so their covariance neither overflows nor underflows.
     # Out-of-core features with N ≤ D are read whole (the N × N kernel path).
@@ -43,7 +42,13 @@ def _class_terms(F, y, n_classes):
     F, scale = rescaled(F)
     # Eigenvalues and class-mean coordinates only: no eigenvector is formed.
     # Streamed features: the class sums' pass gives the mean (two passes).
-    spectrum = ClassMeanSpectrum(F, y, n_classes, mean_from_classes=is_streamed(F))
+    spectrum = ClassMeanSpectrum(
+        F,
+        y,
+        n_classes,
+        mean_from_classes=is_streamed(F),
+        fourth_powers=fourth_powers,
+    )
     return F, scale, spectrum, spectrum.coords, spectrum.counts
 
 
@@ -274,12 +279,11 @@ def regularized_hscore_result(F, y, n_classes):
     Inputs are validated and encoded by the caller (the public function or the
     estimator): nothing is checked again here.
     """
-    F, _, spectrum, coords, counts = _class_terms(F, y, n_classes)
+    # Ledoit-Wolf's Σ‖x - μ‖⁴ comes from the scatter's own centred rows.
+    F, _, spectrum, coords, counts = _class_terms(F, y, n_classes, fourth_powers=True)
     lam = spectrum.eigenvalues
     n, d = spectrum.n_samples, spectrum.n_features
-    alpha = ledoit_wolf_shrinkage_from_spectrum(
-        lam, sum_fourth_powers_of_norms(F, spectrum.mean), n, d
-    )
+    alpha = ledoit_wolf_shrinkage_from_spectrum(lam, spectrum.sum_fourth_powers, n, d)
     s = lam / n  # eigenvalues of the biased covariance S
     mu = s.sum() / d
     denom = (1.0 - alpha) * s + alpha * mu

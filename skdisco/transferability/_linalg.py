@@ -742,16 +742,25 @@ def _column_sum_block(block):
     return block.sum(axis=0)
 
 
-def _centered_gram_block(block, *, mean):
+def _centered_gram_block(block, *, mean, fourth_powers=False):
     Z = block - mean
-    return dsyrk(1.0, Z.T, trans=0, lower=1)
+    G = dsyrk(1.0, Z.T, trans=0, lower=1)
+    return (G, _fourth_powers(Z)) if fourth_powers else G
 
 
-def centered_gram(X, mean, *, lower_only=False):
+def _fourth_powers(Z):
+    """``Σ_n ‖z_n‖⁴`` of a block of centred rows."""
+    r2 = np.einsum("ij,ij->i", Z, Z)
+    return float(r2 @ r2)
+
+
+def centered_gram(X, mean, *, lower_only=False, fourth_powers=False):
     """Return ``(X - mean)ᵀ (X - mean)`` (d × d, float64), centring each chunk.
 
     ``lower_only=True`` returns it Fortran-ordered with only the lower triangle
     filled -- what LAPACK's symmetric routines read -- saving a d × d copy.
+    ``fourth_powers=True`` returns ``(G, Σ_n ‖x_n - mean‖⁴)``, the second
+    (Ledoit-Wolf's) from the same centred chunks: no pass of its own.
     """
     d = X.shape[1]
     if _on_device(X):
@@ -759,18 +768,25 @@ def centered_gram(X, mean, *, lower_only=False):
 
         G = device_centered_gram(X, mean, chunk_bytes=_CHUNK_BYTES)
         check_finite_statistics(G, X)
-        return np.asfortranarray(G) if lower_only else G
+        G = np.asfortranarray(G) if lower_only else G
+        return (G, sum_fourth_powers_of_norms(X, mean)) if fourth_powers else G
     if _distributed(X):
-        G = np.asfortranarray(
-            reduce_blocks(X, partial(_centered_gram_block, mean=mean))
+        out = reduce_blocks(
+            X, partial(_centered_gram_block, mean=mean, fourth_powers=fourth_powers)
         )
-        return G if lower_only else symmetrize_upper(G.T)
+        G, s4 = out if fourth_powers else (out, None)
+        G = np.asfortranarray(G)
+        G = G if lower_only else symmetrize_upper(G.T)
+        return (G, float(s4)) if fourth_powers else G
     G = np.zeros((d, d), dtype=np.float64, order="F")
+    s4 = 0.0
     for _, _, Bc in iter_centered_chunks(X, mean):
         G = dsyrk(1.0, Bc.T, beta=1.0, c=G, trans=0, lower=1, overwrite_c=1)
-    if lower_only:
-        return G
-    return symmetrize_upper(G.T)
+        if fourth_powers:
+            s4 += _fourth_powers(Bc)
+    if not lower_only:
+        G = symmetrize_upper(G.T)
+    return (G, s4) if fourth_powers else G
 
 
 def class_variances(X, y, n_classes, means, *, center=None, basis=None):
@@ -927,6 +943,10 @@ class ClassMeanSpectrum:
     mean_from_classes : bool, default=False
         Take the mean from the class sums' pass (two passes over the rows
         instead of three: for streamed features, see :func:`is_streamed`).
+    fourth_powers : bool, default=False
+        Also accumulate ``Σ_n ‖x_n - μ‖⁴`` (:attr:`sum_fourth_powers`) from the
+        centred rows the scatter is formed from, for the Ledoit-Wolf
+        shrinkage without a pass of its own.
 
     Attributes
     ----------
@@ -940,7 +960,9 @@ class ClassMeanSpectrum:
     n_samples, n_features : int
     """
 
-    def __init__(self, X, y, n_classes, *, mean_from_classes=False):
+    def __init__(
+        self, X, y, n_classes, *, mean_from_classes=False, fourth_powers=False
+    ):
         n, d = X.shape
         self.n_samples, self.n_features = n, d
         self.dual = n <= d
@@ -952,8 +974,12 @@ class ClassMeanSpectrum:
             self.mean = sums.sum(axis=0) / n
         else:
             self.mean = column_mean(X)
+        #: ``Σ_n ‖x_n - μ‖⁴`` (Ledoit-Wolf's term), with ``fourth_powers``.
+        self.sum_fourth_powers = None
         if self.dual:
             Xc = np.asarray(X, dtype=np.float64) - self.mean
+            if fourth_powers:
+                self.sum_fourth_powers = _fourth_powers(Xc)
             tri = Tridiagonalization(kernel_matrix(Xc), overwrite_a=True)
             counts = np.bincount(y, minlength=n_classes).astype(np.float64)
             A = np.zeros((n, n_classes), order="F")
@@ -962,9 +988,12 @@ class ClassMeanSpectrum:
         else:
             if not mean_from_classes:
                 counts, means = class_statistics(X, y, n_classes)
-            tri = Tridiagonalization(
-                centered_gram(X, self.mean, lower_only=True), overwrite_a=True
+            G = centered_gram(
+                X, self.mean, lower_only=True, fourth_powers=fourth_powers
             )
+            if fourth_powers:  # from the Gram's own centred chunks
+                G, self.sum_fourth_powers = G
+            tri = Tridiagonalization(G, overwrite_a=True)
             R = (means - self.mean).T
         w, W = tri.eigh()  # ascending
         self.counts = counts
@@ -1020,17 +1049,11 @@ def sum_fourth_powers_of_norms(X, mean):
         )
     if _distributed(X):
         return float(reduce_blocks(X, partial(_fourth_power_block, mean=mean)))
-    total = 0.0
-    for _, _, Z in iter_centered_chunks(X, mean):
-        r2 = np.einsum("ij,ij->i", Z, Z)
-        total += float(r2 @ r2)
-    return total
+    return sum(_fourth_powers(Z) for _, _, Z in iter_centered_chunks(X, mean))
 
 
 def _fourth_power_block(block, *, mean):
-    Z = block - mean
-    r2 = np.einsum("ij,ij->i", Z, Z)
-    return float(r2 @ r2)
+    return _fourth_powers(block - mean)
 
 
 def oas_shrinkage(S, n_samples):

@@ -153,7 +153,7 @@ def _counting(X, calls):
     [
         ("logme", 1),
         ("hscore", 2),
-        ("regularized_hscore", 3),
+        ("regularized_hscore", 2),  # Σ‖x - μ‖⁴ from the Gram's chunks
         ("gbc", 2),
         ("gbc_diagonal_pca", 3),
     ],
