@@ -267,7 +267,12 @@ def _streamed_components(
 
 def _posteriors(block, *, transform, coef, intercept, center):
     """LDA posteriors (rows × C) of a block of features."""
-    return softmax((transform(block) - center) @ coef.T + intercept, axis=1)
+    return _score_posteriors(transform(block), coef, intercept, center)
+
+
+def _score_posteriors(Z, coef, intercept, center):
+    """LDA posteriors (rows × C) of principal-component scores ``Z``."""
+    return softmax((Z - center) @ coef.T + intercept, axis=1)
 
 
 def _class_nuclear_norms_by_class(read_rows, posteriors, y, n_classes, n_features):
@@ -325,7 +330,7 @@ def _ncti_block(
     class by class afterwards).
     """
     Z = transform(block)
-    P = softmax((Z - center) @ coef.T + intercept, axis=1)
+    P = _score_posteriors(Z, coef, intercept, center)
     total = float(true_class_probability(P, y_block).sum())
     if lda_only:
         return total, None, {}
