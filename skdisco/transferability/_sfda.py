@@ -23,6 +23,7 @@ from ..utils._validation import (
     check_features,
     num_rows,
 )
+from ..utils._warnings import SaturatedScoreWarning
 from ._linalg import (
     _TRANSFORM_CHUNK_BYTES,
     check_within_scatter,
@@ -160,6 +161,11 @@ def _mixed_posterior_block(block, y_block, p, *, center, coef, outer_logits, int
     return float(softmax(logits, axis=1)[np.arange(block.shape[0]), y_block].sum())
 
 
+#: A score within this of its maximum 1 cannot separate models (float64
+#: posteriors that round to 1 at logit margins beyond about 28).
+_SATURATED = 1e-12
+
+
 def sfda_result(F, y, n_classes):
     """SFDA of features ``F`` and labels ``y`` encoded ``0 .. n_classes - 1``.
 
@@ -186,6 +192,18 @@ def sfda_result(F, y, n_classes):
     outer = (means.sum(axis=0)[None, :] - means) / (n_classes - 1)
 
     score = _mixed_stage_score(F, y, n_classes, confidence, outer, shrinkage)
+    if not n - n_classes < d and 1.0 - score <= _SATURATED:
+        # Data-dependent, unlike the singular case above: the features separate
+        # the classes so well that every posterior rounds to 1.
+        warnings.warn(
+            f"SFDA saturates: the score is 1 to within {_SATURATED:.0e} (every "
+            "sample's class posterior rounds to 1 in float64), so all models "
+            "whose features separate these classes this well tie at the "
+            "maximum and SFDA cannot rank them. Use a score that keeps a margin "
+            "(LogME, the kNN probe) to rank them.",
+            SaturatedScoreWarning,
+            stacklevel=3,
+        )
     return SFDAResult(
         score=score,
         shrinkage=shrinkage,
@@ -240,6 +258,10 @@ def sfda(features, y):
         When ``n_samples - n_classes < n_features``: the within-class
         covariance is singular and the score saturates near 1.0 (faithful to
         the method, but useless for ranking).
+    SaturatedScoreWarning
+        When the score is 1 to within 1e-12 otherwise: the features separate
+        the classes so well that every posterior rounds to 1, and all such
+        models tie at the maximum.
 
     See Also
     --------

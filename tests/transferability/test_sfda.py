@@ -105,3 +105,20 @@ def test_power_iteration_on_diagonal_matrix_is_largest_eigenvalue():
 def test_sfda_bad_input_raises(X, y, match):
     with pytest.raises(ValueError, match=match):
         sfda(X, y)
+
+
+def test_sfda_warns_when_separable_classes_saturate_it():
+    # Classes far apart: every posterior rounds to 1 and the score is its
+    # maximum, a tie between all such models; classes that overlap do not warn.
+    from skdisco.utils import SaturatedScoreWarning
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 20, 3000)
+    means = rng.normal(size=(20, 256))
+    far = 3.0 * means[y] + rng.normal(size=(3000, 256))
+    with pytest.warns(SaturatedScoreWarning, match="SFDA saturates"):
+        assert sfda(far, y) == pytest.approx(1.0, abs=1e-12)
+    near = 0.05 * means[y] + rng.normal(size=(3000, 256))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sfda(near, y) < 0.5
