@@ -410,34 +410,26 @@ class FeatureSource:
                 "numpy.memmap or a Dask array."
             )
         if isinstance(index, slice):
-            start = index.indices(self.n_samples)[0]
-            out = self._read(index)
-        else:
-            index = np.asarray(index, dtype=np.intp).ravel()
-            if index.size == 0:
-                return np.empty((0, self.n_features))
-            if np.all(index[1:] > index[:-1]):
-                # Sorted and unique (DISCO's hard examples, subsample's draw):
-                # read in bounded chunks straight into the float64 result, so
-                # the peak is the result plus one chunk, not several copies.
-                out = np.empty((index.size, self.n_features))
-                step = _rows_per_chunk(self.n_features, CHUNK_BYTES)
-                for a in range(0, index.size, step):
-                    part = self._read(index[a : a + step])
-                    self._check_layout(part, int(index[a]))
-                    if part.dtype.kind == "f" and not np.isfinite(part).all():
-                        bad = np.flatnonzero(~np.isfinite(part).all(axis=1))[0]
-                        self._raise_not_finite(int(index[a + bad]))
-                    out[a : a + step] = part
-                return out
-            order = np.argsort(index, kind="stable")
-            uniq, inverse = np.unique(index[order], return_inverse=True)
-            out = self._read(uniq)[inverse]
-            out[order] = out.copy()
-            start = int(uniq[0])
-        out = np.ascontiguousarray(out, dtype=np.float64)
-        self._check_block(out, start)
-        return out
+            out = np.ascontiguousarray(self._read(index), dtype=np.float64)
+            self._check_block(out, index.indices(self.n_samples)[0])
+            return out
+        index = np.asarray(index, dtype=np.intp).ravel()
+        if index.size == 0:
+            return np.empty((0, self.n_features))
+        # The distinct rows in ascending order, read in bounded chunks straight
+        # into the float64 result (the peak: the result and one chunk), each
+        # chunk checked with the rows' own numbers; then the order given.
+        uniq, inverse = np.unique(index, return_inverse=True)
+        out = np.empty((uniq.size, self.n_features))
+        step = _rows_per_chunk(self.n_features, CHUNK_BYTES)
+        for a in range(0, uniq.size, step):
+            part = self._read(uniq[a : a + step])
+            self._check_layout(part, int(uniq[a]))
+            if part.dtype.kind == "f" and not np.isfinite(part).all():
+                bad = np.flatnonzero(~np.isfinite(part).all(axis=1))[0]
+                self._raise_not_finite(int(uniq[a + bad]))
+            out[a : a + step] = part
+        return out if np.array_equal(uniq, index) else out[inverse]
 
     def _read(self, index):
         if self.kind == "dask":

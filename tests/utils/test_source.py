@@ -69,10 +69,10 @@ def test_rows_read_chosen_rows_in_the_order_given(X, tmp_path, kind):
 
 
 @pytest.mark.parametrize("kind", ["zarr", "dask"])
-def test_sorted_rows_are_read_in_chunks_and_a_bad_row_is_named(X, tmp_path, kind):
-    # A sorted, unique index (hard examples, a subsample) is read chunk by
-    # chunk into the float64 result; a non-finite value is reported by its row
-    # in the source, not by its position among the chosen rows.
+def test_chosen_rows_are_read_in_chunks_and_a_bad_row_is_named(X, tmp_path, kind):
+    # The distinct chosen rows are read chunk by chunk, in ascending order,
+    # into the float64 result; a non-finite value is reported by its row in
+    # the source, not by its position among the chosen rows.
     from skdisco.utils import _source
 
     X = X.astype(np.float32)
@@ -93,6 +93,17 @@ def test_sorted_rows_are_read_in_chunks_and_a_bad_row_is_named(X, tmp_path, kind
     assert reads == [3, 3, 1]
     with pytest.raises(ValueError, match=r"first in row 31\)"):
         source.rows(np.array([2, 30, 31, 33]))
+    # Any order, repeats included: the distinct rows are read the same way.
+    reads.clear()
+    monkey.setattr(_source, "CHUNK_BYTES", 8 * 4 * 3)
+    try:
+        got = source.rows(np.array([52, 4, 4, 0, 40]))
+        np.testing.assert_array_equal(got, X[[52, 4, 4, 0, 40]].astype(np.float64))
+        assert reads == [3, 1]
+        with pytest.raises(ValueError, match=r"first in row 31\)"):
+            source.rows(np.array([33, 31, 2, 31]))
+    finally:
+        monkey.undo()
 
 
 def test_iterables_have_no_random_access(X):
