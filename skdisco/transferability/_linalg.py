@@ -518,6 +518,38 @@ class TridiagonalSystem:
         return x
 
 
+    def solve_shifted(self, shifts, R):
+        """Return ``X`` with ``X[:, j] = (T + shifts[j]·I)⁻¹ R[:, j]``: one solve.
+
+        The m systems, each with its own shift, are stacked into one
+        block-diagonal tridiagonal system of size n·m (the couplings between
+        blocks are zero), so a single ``pttrf``/``pttrs`` pair solves them all in
+        O(n·m). A zero coupling makes the factorisation of each block exactly
+        what it is on its own: the result equals m calls of
+        :meth:`solve_columns`, bit for bit. Where round-off makes some shifted
+        block indefinite, each column is solved on its own instead (with
+        :meth:`solve_columns`' partial-pivoting fallback).
+        """
+        shifts = np.asarray(shifts, dtype=np.float64)
+        R = np.asarray(R, dtype=np.float64)
+        n, m = R.shape
+        if m == 0:
+            return np.zeros((n, 0), order="F")
+        if n == 1:
+            return R / (self.diag[0] + shifts)
+        d = (self.diag[:, None] + shifts[None, :]).ravel(order="F")
+        e = np.zeros((n, m))
+        e[:-1] = self.offdiag[:, None]
+        d, e, info = lapack.dpttrf(d, e.ravel(order="F")[:-1])
+        if info == 0:
+            x, info = lapack.dpttrs(d, e, R.ravel(order="F"))
+            if info == 0:
+                return x.reshape((n, m), order="F")
+        return np.column_stack(
+            [self.solve_columns(t, R[:, j : j + 1])[:, 0] for j, t in enumerate(shifts)]
+        )
+
+
 class DiagonalSystem(TridiagonalSystem):
     """:class:`TridiagonalSystem` of a diagonal matrix ``A = diag(a)``: ``Q = I``.
 

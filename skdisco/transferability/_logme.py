@@ -48,6 +48,9 @@ _OUTER_OFFSETS = (2.0, 6.0, 14.0, 30.0)
 # depend on the scale of the features).
 _SAFE_EXPONENT = 200
 _EPS = np.finfo(np.float64).eps
+# Gains of the profiled evidence (per unit of N + rank) below this are round-off
+# (see _global_maximum).
+_FLAT_GAIN = 1e3 * _EPS
 
 
 @dataclass(frozen=True)
@@ -169,12 +172,18 @@ class _EvidenceProblem:
     def profile_forms(self, shift, cols=None, second=False):
         """``Q``, ``dQ/dt`` (and ``d²Q/dt²``) at shift ``t`` for target columns.
 
+        ``shift`` is one shift for every column, or one per column of ``cols``
+        (the columns' systems then solved stacked, one LAPACK call).
         ``Q(t) = ‖y - F m‖² + t‖m‖² = t·yᵀ(FFᵀ + tI)⁻¹y``, the energy that fixes
         ``β = N/Q`` at ``t = α/β``; one tridiagonal solve for all the columns (two
         for the second derivative).
         """
         C = self.system.C if cols is None else self.system.C[:, cols]
-        U = self.system.solve_columns(shift, C)
+        if np.ndim(shift):
+            solve = self.system.solve_shifted
+        else:
+            solve = self.system.solve_columns
+        U = solve(shift, C)
         cu = np.einsum("ij,ij->j", C, U)
         uu = np.einsum("ij,ij->j", U, U)
         if self.dual:
@@ -184,7 +193,7 @@ class _EvidenceProblem:
             Q, dQ = sq - cu, uu
         if not second:
             return Q, dQ
-        uv = np.einsum("ij,ij->j", U, self.system.solve_columns(shift, U))
+        uv = np.einsum("ij,ij->j", U, solve(shift, U))
         d2Q = -2.0 * uu + 2.0 * shift * uv if self.dual else -2.0 * uv
         return Q, dQ, d2Q
 
@@ -278,11 +287,15 @@ class _Profile:
             dE = -0.5 * N * t * dQ / Q + 0.5 * gamma
         return E, dE
 
-    def point(self, k, x):
-        """``E``, ``dE/dx`` and ``d²E/dx²`` for target ``k`` at ``x``."""
-        t = float(np.exp(x))
-        Q, dQ, d2Q = (v[0] for v in self.problem.profile_forms(t, [k], second=True))
-        logdet, gamma, curv = (v[0] for v in self.spectral_terms(t))
+    def points(self, ks, xs):
+        """``E``, ``dE/dx``, ``d²E/dx²`` and ``Q`` for targets ``ks`` at ``xs``.
+
+        One point per pair ``(ks[j], xs[j])`` (a target may appear more than
+        once); all the pairs' shifted systems are solved together.
+        """
+        t = np.exp(xs)
+        Q, dQ, d2Q = self.problem.profile_forms(t, ks, second=True)
+        logdet, gamma, curv = self.spectral_terms(t)
         E, dE = self.values(t, Q, dQ, logdet, gamma)
         h = t * dQ / Q
         d2E = -0.5 * self.N * ((t * dQ + t * t * d2Q) / Q - h * h) - 0.5 * curv
@@ -332,26 +345,51 @@ class _Profile:
         return np.concatenate([below, core, above])
 
 
-def _refine(profile, k, a, b, x, tol, max_iter):
-    """Safeguarded Newton for the zero of dE/dx in the bracket ``[a, b]``.
+def _refine(profile, ks, a, b, x, tol, max_iter):
+    """Safeguarded Newton for the zero of dE/dx in brackets ``[a_j, b_j]``.
 
-    ``dE/dx > 0`` at ``a`` and ``<= 0`` at ``b``; a Newton step that leaves the
-    bracket (or meets non-negative curvature) is replaced by bisection.
-    Returns ``(x, E, Q, n_iter, converged)``.
+    One bracket per entry of ``ks`` (the target it belongs to), all refined in
+    lockstep: each iteration evaluates every unfinished bracket's point with one
+    stacked tridiagonal solve, and each bracket follows exactly the iteration it
+    would on its own. ``dE/dx > 0`` at ``a`` and ``<= 0`` at ``b``; a Newton step
+    that leaves the bracket (or meets non-negative curvature) is replaced by
+    bisection. Returns arrays ``(x, E, Q, n_iter, converged)``.
     """
+    a, b, x = (np.array(v, dtype=np.float64) for v in (a, b, x))
+    m = x.shape[0]
+    E_out, Q_out = np.full(m, np.nan), np.full(m, np.nan)
+    x_out = x.copy()
+    n_iter = np.full(m, max_iter, dtype=np.int64)
+    converged = np.zeros(m, dtype=bool)
+    active = np.arange(m)
     for it in range(1, max_iter + 1):
-        E, dE, d2E, Q = profile.point(k, x)
-        if dE > 0:
-            a = x
-        else:
-            b = x
-        x_new = x - dE / d2E if d2E < 0 else np.nan
-        if not a < x_new < b:
-            x_new = 0.5 * (a + b)
-        if abs(x_new - x) <= tol or b - a <= tol:
-            return x, E, Q, it, True
-        x = x_new
-    return x, E, Q, max_iter, False
+        if active.size == 0:
+            break
+        xa = x[active]
+        E, dE, d2E, Q = profile.points(ks[active], xa)
+        rising = dE > 0
+        a[active[rising]] = xa[rising]
+        b[active[~rising]] = xa[~rising]
+        aa, bb = a[active], b[active]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = np.where(d2E < 0, -dE / d2E, np.nan)
+        x_new = xa + step
+        # A Newton step within the tolerance is convergence, checked before the
+        # safeguard: at the zero itself (dE = 0 makes x the new bracket end) the
+        # step lands on the end, and bisecting away from it would take ~30
+        # steps back to the same point.
+        newton_done = np.abs(step) <= tol
+        outside = ~((aa < x_new) & (x_new < bb))
+        x_new[outside] = 0.5 * (aa + bb)[outside]
+        done = newton_done | (np.abs(x_new - xa) <= tol) | (bb - aa <= tol)
+        # Finished brackets report the point just evaluated; the others (also
+        # when max_iter runs out) report it too, as the sequential loop does.
+        x_out[active], E_out[active], Q_out[active] = xa, E, Q
+        n_iter[active[done]] = it
+        converged[active[done]] = True
+        x[active] = x_new
+        active = active[~done]
+    return x_out, E_out, Q_out, n_iter, converged
 
 
 def _global_maximum(problem, tol, max_iter):
@@ -393,20 +431,39 @@ def _global_maximum(problem, tol, max_iter):
     shift = np.empty(K)
     n_iter = np.zeros(K, dtype=np.int64)
     converged = np.ones(K, dtype=bool)
+    # Every bracket of a sign change of dE/dx (+ to -) of every target, refined
+    # together; each starts from its higher end. Far outside the spectrum the
+    # profile is flat to the last digit and dE/dx is round-off that changes sign
+    # at random: with dE/dx decreasing across a bracket [a, b], its maximum lies
+    # above the higher end by at most min(dE(a), -dE(b))·(b - a); a bracket where
+    # that is below _FLAT_GAIN · (N + k) (k kept eigenvalues; each term of E is
+    # of that size), ~1e-13 of the evidence per sample, is not refined (it took
+    # bisection down to the tolerance).
+    gain = np.minimum(dE[:-1], -dE[1:]) * np.diff(xs)[:, None]
+    steep = gain > _FLAT_GAIN * (N + profile.s.shape[0])
+    rows, ks = np.nonzero((dE[:-1] > 0) & (dE[1:] <= 0) & steep)
+    starts = np.where(E[rows, ks] >= E[rows + 1, ks], xs[rows], xs[rows + 1])
+    rx, rE, rQ, rit, rok = _refine(
+        profile, ks, xs[rows], xs[rows + 1], starts, tol, max_iter
+    )
+    np.add.at(n_iter, ks, rit)
+    # Each target's best grid point, then any refined maximum above it.
+    j_best = np.argmax(E, axis=0)
+    best_E = E[j_best, all_cols]
+    best_t = ts[j_best]
+    best_Q = np.full(K, np.nan)
+    best_ok = np.ones(K, dtype=bool)
+    for j in range(ks.shape[0]):  # in bracket order: ties keep the first
+        k = ks[j]
+        if rE[j] > best_E[k]:
+            best_E[k], best_t[k] = rE[j], float(np.exp(rx[j]))
+            best_Q[k], best_ok[k] = rQ[j], rok[j]
+    # Grid points won: their energies, one stacked solve.
+    at_grid = np.flatnonzero(np.isnan(best_Q))
+    if at_grid.size:
+        best_Q[at_grid] = problem.profile_forms(best_t[at_grid], at_grid)[0]
     for k in range(K):
-        j_best = int(np.argmax(E[:, k]))
-        best = (E[j_best, k], ts[j_best], None, 0, True)
-        ups = np.flatnonzero((dE[:-1, k] > 0) & (dE[1:, k] <= 0))
-        for j in ups:
-            a, b = xs[j], xs[j + 1]
-            start = a if E[j, k] >= E[j + 1, k] else b
-            x, Ek, Q, it, ok = _refine(profile, k, a, b, start, tol, max_iter)
-            n_iter[k] += it
-            if Ek > best[0]:
-                best = (Ek, float(np.exp(x)), Q, it, ok)
-        Ek, t, Q, _, ok = best
-        if Q is None:  # a grid point: recompute its energy
-            Q = problem.profile_forms(t, [k])[0][0]
+        Ek, t, Q, ok = best_E[k], best_t[k], best_Q[k], best_ok[k]
         if dE[-1, k] > 0 and top[k] >= Ek:
             Ek, t, ok = top[k], np.inf, True
         if rises_at_bottom[k] and bottom[k] >= Ek:

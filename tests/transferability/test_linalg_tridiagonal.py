@@ -109,3 +109,38 @@ def test_class_mean_spectrum_equals_centered_spectrum(n, d):
         atol=1e-12,
     )
     np.testing.assert_array_equal(fast.counts, np.bincount(y))
+
+
+@pytest.mark.parametrize("n", [1, 2, 9, 40])
+def test_solve_shifted_equals_one_solve_per_column_bit_for_bit(n):
+    A = _psd(n, seed=n + 10)
+    rng = np.random.default_rng(n)
+    system = TridiagonalSystem(A, rng.standard_normal((n, 6)))
+    shifts = np.exp(rng.uniform(-4.0, 6.0, 6))
+    X = system.solve_shifted(shifts, system.C)
+    for j, t in enumerate(shifts):
+        np.testing.assert_array_equal(
+            X[:, j], system.solve_columns(t, system.C[:, j : j + 1])[:, 0]
+        )
+        expected = np.linalg.solve(
+            np.diag(system.diag) + np.diag(system.offdiag, 1)
+            + np.diag(system.offdiag, -1) + t * np.eye(n),
+            system.C[:, j],
+        )
+        np.testing.assert_allclose(X[:, j], expected, rtol=1e-9, atol=1e-12)
+    assert system.solve_shifted(shifts[:0], system.C[:, :0]).shape == (n, 0)
+
+
+def test_solve_shifted_solves_each_column_alone_when_a_block_is_indefinite():
+    # A negative shift below -λ_min makes that block indefinite: LDLᵀ without
+    # pivoting fails for the stack, and every column is solved on its own.
+    A = _psd(20, seed=1)
+    system = TridiagonalSystem(A, np.random.default_rng(0).standard_normal((20, 3)))
+    lam = system.eigenvalues
+    shifts = np.array([1.0, -0.5 * (lam[0] + lam[1]), 3.0])
+    X = system.solve_shifted(shifts, system.C)
+    T = np.diag(system.diag) + np.diag(system.offdiag, 1) + np.diag(system.offdiag, -1)
+    for j, t in enumerate(shifts):
+        np.testing.assert_allclose(
+            (T + t * np.eye(20)) @ X[:, j], system.C[:, j], atol=1e-8
+        )

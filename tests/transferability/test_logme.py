@@ -434,3 +434,62 @@ def test_logme_target_fit_exactly_raises_value_error():
     X = rng.standard_normal((80, 5))
     with pytest.raises(ValueError, match="no maximum"):
         logme(X, X @ np.ones(5), task="regression")
+
+
+def _profile_and_brackets(F, Y):
+    from skdisco.transferability._logme import _EvidenceProblem, _Profile
+
+    problem = _EvidenceProblem.from_features(F, Y)
+    profile = _Profile(problem)
+    xs = profile.grid()
+    dE = np.array(
+        [profile.values(np.exp(x), *problem.profile_forms(np.exp(x)),
+                        *(v[0] for v in profile.spectral_terms(np.exp(x))[:2]))[1]
+         for x in xs]
+    )
+    rows, ks = np.nonzero((dE[:-1] > 0) & (dE[1:] <= 0))
+    return profile, xs, rows, ks
+
+
+@pytest.mark.parametrize("n,d", [(300, 40), (60, 150)], ids=["N>D", "N<D"])
+def test_lockstep_newton_equals_each_bracket_refined_alone(n, d):
+    # All brackets of all targets are refined together (one stacked solve per
+    # iteration); each must follow exactly the iteration it follows alone.
+    from skdisco.transferability._logme import _refine
+
+    F, y = _rare_class_problem(d=d) if n == 300 else (
+        _decaying_spectrum_problem(n, d, seed=1)[0],
+        np.arange(n) % 7,
+    )
+    profile, xs, rows, ks = _profile_and_brackets(F, _targets(F, y))
+    assert ks.size >= 3
+    together = _refine(profile, ks, xs[rows], xs[rows + 1], xs[rows], 1e-10, 100)
+    for j in range(ks.size):
+        alone = _refine(
+            profile, ks[j : j + 1], xs[rows[j : j + 1]], xs[rows[j : j + 1] + 1],
+            xs[rows[j : j + 1]], 1e-10, 100,
+        )
+        for got, want in zip(together, alone):
+            np.testing.assert_allclose(got[j], want[0], rtol=1e-12, atol=0)
+
+
+def test_logme_newton_stops_at_the_zero_instead_of_bisecting_away():
+    # N < D, classes in a low-rank subspace: Newton reaches dE/dx = 0 within a
+    # few steps; the zero then became the bracket's end, the safeguard bisected
+    # away from it and ~30 halvings walked back (36 steps for one class here).
+    # Far below the spectrum the profile is flat to the last digit and dE/dx is
+    # round-off that changes sign: such brackets are not refined at all. The
+    # evidence is still the global maximum of the dense evidence.
+    rng = np.random.default_rng(0)
+    n, d, c = 300, 600, 30
+    y = np.arange(n) % c
+    centres = rng.standard_normal((c, 64)) @ rng.standard_normal((64, d)) / 8.0
+    F = np.maximum(centres[y] + rng.standard_normal((n, d)) / np.sqrt(
+        np.arange(1, d + 1)), 0.0)
+    Y = _targets(F, y)
+    res = logme_result(F, Y)
+    assert res.converged.all()
+    assert res.n_iter.max() <= 12
+    for k in range(0, c, 6):
+        dense = _DenseEvidence(F, Y[:, k])
+        assert dense.best_of_multistart() <= res.evidence[k] + 1e-10
