@@ -277,9 +277,16 @@ def small_source_to_array(X):
     return X
 
 
-def kernel_matrix(X):
-    """Return ``K = X Xᵀ`` (n × n, float64) -- the dual Gram matrix for n < d."""
+def kernel_matrix(X, lower_only=False):
+    """Return ``K = X Xᵀ`` (n × n, float64) -- the dual Gram matrix for n < d.
+
+    ``lower_only``: only the lower triangle, Fortran-ordered (what
+    :class:`Tridiagonalization` reads in place with ``overwrite_a=True``), with
+    no symmetrised copy.
+    """
     Xd = np.ascontiguousarray(X, dtype=np.float64)
+    if lower_only:
+        return dsyrk(1.0, Xd.T, trans=1, lower=1)
     K = dsyrk(1.0, Xd.T, trans=1, lower=0)
     return symmetrize_upper(K)
 
@@ -1012,7 +1019,9 @@ class ClassMeanSpectrum:
             Xc = np.asarray(X, dtype=np.float64) - self.mean
             if fourth_powers:
                 self.sum_fourth_powers = _fourth_powers(Xc)
-            tri = Tridiagonalization(kernel_matrix(Xc), overwrite_a=True)
+            tri = Tridiagonalization(
+                kernel_matrix(Xc, lower_only=True), overwrite_a=True
+            )
             counts = np.bincount(y, minlength=n_classes).astype(np.float64)
             A = np.zeros((n, n_classes), order="F")
             A[np.arange(n), y] = 1.0 / counts[y]

@@ -166,7 +166,9 @@ class _EvidenceProblem:
         if scale != 1.0:
             Fd = Fd * scale
         Yd = Y.toarray() if hasattr(Y, "toarray") else Y
-        system = TridiagonalSystem(kernel_matrix(Fd), Yd)
+        system = TridiagonalSystem(
+            kernel_matrix(Fd, lower_only=True), Yd, overwrite_a=True
+        )
         return cls(system, target_sq, n, d, features=Fd, scale=scale)
 
     def profile_forms(self, shift, cols=None, second=False):
