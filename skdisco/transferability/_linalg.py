@@ -524,7 +524,6 @@ class TridiagonalSystem:
             )
         return x
 
-
     def solve_shifted(self, shifts, R):
         """Return ``X`` with ``X[:, j] = (T + shifts[j]·I)⁻¹ R[:, j]``: one solve.
 

@@ -384,8 +384,9 @@ def _refine(profile, ks, a, b, x, tol, max_iter):
         outside = ~((aa < x_new) & (x_new < bb))
         x_new[outside] = 0.5 * (aa + bb)[outside]
         done = newton_done | (np.abs(x_new - xa) <= tol) | (bb - aa <= tol)
-        # Finished brackets report the point just evaluated; the others (also
-        # when max_iter runs out) report it too, as the sequential loop does.
+        # Every bracket reports its last evaluated point with that point's E and
+        # Q (when max_iter runs out too: the earlier one-bracket loop returned
+        # the next, unevaluated x beside the previous point's E and Q).
         x_out[active], E_out[active], Q_out[active] = xa, E, Q
         n_iter[active[done]] = it
         converged[active[done]] = True
