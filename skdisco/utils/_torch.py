@@ -575,23 +575,40 @@ def _power_of_two_below(largest):
 
 
 class _Products:
-    """``Σ_blocks ZᵀZ`` (d × d, float64) in the source's pass precision.
+    """``Σ_blocks BᵀB`` (d × d, float64) in the source's pass precision.
 
-    float64 passes multiply the float64 rows; float32 passes scale each block
-    by a power of two ``p`` fixed by the first one (exact: only exponents
-    change), multiply at most ``_FLOAT32_ROWS`` rows at a time in float32 with
-    TF32 off, and add each ``ZᵀZ / p²`` to a float64 total.
+    float64 passes multiply the float64 rows as given (the NumPy path's
+    arithmetic). float32 passes first centre every block on a shift ``s``,
+    the first block's mean (float64), so ``z = b - s``: they scale ``z`` by
+    a power of two ``p`` fixed by the first block (exact: only exponents
+    change), multiply at most ``_FLOAT32_ROWS`` rows at a time in float32
+    with TF32 off, add each ``ZᵀZ / p²`` to a float64 total, and
+    :meth:`result` recovers ``BᵀB = ZᵀZ + s(Σz)ᵀ + (Σz)sᵀ + N ssᵀ`` in
+    float64. The error is then float32's relative to the rows centred on
+    their own mean, whatever the caller subtracted from them first (zero
+    for an uncentred Gram, the column mean, the class means).
     """
 
     def __init__(self, source, d):
         self.dtype = _TORCH_DTYPES[source.pass_dtype]
-        self.total = torch.zeros((d, d), dtype=torch.float64, device=source.device)
+        device = source.device
+        self.total = torch.zeros((d, d), dtype=torch.float64, device=device)
         self.scale = None
+        #: float32 passes: the shift, and Σz and N of the shifted rows.
+        self.shift = None
+        self.sums = torch.zeros(d, dtype=torch.float64, device=device)
+        self.n = 0
 
-    def add(self, Z):
+    def add(self, B):
+        """Add ``BᵀB``; return the rows as multiplied (shifted for float32)."""
         if self.dtype == torch.float64:
-            self.total.addmm_(Z.T, Z)
-            return
+            self.total.addmm_(B.T, B)
+            return B
+        if self.shift is None:
+            self.shift = B.mean(dim=0) if B.shape[0] else torch.zeros_like(self.sums)
+        Z = B - self.shift
+        self.sums += Z.sum(dim=0)
+        self.n += Z.shape[0]
         if self.scale is None:
             self.scale = _power_of_two_below(float(Z.abs().max()) if Z.numel() else 0)
         weight = 1.0 / (self.scale * self.scale)
@@ -602,11 +619,17 @@ class _Products:
             with ieee_float32_matmul():
                 P = Zs.T @ Zs
             self.total.add_(P.to(torch.float64), alpha=weight)
+        return Z
 
     def result(self):
-        """The total, symmetric (its lower triangle mirrored)."""
+        """The total, symmetric (its lower triangle mirrored), shift undone."""
         G = torch.tril(self.total)
-        return G + torch.tril(self.total, -1).T
+        G = G + torch.tril(self.total, -1).T
+        if self.shift is not None:
+            s = self.shift
+            G += torch.outer(s, self.sums) + torch.outer(self.sums, s)
+            G += self.n * torch.outer(s, s)
+        return G
 
 
 def _to_host(t):
@@ -641,43 +664,35 @@ def device_gram_statistics(source, Y=None, *, scale=1.0, chunk_bytes):
 
     float32 passes centre every block on the first block's mean ``s`` and
     recover ``XᵀX = ZᵀZ + s(Σz)ᵀ + (Σz)sᵀ + N ssᵀ`` and ``XᵀY = ZᵀY + s 1ᵀY``
-    in float64 (``z = x - s``); float64 passes use no shift (the NumPy path's
-    arithmetic). Returns host float64 arrays ``(G, B)`` (``B`` None without
-    ``Y``).
+    in float64 (``z = x - s``; see :class:`_Products`); float64 passes use no
+    shift (the NumPy path's arithmetic). Returns host float64 arrays
+    ``(G, B)`` (``B`` None without ``Y``).
     """
     d = source.n_features
-    device = source.device
     products = _Products(source, d)
-    shifted = products.dtype != torch.float64
-    shift, total = None, torch.zeros(d, dtype=torch.float64, device=device)
     B = None  # (XᵀY)ᵀ, K × d
     if Y is not None:
-        B = torch.zeros((Y.shape[1], d), dtype=torch.float64, device=device)
-    n = 0
+        B = torch.zeros((Y.shape[1], d), dtype=torch.float64, device=source.device)
     for start, stop, block in source.device_blocks(chunk_bytes):
         if scale != 1.0:
             block = block * scale
-        if shifted:
-            if shift is None:
-                shift = block.mean(dim=0)
-            block = block - shift
-            total += block.sum(dim=0)
-        products.add(block)
+        Z = products.add(block)
         if B is not None:
-            _cross_products(block, Y[start:stop], B)
-        n = stop
+            _cross_products(Z, Y[start:stop], B)
     G = products.result()
-    if shifted:
-        G += torch.outer(shift, total) + torch.outer(total, shift)
-        G += n * torch.outer(shift, shift)
-        if B is not None:
-            colsum = torch.as_tensor(_column_sums(Y), device=device)
-            B += torch.outer(colsum, shift)
+    if B is not None and products.shift is not None:
+        colsum = torch.as_tensor(_column_sums(Y), device=source.device)
+        B += torch.outer(colsum, products.shift)
     return _to_host(G), None if B is None else _to_host(B.T)
 
 
 def device_centered_gram(source, mean, *, chunk_bytes):
-    """``(X - mean)ᵀ(X - mean)`` (host float64) from passes on the device."""
+    """``(X - mean)ᵀ(X - mean)`` (host float64) from passes on the device.
+
+    Any ``mean``, zero included (an uncentred Gram): float32 passes shift the
+    rows ``x - mean`` once more on their own first block's mean
+    (:class:`_Products`), so their error does not grow with ``‖mean - x̄‖``.
+    """
     products = _Products(source, source.n_features)
     mean = torch.as_tensor(np.asarray(mean, np.float64), device=source.device)
     for _, _, block in source.device_blocks(chunk_bytes):

@@ -256,6 +256,25 @@ def test_float32_pass_error_does_not_grow_with_n():
     assert errors[-1] <= 2 * errors[0]
 
 
+@pytest.mark.parametrize("mean", ["zero", "column mean", "far"])
+def test_float32_centred_gram_about_any_mean_keeps_the_centred_rows_accuracy(mean):
+    # The uncentred Gram (DISCO's default, mean zero) used to be multiplied
+    # unshifted in float32: an error relative to ‖x‖², not to the centred rows
+    # (34.7 absolute on entries of 2e8 for rows of mean 100; DISCO then moved
+    # by 6e-2 relative).
+    F = _offset_features(20_000, d=48)
+    m = {
+        "zero": np.zeros(F.shape[1]),
+        "column mean": F.astype(np.float64).mean(axis=0),
+        "far": np.full(F.shape[1], -50.0),
+    }[mean]
+    source = as_feature_source(F, device="cpu", precision="float32")
+    got = centered_gram(source, m)
+    want = centered_gram(F, m)
+    scatter = centered_gram(F, F.astype(np.float64).mean(axis=0))
+    assert np.linalg.norm(got - want) / np.linalg.norm(scatter) < 5e-7
+
+
 def test_logme_float32_passes_within_documented_tolerance():
     # docs/gpu.md: |LogME(float32 passes) - LogME(float64)| <= 1e-5 relative.
     F = _offset_features(20_000, d=48)
