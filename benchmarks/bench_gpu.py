@@ -23,7 +23,8 @@ the same code on the CPU (``--quick`` sizes) to check it.
 float32 passes CUDA runs (torch float32 on the CPU, the same code): the error
 of the centred scatter recovered from the shifted float32 Gram, of a plain
 float32 Gram for comparison, and of the LogME score, against float64, for
-rows whose mean is ``--offset`` times their spread.
+rows whose mean is 3 or 100 times their spread; then the error of every
+streaming score (``streaming_scores``) on ReLU features and on offset rows.
 
 Usage::
 
@@ -229,6 +230,76 @@ def precision_rows(sizes, d, c, offsets):
     return rows
 
 
+def _class_rows(n, d, c, *, offset, relu, seed=0):
+    """float32 rows with class structure in a 16-d subspace, a decaying noise
+    spectrum, then a ReLU (a backbone's pooled features) or an offset."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, c, n)
+    centres = rng.standard_normal((c, 16)) @ rng.standard_normal((16, d)) / 80.0
+    F = centres[y] + rng.standard_normal((n, d)) / np.sqrt(np.arange(1, d + 1))
+    if relu:
+        np.maximum(F, 0.0, out=F)
+    return (F + offset).astype(np.float32), y
+
+
+def streaming_scores():
+    """``(name, score(features, y))`` of every streaming score the table reads."""
+    from functools import partial
+
+    from skdisco import transferability as t
+
+    return (
+        ("LogME", t.logme),
+        ("H-score", t.hscore),
+        ("shrinkage H-score", t.regularized_hscore),
+        ("DISCO", t.disco),
+        ("DISCO, hard examples 50 %", partial(t.disco, hard_examples=0.5)),
+        ("GBC, PCA to 64", partial(t.gbc, n_components=64)),
+        ("TransRate", t.transrate),
+        ("TransRate (tllib)", partial(t.transrate, variant="tllib")),
+        ("SFDA", t.sfda),
+        ("NCTI (LDA score)", t.ncti_lda_score),
+        ("ETran (LDA, shrunk)", partial(t.etran_lda, covariance="shrunk")),
+    )
+
+
+def score_precision_rows(n, d, c):
+    """Rows ``(score, value, error, value, error)``: float32 passes against
+    float64 on ReLU features and on rows of mean 100 times their spread."""
+    import warnings
+
+    from skdisco.utils import as_feature_source
+
+    data = [
+        _class_rows(n, d, c, offset=0.0, relu=True),
+        _class_rows(n, d, c, offset=100.0, relu=False),
+    ]
+    rows = []
+    for name, score in streaming_scores():
+        row = [name]
+        for F, y in data:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                want = score(F, y)
+                got = score(as_feature_source(F, device="cpu", precision="float32"), y)
+            row += [want, abs(got - want) / abs(want)]
+        rows.append(tuple(row))
+    return rows
+
+
+def score_precision_table(rows):
+    """Markdown of :func:`score_precision_rows`."""
+    lines = [
+        "| score | ReLU features | float32 error | mean 100 × spread | float32 error |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, a, ea, b, eb in rows:
+        lines.append(f"| {name} | {a:.4g} | {ea:.1e} | {b:.4g} | {eb:.1e} |")
+    return "\n".join(lines)
+
+
 def precision_table(rows):
     """Markdown of :func:`precision_rows`."""
     lines = [
@@ -331,10 +402,18 @@ def _precision(args):
     sizes = (2_000, 20_000) if args.quick else (10_000, 100_000, 400_000)
     d, c = (32, 10) if args.quick else (256, 100)
     rows = precision_rows(sizes, d, c, offsets=(3.0, 100.0))
+    n, d, c = (3_000, 32, 10) if args.quick else (20_000, 256, 100)
+    scores = score_precision_rows(n, d, c)
     text = (
         "Relative error against float64 passes (Frobenius norm for the scatter), "
         f"float32 emulated with torch on the CPU, torch {torch.__version__}.\n\n"
-        f"{precision_table(rows)}\n"
+        f"{precision_table(rows)}\n\n"
+        "Every streaming score from float32 passes, relative error against its "
+        f"float64 value, N = {n:,}, D = {d}, C = {c}: features with class "
+        "structure in a 16-dimensional subspace and a decaying noise spectrum, "
+        "after a ReLU, and the same without the ReLU plus an offset of 100 "
+        "(`score_precision_rows`).\n\n"
+        f"{score_precision_table(scores)}\n"
     )
     print(text)
     out = args.out if args.out is not None else (None if args.quick else PRECISION)

@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..transferability._leep import check_source_probabilities
 from ..utils._docstrings import fill_doc
 from ..utils._source import (
+    DEVICE_DOC,
     FeatureSource,
     as_feature_source,
     is_device_tensor,
@@ -69,13 +70,9 @@ DOC_FRAGMENTS = {
         Number of columns of ``X`` seen during ``fit``.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of those columns, when ``X`` has string column names.""",
-    "device": """device : {"cpu", "cuda", "auto"}, default=None
-        Where the passes over the rows run (the torch backend,
-        :func:`~skdisco.utils.as_feature_source`): None for NumPy on the host
-        (a CUDA tensor stays on its GPU, in float64), ``"cpu"`` torch float64,
-        ``"cuda"`` float32 products with float64 totals on the GPU, ``"auto"``
-        CUDA when available, else the CPU. ``fit``, ``score`` and
-        ``partial_fit`` use it.""",
+    "device": DEVICE_DOC
+    + """
+        ``fit`` and ``score`` (and LogME's ``partial_fit``) use it.""",
     "set_level_notes": """The score is defined over a set of candidate models:
     ``fit`` computes this model's ``components_``, and :meth:`combine_models`
     turns every model's components into one score per model (the scorer tags
@@ -238,8 +235,18 @@ class BaseScorer(BaseEstimator):
         whose result has a costly breakdown may skip it.
         """
         return type(self)._result_function(
-            X, target.y, target.n_classes, **self.get_params(deep=False)
+            X, target.y, target.n_classes, **self._core_params()
         )
+
+    def _core_params(self):
+        """The parameters the core's ``*_result`` takes: all but ``device``.
+
+        ``device`` has acted already: :meth:`_validate` made ``X`` a source
+        whose passes run there.
+        """
+        params = self.get_params(deep=False)
+        params.pop("device", None)
+        return params
 
     def _score_of(self, result):
         """The score, higher is better, of what ``_result`` returned."""

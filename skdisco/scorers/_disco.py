@@ -59,6 +59,7 @@ class DiscoScorer(BaseScorer):
         What ``y`` is.
     random_state : int, RandomState instance or None, default=None
         Permutes the fold labels of the cross-validated posterior.
+    {device}
 
     Attributes
     ----------
@@ -134,6 +135,7 @@ class DiscoScorer(BaseScorer):
         standardize_targets=True,
         task="auto",
         random_state=None,
+        device=None,
     ):
         self.n_groups = n_groups
         self.group_size = group_size
@@ -148,6 +150,7 @@ class DiscoScorer(BaseScorer):
         self.standardize_targets = standardize_targets
         self.task = task
         self.random_state = random_state
+        self.device = device
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -165,7 +168,7 @@ class DiscoScorer(BaseScorer):
         return EncodedTarget(task, target, classes)
 
     def _result(self, X, target, *, score_only=False):
-        params = self.get_params(deep=False)
+        params = self._core_params()
         for key in ("task", "standardize_targets"):
             params.pop(key)
         return disco_result(
@@ -206,6 +209,7 @@ class DiscoDetectionScorer(SetLevelMixin, BaseScorer):
         Number of spectral components of each DISCO score.
     random_state : int, RandomState instance or None, default=0
         Seeds DISCO's cross-validated posterior.
+    {device}
 
     Attributes
     ----------
@@ -250,9 +254,10 @@ class DiscoDetectionScorer(SetLevelMixin, BaseScorer):
     _score_function = staticmethod(disco_detection_components)
     _parameter_constraints: dict = dict(_DETECTION_PARAMETERS)
 
-    def __init__(self, *, n_groups=2, random_state=0):
+    def __init__(self, *, n_groups=2, random_state=0, device=None):
         self.n_groups = n_groups
         self.random_state = random_state
+        self.device = device
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -269,7 +274,7 @@ class DiscoDetectionScorer(SetLevelMixin, BaseScorer):
     def _result(self, X, target, *, score_only=False):
         labels, boxes = target.y
         return disco_detection_result(
-            X, labels, target.n_classes, boxes, **self.get_params(deep=False)
+            X, labels, target.n_classes, boxes, **self._core_params()
         )
 
     def _score_of(self, result):

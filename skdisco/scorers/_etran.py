@@ -30,6 +30,7 @@ class ETranScorer(SetLevelMixin, BaseScorer):
         Which energy tail is averaged.
     covariance : {"identity", "shrunk"}, default="identity"
         LDA covariance: the reference's effective identity, or SFDA's shrunk one.
+    {device}
 
     Attributes
     ----------
@@ -58,10 +59,13 @@ class ETranScorer(SetLevelMixin, BaseScorer):
     _parameter_constraints: dict = dict(_PARAMETERS)
     _min_samples_per_class = 2
 
-    def __init__(self, *, percent=0.5, tail="bottom", covariance="identity"):
+    def __init__(
+        self, *, percent=0.5, tail="bottom", covariance="identity", device=None
+    ):
         self.percent = percent
         self.tail = tail
         self.covariance = covariance
+        self.device = device
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -71,7 +75,7 @@ class ETranScorer(SetLevelMixin, BaseScorer):
         return tags
 
     def _function_kwargs(self):
-        return {"covariance": self.covariance}
+        return {"covariance": self.covariance, "device": self.device}
 
     def _score_of(self, result):
         return float(result[1])

@@ -20,6 +20,7 @@ class GBCScorer(BaseScorer):
         Per-class covariance model.
     n_components : int, default=None
         Exact PCA to this many components first (``None``: none).
+    {device}
 
     Attributes
     ----------
@@ -44,9 +45,10 @@ class GBCScorer(BaseScorer):
     _result_function = staticmethod(gbc_result)
     _parameter_constraints: dict = dict(_PARAMETERS)
 
-    def __init__(self, *, gaussian_type="spherical", n_components=None):
+    def __init__(self, *, gaussian_type="spherical", n_components=None, device=None):
         self.gaussian_type = gaussian_type
         self.n_components = n_components
+        self.device = device
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

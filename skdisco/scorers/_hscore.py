@@ -28,6 +28,7 @@ class HScoreScorer(BaseScorer):
         ridge-regularised scatter (pactran_metrics).
     rcond : float, default=1e-15
         Relative cut-off of the pseudo-inverse.
+    {device}
 
     Attributes
     ----------
@@ -52,9 +53,10 @@ class HScoreScorer(BaseScorer):
     _result_function = staticmethod(hscore_result)
     _parameter_constraints: dict = dict(_HSCORE_PARAMETERS)
 
-    def __init__(self, *, variant="tllib", rcond=1e-15):
+    def __init__(self, *, variant="tllib", rcond=1e-15, device=None):
         self.variant = variant
         self.rcond = rcond
+        self.device = device
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -72,6 +74,10 @@ class RegularizedHScoreScorer(BaseScorer):
     Higher is better; stable when N is close to or below D.
     See :func:`skdisco.transferability.regularized_hscore` for the maths, the
     reference implementations and how we differ from them.
+
+    Parameters
+    ----------
+    {device}
 
     Attributes
     ----------
@@ -95,6 +101,9 @@ class RegularizedHScoreScorer(BaseScorer):
     _score_function = staticmethod(regularized_hscore)
     _result_function = staticmethod(regularized_hscore_result)
     _parameter_constraints: dict = dict(_REGULARIZED_HSCORE_PARAMETERS)
+
+    def __init__(self, *, device=None):
+        self.device = device
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

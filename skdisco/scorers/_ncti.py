@@ -28,6 +28,7 @@ class NCTIScorer(SetLevelMixin, BaseScorer):
     ----------
     n_components : int, default=64
         Principal components kept before the LDA.
+    {device}
 
     Attributes
     ----------
@@ -59,8 +60,9 @@ class NCTIScorer(SetLevelMixin, BaseScorer):
     _parameter_constraints: dict = dict(_PARAMETERS)
     _min_samples_per_class = 2
 
-    def __init__(self, *, n_components=64):
+    def __init__(self, *, n_components=64, device=None):
         self.n_components = n_components
+        self.device = device
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

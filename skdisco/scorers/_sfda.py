@@ -13,6 +13,10 @@ class SFDAScorer(BaseScorer):
     Wraps :func:`skdisco.transferability.sfda` (see it for the maths, the range
     (0, 1] and the deviations from the reference code).
 
+    Parameters
+    ----------
+    {device}
+
     Attributes
     ----------
     {score_}
@@ -40,6 +44,9 @@ class SFDAScorer(BaseScorer):
     _result_function = staticmethod(sfda_result)
     _parameter_constraints: dict = dict(_PARAMETERS)
     _min_samples_per_class = 2
+
+    def __init__(self, *, device=None):
+        self.device = device
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

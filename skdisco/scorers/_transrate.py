@@ -20,6 +20,7 @@ class TransRateScorer(BaseScorer):
         Which published implementation (see :func:`~skdisco.transferability.transrate`).
     eps : float, default=1e-4
         Distortion of the coding rate.
+    {device}
 
     Attributes
     ----------
@@ -44,9 +45,10 @@ class TransRateScorer(BaseScorer):
     _result_function = staticmethod(transrate_result)
     _parameter_constraints: dict = dict(_PARAMETERS)
 
-    def __init__(self, *, variant="official", eps=1e-4):
+    def __init__(self, *, variant="official", eps=1e-4, device=None):
         self.variant = variant
         self.eps = eps
+        self.device = device
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

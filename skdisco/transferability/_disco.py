@@ -26,8 +26,10 @@ from sklearn.utils._param_validation import (
 )
 
 from ..utils._source import (
+    DEVICE_PARAMETER,
     STREAMING_FEATURES,
     FeatureSource,
+    fill_device_doc,
     reduce_blocks,
     take_rows,
 )
@@ -83,9 +85,12 @@ _PARAMETERS = {
     "standardize_targets": ["boolean"],
     "task": [StrOptions({"auto", "classification", "regression"})],
     "random_state": ["random_state"],
+    "device": DEVICE_PARAMETER,
 }
 #: Parameters of DISCO's detection components (the others take their defaults).
-_DETECTION_PARAMETERS = {k: _PARAMETERS[k] for k in ("n_groups", "random_state")}
+_DETECTION_PARAMETERS = {
+    k: _PARAMETERS[k] for k in ("n_groups", "random_state", "device")
+}
 
 #: Features whose largest magnitude lies outside [2^-200, 2^200] are scored in a
 #: basis scaled by a power of two: their Gram matrix would overflow (or
@@ -911,7 +916,12 @@ def disco_result(
 
 
 def _validated_result(features, y, kwargs):
-    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
+    F = check_features(
+        features,
+        out_of_core=True,
+        n_samples=num_rows(y),
+        device=kwargs.pop("device"),
+    )
     task, target, classes = prepare_disco_target(
         y, F.shape[0], kwargs.pop("task"), kwargs.pop("standardize_targets")
     )
@@ -940,6 +950,7 @@ def disco_components(
     standardize_targets=True,
     task="auto",
     random_state=None,
+    device=None,
 ):
     """DISCO score with its per-component breakdown.
 
@@ -980,6 +991,7 @@ def disco_components(
         standardize_targets=standardize_targets,
         task=task,
         random_state=random_state,
+        device=device,
     )
     return _validated_result(features, y, kwargs)[0]
 
@@ -988,6 +1000,7 @@ def disco_components(
     {"features": STREAMING_FEATURES, "y": ["array-like"], **_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
+@fill_device_doc
 def disco(
     features,
     y,
@@ -1005,6 +1018,7 @@ def disco(
     standardize_targets=True,
     task="auto",
     random_state=None,
+    device=None,
 ):
     r"""DISCO transferability score: task scores of spectral components, weighted.
 
@@ -1089,6 +1103,7 @@ def disco(
     random_state : int, RandomState instance or None, default=None
         Permutes the fold labels of the cross-validated posterior (None: a fixed
         round-robin assignment). The score never depends on sample order.
+    {device}
 
     Returns
     -------
@@ -1258,6 +1273,7 @@ def disco(
         standardize_targets=standardize_targets,
         task=task,
         random_state=random_state,
+        device=device,
     ).score
 
 
@@ -1343,7 +1359,8 @@ def disco_detection_result(F, labels, n_classes, boxes, *, n_groups=2, random_st
     {"features": STREAMING_FEATURES, "y": ["array-like"], **_DETECTION_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
-def disco_detection_components(features, y, *, n_groups=2, random_state=0):
+@fill_device_doc
+def disco_detection_components(features, y, *, n_groups=2, random_state=0, device=None):
     r"""The two per-model components of DISCO's object-detection score.
 
     DISCO of the box features for the box labels (classification) and for the
@@ -1362,6 +1379,7 @@ def disco_detection_components(features, y, *, n_groups=2, random_state=0):
         Number of spectral components of each DISCO score.
     random_state : int, RandomState instance or None, default=0
         Seeds DISCO's cross-validated posterior.
+    {device}
 
     Returns
     -------
@@ -1385,7 +1403,9 @@ def disco_detection_components(features, y, *, n_groups=2, random_state=0):
     >>> disco_detection_components(X, np.column_stack([labels, boxes])).shape
     (2,)
     """
-    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
+    F = check_features(
+        features, out_of_core=True, n_samples=num_rows(y), device=device
+    )
     labels, classes, boxes = prepare_detection_target(y, F.shape[0])
     return disco_detection_result(
         F,

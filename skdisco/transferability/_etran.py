@@ -15,7 +15,7 @@ import numpy as np
 from scipy.special import logsumexp, softmax
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..utils._source import STREAMING_FEATURES
+from ..utils._source import DEVICE_PARAMETER, STREAMING_FEATURES, fill_device_doc
 from ..utils._validation import (
     check_classification_target,
     check_features,
@@ -44,9 +44,10 @@ _PARAMETERS = {
     "percent": [Interval(Real, 0, 100, closed="right")],
     "tail": [StrOptions({"bottom", "top"})],
     "covariance": [StrOptions({"identity", "shrunk"})],
+    "device": DEVICE_PARAMETER,
 }
-_ENERGY_PARAMETERS = {k: _PARAMETERS[k] for k in ("percent", "tail")}
-_LDA_PARAMETERS = {"covariance": _PARAMETERS["covariance"]}
+_ENERGY_PARAMETERS = {k: _PARAMETERS[k] for k in ("percent", "tail", "device")}
+_LDA_PARAMETERS = {k: _PARAMETERS[k] for k in ("covariance", "device")}
 
 
 def energy_result(F, percent=0.5, tail="bottom"):
@@ -148,8 +149,10 @@ def etran_result(F, y, n_classes, *, percent=0.5, tail="bottom", covariance="ide
     )
 
 
-def _validated(features, y):
-    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
+def _validated(features, y, device):
+    F = check_features(
+        features, out_of_core=True, n_samples=num_rows(y), device=device
+    )
     y_enc, classes = check_classification_target(y, F.shape[0], min_samples_per_class=2)
     return F, y_enc, classes.shape[0]
 
@@ -158,7 +161,8 @@ def _validated(features, y):
     {"features": STREAMING_FEATURES, **_ENERGY_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
-def etran_energy(features, *, percent=0.5, tail="bottom"):
+@fill_device_doc
+def etran_energy(features, *, percent=0.5, tail="bottom", device=None):
     r"""ETran's energy score: mean free energy of the most extreme samples.
 
     The energy of a sample is :math:`\log\sum_j e^{f_j}` over its feature
@@ -178,6 +182,7 @@ def etran_energy(features, *, percent=0.5, tail="bottom"):
         ``int(percent * 10) * n_samples // 1000`` samples.
     tail : {"bottom", "top"}, default="bottom"
         Average the lowest- or the highest-energy samples.
+    {device}
 
     Returns
     -------
@@ -209,14 +214,16 @@ def etran_energy(features, *, percent=0.5, tail="bottom"):
     >>> round(etran_energy(X), 4)
     1.3552
     """
-    return energy_result(check_features(features, out_of_core=True), percent, tail)
+    F = check_features(features, out_of_core=True, device=device)
+    return energy_result(F, percent, tail)
 
 
 @validate_params(
     {"features": STREAMING_FEATURES, "y": ["array-like"], **_LDA_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
-def etran_lda(features, y, *, covariance="identity"):
+@fill_device_doc
+def etran_lda(features, y, *, covariance="identity", device=None):
     r"""ETran's LDA score: mean posterior of the true class of a linear classifier.
 
     Parameters
@@ -230,6 +237,7 @@ def etran_lda(features, y, *, covariance="identity"):
         ``"identity"`` reproduces the reference's (and the paper's) numbers;
         ``"shrunk"`` is the LDA the reference intends, SFDA's shrunk
         within-class covariance.
+    {device}
 
     Returns
     -------
@@ -278,7 +286,7 @@ def etran_lda(features, y, *, covariance="identity"):
     >>> round(etran_lda(X, y), 4)
     0.8173
     """
-    F, y_enc, n_classes = _validated(features, y)
+    F, y_enc, n_classes = _validated(features, y, device)
     return lda_result(F, y_enc, n_classes, covariance)
 
 
@@ -286,7 +294,10 @@ def etran_lda(features, y, *, covariance="identity"):
     {"features": STREAMING_FEATURES, "y": ["array-like"], **_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
-def etran_components(features, y, *, percent=0.5, tail="bottom", covariance="identity"):
+@fill_device_doc
+def etran_components(
+    features, y, *, percent=0.5, tail="bottom", covariance="identity", device=None
+):
     """The two per-model components of ETran: ``(energy, lda)``.
 
     ETran is defined only relative to a set of models: each component is
@@ -303,6 +314,7 @@ def etran_components(features, y, *, percent=0.5, tail="bottom", covariance="ide
         Passed to :func:`etran_energy`.
     covariance : {"identity", "shrunk"}, default="identity"
         Passed to :func:`etran_lda`.
+    {device}
 
     Returns
     -------
@@ -317,7 +329,7 @@ def etran_components(features, y, *, percent=0.5, tail="bottom", covariance="ide
     >>> etran_components(X, y).shape
     (2,)
     """
-    F, y_enc, n_classes = _validated(features, y)
+    F, y_enc, n_classes = _validated(features, y, device)
     return etran_result(
         F, y_enc, n_classes, percent=percent, tail=tail, covariance=covariance
     )
@@ -388,6 +400,7 @@ def etran(
     tail="bottom",
     covariance="identity",
     energy_weight=ENERGY_WEIGHT,
+    device=None,
 ):
     """ETran scores of several models on one target: components, then combination.
 
@@ -401,6 +414,8 @@ def etran(
         Passed to :func:`etran_components`.
     energy_weight : float, default=0.15
         Passed to :func:`etran_combine`.
+    device : {"cpu", "cuda", "auto"}, default=None
+        Passed to :func:`etran_components`: where each model's passes run.
 
     Returns
     -------
@@ -419,7 +434,9 @@ def etran(
     """
     comps = np.array(
         [
-            etran_components(F, y, percent=percent, tail=tail, covariance=covariance)
+            etran_components(
+                F, y, percent=percent, tail=tail, covariance=covariance, device=device
+            )
             for F in features_per_model
         ]
     )

@@ -12,7 +12,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..utils._source import STREAMING_FEATURES
+from ..utils._source import DEVICE_PARAMETER, STREAMING_FEATURES, fill_device_doc
 from ..utils._validation import (
     check_classification_target,
     check_features,
@@ -36,6 +36,7 @@ _MIN_VARIANCE = 1e-4
 _PARAMETERS = {
     "gaussian_type": [StrOptions(set(GAUSSIAN_TYPES))],
     "n_components": [Interval(Integral, 1, None, closed="left"), None],
+    "device": DEVICE_PARAMETER,
 }
 
 
@@ -43,7 +44,8 @@ _PARAMETERS = {
     {"features": STREAMING_FEATURES, "y": ["array-like"], **_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
-def gbc(features, y, *, gaussian_type="spherical", n_components=None):
+@fill_device_doc
+def gbc(features, y, *, gaussian_type="spherical", n_components=None, device=None):
     r"""GBC: minus the summed Bhattacharyya coefficients between class Gaussians.
 
     Each class is modelled as a Gaussian with a diagonal or spherical covariance;
@@ -66,6 +68,7 @@ def gbc(features, y, *, gaussian_type="spherical", n_components=None):
         ``n_components`` principal components (exact PCA), as the reference
         pipeline's ``pca_reduction(features, 64)``; ``None`` scores the features
         as they are.
+    {device}
 
     Returns
     -------
@@ -132,7 +135,9 @@ def gbc(features, y, *, gaussian_type="spherical", n_components=None):
     >>> round(gbc(X, y), 4)
     -0.3378
     """
-    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
+    F = check_features(
+        features, out_of_core=True, n_samples=num_rows(y), device=device
+    )
     y_enc, classes = check_classification_target(y, F.shape[0])
     return gbc_result(
         F,

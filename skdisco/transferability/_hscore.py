@@ -14,7 +14,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..utils._source import STREAMING_FEATURES
+from ..utils._source import DEVICE_PARAMETER, STREAMING_FEATURES, fill_device_doc
 from ..utils._validation import (
     check_classification_target,
     check_features,
@@ -57,16 +57,18 @@ def _class_terms(F, y, n_classes, fourth_powers=False):
 _HSCORE_PARAMETERS = {
     "variant": [StrOptions(set(HSCORE_VARIANTS))],
     "rcond": [Interval(Real, 0, 1, closed="left")],
+    "device": DEVICE_PARAMETER,
 }
-#: The shrinkage H-score has no parameter.
-_REGULARIZED_HSCORE_PARAMETERS = {}
+#: The shrinkage H-score's only parameter is where its passes run.
+_REGULARIZED_HSCORE_PARAMETERS = {"device": DEVICE_PARAMETER}
 
 
 @validate_params(
     {"features": STREAMING_FEATURES, "y": ["array-like"], **_HSCORE_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
-def hscore(features, y, *, variant="tllib", rcond=1e-15):
+@fill_device_doc
+def hscore(features, y, *, variant="tllib", rcond=1e-15, device=None):
     r"""H-score: between-class variance measured in the metric of the features.
 
     Parameters
@@ -87,6 +89,7 @@ def hscore(features, y, *, variant="tllib", rcond=1e-15):
         pactran_metrics ``calculate_hscore`` (which returns its negation).
     rcond : float, default=1e-15
         Relative cut-off of the pseudo-inverse for ``variant="tllib"``.
+    {device}
 
     Returns
     -------
@@ -154,7 +157,9 @@ def hscore(features, y, *, variant="tllib", rcond=1e-15):
     >>> round(hscore(X, y), 4)
     1.1919
     """
-    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
+    F = check_features(
+        features, out_of_core=True, n_samples=num_rows(y), device=device
+    )
     y_enc, classes = check_classification_target(y, F.shape[0])
     return hscore_result(F, y_enc, classes.shape[0], variant=variant, rcond=rcond)
 
@@ -208,7 +213,8 @@ def _warn_if_saturated(spectrum, n_classes):
     },
     prefer_skip_nested_validation=True,
 )
-def regularized_hscore(features, y):
+@fill_device_doc
+def regularized_hscore(features, y, *, device=None):
     r"""Shrinkage H-score: H-score with a Ledoit-Wolf covariance estimate.
 
     Parameters
@@ -220,6 +226,7 @@ def regularized_hscore(features, y):
         three passes (see the out-of-core guide).
     y : array-like of shape (n_samples,)
         Target class labels (any labels).
+    {device}
 
     Returns
     -------
@@ -268,7 +275,9 @@ def regularized_hscore(features, y):
     >>> round(regularized_hscore(X, y), 4)
     1.1778
     """
-    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
+    F = check_features(
+        features, out_of_core=True, n_samples=num_rows(y), device=device
+    )
     y_enc, classes = check_classification_target(y, F.shape[0])
     return regularized_hscore_result(F, y_enc, classes.shape[0])
 

@@ -17,7 +17,13 @@ from scipy.linalg import svdvals
 from scipy.special import softmax
 from sklearn.utils._param_validation import Interval, validate_params
 
-from ..utils._source import STREAMING_FEATURES, FeatureSource, reduce_blocks
+from ..utils._source import (
+    DEVICE_PARAMETER,
+    STREAMING_FEATURES,
+    FeatureSource,
+    fill_device_doc,
+    reduce_blocks,
+)
 from ..utils._validation import check_classification_target, check_features, num_rows
 from ._linalg import (
     CenteredSpectrum,
@@ -353,18 +359,24 @@ def _merge_ncti_blocks(a, b):
 
 
 #: Constraints of NCTI's parameters, shared by the functions and the estimator.
-_PARAMETERS = {"n_components": [Interval(Integral, 1, None, closed="left")]}
+_PARAMETERS = {
+    "n_components": [Interval(Integral, 1, None, closed="left")],
+    "device": DEVICE_PARAMETER,
+}
 _PARAMS = {"features": STREAMING_FEATURES, "y": ["array-like"], **_PARAMETERS}
 
 
-def _validated(features, y):
-    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
+def _validated(features, y, device):
+    F = check_features(
+        features, out_of_core=True, n_samples=num_rows(y), device=device
+    )
     y_enc, classes = check_classification_target(y, F.shape[0], min_samples_per_class=2)
     return F, y_enc, classes.shape[0]
 
 
 @validate_params(_PARAMS, prefer_skip_nested_validation=True)
-def ncti_components(features, y, *, n_components=64):
+@fill_device_doc
+def ncti_components(features, y, *, n_components=64, device=None):
     r"""The three per-model components of NCTI (combine them over models).
 
     NCTI measures how far a model's target features are from neural collapse.
@@ -382,6 +394,7 @@ def ncti_components(features, y, *, n_components=64):
     n_components : int, default=64
         Principal components kept before the LDA (the reference's 64). Reduced
         to ``min(n_features, n_samples - n_classes)`` with a warning when larger.
+    {device}
 
     Returns
     -------
@@ -465,12 +478,13 @@ def ncti_components(features, y, *, n_components=64):
     >>> ncti_components(X, y).round(3)
     array([727.098,   0.961,   5.107])
     """
-    F, y_enc, n_classes = _validated(features, y)
+    F, y_enc, n_classes = _validated(features, y, device)
     return ncti_result(F, y_enc, n_classes, n_components=n_components)
 
 
 @validate_params(_PARAMS, prefer_skip_nested_validation=True)
-def ncti_lda_score(features, y, *, n_components=64):
+@fill_device_doc
+def ncti_lda_score(features, y, *, n_components=64, device=None):
     """The single-model part of NCTI: mean LDA posterior of the true class.
 
     The second of :func:`ncti_components` -- the only component that is
@@ -485,6 +499,7 @@ def ncti_lda_score(features, y, *, n_components=64):
         Class labels.
     n_components : int, default=64
         Principal components kept before the LDA.
+    {device}
 
     Returns
     -------
@@ -505,7 +520,7 @@ def ncti_lda_score(features, y, *, n_components=64):
     >>> round(ncti_lda_score(X, y), 3)
     0.961
     """
-    F, y_enc, n_classes = _validated(features, y)
+    F, y_enc, n_classes = _validated(features, y, device)
     return ncti_result(F, y_enc, n_classes, n_components=n_components, lda_only=True)
 
 
@@ -557,7 +572,8 @@ def ncti_combine(components):
     },
     prefer_skip_nested_validation=True,
 )
-def ncti(features_per_model, y, *, n_components=64):
+@fill_device_doc
+def ncti(features_per_model, y, *, n_components=64, device=None):
     """NCTI scores of several models on one target: components, then combination.
 
     Parameters
@@ -569,6 +585,7 @@ def ncti(features_per_model, y, *, n_components=64):
         Class labels shared by all models.
     n_components : int, default=64
         Principal components kept before the LDA.
+    {device}
 
     Returns
     -------
@@ -586,7 +603,10 @@ def ncti(features_per_model, y, *, n_components=64):
     array([ 2., -1.])
     """
     return ncti_combine(
-        [ncti_components(F, y, n_components=n_components) for F in features_per_model]
+        [
+            ncti_components(F, y, n_components=n_components, device=device)
+            for F in features_per_model
+        ]
     )
 
 

@@ -17,7 +17,12 @@ from scipy.linalg.blas import dsyrk
 from scipy.special import softmax
 from sklearn.utils._param_validation import validate_params
 
-from ..utils._source import STREAMING_FEATURES, reduce_blocks
+from ..utils._source import (
+    DEVICE_PARAMETER,
+    STREAMING_FEATURES,
+    fill_device_doc,
+    reduce_blocks,
+)
 from ..utils._validation import (
     check_classification_target,
     check_features,
@@ -212,15 +217,16 @@ def sfda_result(F, y, n_classes):
     )
 
 
-#: SFDA has no parameter.
-_PARAMETERS = {}
+#: SFDA's only parameter is where its passes run.
+_PARAMETERS = {"device": DEVICE_PARAMETER}
 
 
 @validate_params(
     {"features": STREAMING_FEATURES, "y": ["array-like"], **_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
-def sfda(features, y):
+@fill_device_doc
+def sfda(features, y, *, device=None):
     r"""SFDA transferability score: self-challenging Fisher discriminant accuracy.
 
     Fits a shrunk linear discriminant (LDA) to the features, mixes every sample
@@ -240,6 +246,7 @@ def sfda(features, y):
     y : array-like of shape (n_samples,)
         Class labels (any labels: strings, gaps, offsets); at least two classes,
         two samples per class.
+    {device}
 
     Returns
     -------
@@ -332,7 +339,9 @@ def sfda(features, y):
     >>> round(sfda(X, y), 4)
     0.8765
     """
-    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
+    F = check_features(
+        features, out_of_core=True, n_samples=num_rows(y), device=device
+    )
     y_enc, classes = check_classification_target(y, F.shape[0], min_samples_per_class=2)
     return sfda_result(F, y_enc, classes.shape[0]).score
 

@@ -14,7 +14,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..utils._source import STREAMING_FEATURES
+from ..utils._source import DEVICE_PARAMETER, STREAMING_FEATURES, fill_device_doc
 from ..utils._validation import (
     check_classification_target,
     check_features,
@@ -44,6 +44,7 @@ _EPS64 = np.finfo(np.float64).eps
 _PARAMETERS = {
     "variant": [StrOptions(set(TRANSRATE_VARIANTS))],
     "eps": [Interval(Real, 0, None, closed="neither")],
+    "device": DEVICE_PARAMETER,
 }
 
 
@@ -51,7 +52,8 @@ _PARAMETERS = {
     {"features": STREAMING_FEATURES, "y": ["array-like"], **_PARAMETERS},
     prefer_skip_nested_validation=True,
 )
-def transrate(features, y, *, variant="official", eps=1e-4):
+@fill_device_doc
+def transrate(features, y, *, variant="official", eps=1e-4, device=None):
     r"""TransRate: coding rate of the features minus their rate given the labels.
 
     Parameters
@@ -77,6 +79,7 @@ def transrate(features, y, *, variant="official", eps=1e-4):
     eps : float, default=1e-4
         Distortion :math:`\epsilon` (the authors' ``eps`` is :math:`\epsilon^2`;
         the same 1e-4 default in both codes).
+    {device}
 
     Returns
     -------
@@ -154,7 +157,9 @@ def transrate(features, y, *, variant="official", eps=1e-4):
     >>> round(transrate(X, y, variant="tllib"), 4)
     0.5894
     """
-    F = check_features(features, out_of_core=True, n_samples=num_rows(y))
+    F = check_features(
+        features, out_of_core=True, n_samples=num_rows(y), device=device
+    )
     y_enc, classes = check_classification_target(y, F.shape[0])
     return transrate_result(F, y_enc, classes.shape[0], variant=variant, eps=eps)
 

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
+from ._docstrings import fill_doc
 from ._store import is_dask, is_tensor
 
 # Rows converted to float64 at a time (the same bound as _linalg's chunked passes).
@@ -42,6 +43,22 @@ STREAMING_FEATURES = ["array-like", callable, Iterator]
 
 #: ``validate_params`` constraint of a streaming score's ``device`` parameter.
 DEVICE_PARAMETER = [str, None]
+
+#: The ``device`` entry of a streaming score's Parameters section (4-space
+#: indented docstrings; see :func:`fill_device_doc`).
+DEVICE_DOC = """device : {"cpu", "cuda", "auto"}, default=None
+        Where the passes over the rows run (the torch backend; see the GPU
+        page of the user guide): None for NumPy on the host (a CUDA tensor
+        stays on its GPU, in float64); ``"cpu"`` torch float64 on the CPU,
+        equal to NumPy to round-off; ``"cuda"`` float32 products with float64
+        totals on the GPU (TF32 off, blocks centred on a shift: the tolerance
+        of each score is on that page); ``"auto"`` CUDA when available, else
+        the CPU. Only the statistics of the passes (Gram matrices, class sums)
+        come back; the rest of the score runs on the host in float64."""
+
+#: Decorator filling ``{device}`` in a score's docstring with :data:`DEVICE_DOC`;
+#: apply it below ``validate_params`` (which copies the docstring).
+fill_device_doc = fill_doc(device=DEVICE_DOC)
 
 __all__ = ["FeatureSource", "as_feature_source", "is_out_of_core", "subsample"]
 

@@ -46,3 +46,17 @@ def test_precision_rows_show_the_shift_beating_a_plain_float32_gram():
     assert (n, d, c, offset) == (3_000, 16, 4, 100.0)
     assert shifted < 1e-6 < plain  # cancellation of the offset in plain float32
     assert 0 < score < 1e-5
+
+
+def test_every_streaming_score_has_a_precision_row_within_the_tolerance(capsys):
+    assert bench.main(["--precision", "--quick"]) == 0
+    out = capsys.readouterr().out
+    rows = [r for r in out.splitlines() if r.startswith("| ") and "---" not in r]
+    names = [name for name, _ in bench.streaming_scores()]
+    first = {r.split("|")[1].strip(): r for r in rows}
+    score_rows = {name: row for name, row in first.items() if name in names}
+    assert list(score_rows) == names
+    for row in score_rows.values():
+        cells = [c.strip() for c in row.split("|")[1:-1]]
+        # docs/gpu.md: within 1e-5 of the float64 value, on both kinds of rows
+        assert float(cells[2]) < 1e-5 and float(cells[4]) < 1e-5
