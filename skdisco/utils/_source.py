@@ -103,8 +103,14 @@ def _is_chunk_iterable(obj):
     if isinstance(obj, Iterator):
         return True
     if isinstance(obj, (list, tuple)):
-        # A list of 2-D chunks, not a nested list of numbers (a matrix).
-        return len(obj) > 0 and all(getattr(c, "ndim", 0) == 2 for c in obj)
+        # A list of arrays with a 2-D one among them: chunks (any other shape
+        # is named by the layout check), not a nested list of numbers or a
+        # list of 1-D rows (a matrix).
+        return (
+            len(obj) > 0
+            and all(hasattr(c, "ndim") for c in obj)
+            and any(c.ndim >= 2 for c in obj)
+        )
     return isinstance(obj, Iterable) and not hasattr(obj, "__array__")
 
 
@@ -305,6 +311,13 @@ class FeatureSource:
             start = 0
             for chunk in self._iterate():
                 chunk = _chunk_array(chunk, keep_tensors)
+                if self.n_samples is not None and start + len(chunk) > self.n_samples:
+                    # Before any row beyond the target's is scored.
+                    raise ValueError(
+                        f"{self.name} gave more than the {self.n_samples} rows "
+                        "expected (as many as the target has, and the same on "
+                        "every pass)."
+                    )
                 yield start, chunk
                 start += chunk.shape[0]
 
@@ -385,7 +398,8 @@ class FeatureSource:
         elif stop != self.n_samples:
             raise ValueError(
                 f"{self.name} gave {stop} rows in this pass, but {self.n_samples} "
-                "were expected (an iterator must give the same rows on every pass)."
+                "were expected (as many as the target has, and the same on every "
+                "pass)."
             )
 
     def peek_max_abs(self):
@@ -600,12 +614,13 @@ def as_feature_source(
             raise ValueError(
                 f"{name} must be 2-D (samples × features); got shape {X.shape}."
             )
-        n, d = (int(s) for s in X.shape)
         if kind == "dask":
             if any(np.isnan(c) for c in X.chunks[0]):
+                # Unknown row counts (boolean indexing, a DataFrame's
+                # to_dask_array()): one pass that computes only the counts.
                 X = X.compute_chunk_sizes()
             X = X.rechunk({1: -1})
-            n, d = (int(s) for s in X.shape)
+        n, d = (int(s) for s in X.shape)
         if n == 0 or d == 0:
             raise ValueError(f"{name} are empty (shape {(n, d)}).")
         source = FeatureSource(X, kind, n, d, _numpy_dtype(X), name)
@@ -623,8 +638,25 @@ def as_feature_source(
                 f"every chunk of {name} must be 2-D (rows × features); got a "
                 f"chunk of shape {tuple(first.shape)}."
             )
+        rows = None
+        if isinstance(X, (list, tuple)):  # counted from the shapes, no pass
+            rows = 0
+            for k, c in enumerate(X):
+                if c.ndim != 2 or c.shape[1] != first.shape[1]:
+                    raise ValueError(
+                        f"every chunk of {name} must be 2-D (rows × features) "
+                        f"with {first.shape[1]} columns; chunk {k} (from row "
+                        f"{rows}) has shape {tuple(c.shape)}."
+                    )
+                rows += int(c.shape[0])
+            if n_samples is not None and rows != int(n_samples):
+                raise ValueError(
+                    f"{name} have {rows} rows (the total of their {len(X)} "
+                    f"chunks), but {int(n_samples)} were expected (as many as "
+                    "the target has)."
+                )
         source = FeatureSource(
-            X, "iterable", None, first.shape[1], _numpy_dtype(first), name
+            X, "iterable", rows, first.shape[1], _numpy_dtype(first), name
         )
         if isinstance(X, Iterator):
             source._first = first

@@ -147,14 +147,49 @@ def test_a_generator_is_read_once_and_a_second_pass_is_refused(X):
 
 
 def test_a_pass_with_another_number_of_rows_is_refused(X):
-    source = as_feature_source([X[:10], X[10:]], n_samples=60)
+    # A list is counted from its chunks' shapes, before any pass.
+    with pytest.raises(ValueError, match="have 53 rows .*2 chunks.*but 60 were"):
+        as_feature_source([X[:10], X[10:]], n_samples=60)
+    # A function's rows are counted by the passes: fewer at the end of one,
+    # more before a row beyond the expected ones is read.
+    source = as_feature_source(lambda: iter([X[:10], X[10:]]), n_samples=60)
     with pytest.raises(ValueError, match="gave 53 rows in this pass, but 60"):
+        list(source.blocks())
+    source = as_feature_source(lambda: iter([X[:10], X[10:]]), n_samples=40)
+    with pytest.raises(ValueError, match="gave more than the 40 rows expected"):
         list(source.blocks())
 
 
+def test_a_target_of_another_length_than_chunked_features_is_named(X):
+    from skdisco.transferability import hscore, logme
+
+    y = np.arange(X.shape[0]) % 3
+    with pytest.raises(ValueError, match="53 rows .* but 52 were expected"):
+        logme([X[:10], X[10:]], y[:-1])
+    with pytest.raises(ValueError, match="more than the 52 rows expected"):
+        hscore(lambda: iter([X[:10], X[10:]]), y[:-1])
+
+
+def test_a_dask_array_of_unknown_chunk_sizes_is_read():
+    from skdisco.transferability import logme
+
+    rng = np.random.default_rng(0)
+    F = rng.standard_normal((300, 6))
+    y = np.arange(300) % 3
+    F[:, 0] += y
+    arr = da.from_array(F, chunks=(70, 6))
+    unknown = arr[da.from_array(np.ones(300, bool), chunks=70)]
+    assert np.isnan(unknown.shape[0])
+    assert logme(unknown, y) == pytest.approx(logme(F, y), rel=1e-12)
+
+
 def test_chunk_validation_errors_name_the_problem(X):
+    with pytest.raises(ValueError, match="chunk 1 .from row 10. has shape"):
+        as_feature_source([X[:10], X[10:, :3]], n_samples=53)
+    with pytest.raises(ValueError, match="chunk 1 .from row 10. has shape .4,."):
+        as_feature_source([X[:10], X[10]])  # a row among chunks, not a chunk
     with pytest.raises(ValueError, match="starting at row 10 has shape"):
-        list(as_feature_source([X[:10], X[10:, :3]], n_samples=53).blocks())
+        list(as_feature_source(lambda: iter([X[:10], X[10:, :3]])).blocks())
     with pytest.raises(ValueError, match="must be 2-D"):
         as_feature_source(lambda: iter([X[0], X[1]]))
     with pytest.raises(ValueError, match="empty iterable"):
