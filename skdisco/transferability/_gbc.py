@@ -80,7 +80,11 @@ def gbc(features, y, *, gaussian_type="spherical", n_components=None, device=Non
     SaturatedScoreWarning
         When every class has a single sample: each class variance is then the
         floor alone, no two classes overlap and the score is its maximum 0
-        whatever the features, so it cannot rank models.
+        whatever the features, so it cannot rank models. Also when every
+        Bhattacharyya coefficient underflows (every distance above ~745, e.g.
+        well-separated classes in hundreds of dimensions): the score is then
+        exactly 0 for any such model; project on fewer principal components
+        (``n_components=64``, the reference pipeline's) to rank them.
 
     See Also
     --------
@@ -202,6 +206,17 @@ def gbc_result(F, y, n_classes, *, gaussian_type="spherical", n_components=None)
         coeff = np.exp(-dist)
         coeff[c] = 0.0
         total += coeff.sum()
+    if total == 0.0 and n_classes > 1 and F.shape[0] > n_classes:
+        warnings.warn(
+            "GBC is exactly 0, its maximum: every pair of class Gaussians is so "
+            "far apart that its Bhattacharyya coefficient exp(-distance) "
+            "underflows float64 (distances above ~745), so every such model "
+            "scores the same and the score cannot rank them. Project the "
+            "features on fewer principal components first (n_components=64, as "
+            "the reference pipeline does).",
+            SaturatedScoreWarning,
+            stacklevel=3,
+        )
     return float(-total)
 
 

@@ -1,5 +1,7 @@
 """GBC against the google-research reference values and a naive oracle."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -91,9 +93,19 @@ def test_gbc_matches_naive_loop(kind):
     assert gbc(X, y, gaussian_type=kind) == pytest.approx(_naive_gbc(X, y, kind))
 
 
-def test_gbc_separated_classes_score_zero():
+def test_gbc_separated_classes_score_zero_and_say_it_cannot_rank():
+    from skdisco.utils import SaturatedScoreWarning
+
     X = np.repeat(np.eye(3) * 1000.0, 5, axis=0) + np.tile(np.arange(5.0), 3)[:, None]
-    assert gbc(X, np.repeat([0, 1, 2], 5)) == pytest.approx(0.0, abs=1e-12)
+    with pytest.warns(SaturatedScoreWarning, match="underflows"):
+        assert gbc(X, np.repeat([0, 1, 2], 5)) == 0.0
+    # Far apart but not underflowing (distances ~112): a tiny, still comparable
+    # value, and no warning.
+    spread = np.tile(np.arange(5.0), 3)[:, None]
+    X_near = np.repeat(np.eye(3) * 30.0, 5, axis=0) + spread
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert -1e-40 < gbc(X_near, np.repeat([0, 1, 2], 5)) < 0.0
 
 
 @pytest.mark.parametrize(
