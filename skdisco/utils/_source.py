@@ -606,6 +606,7 @@ def as_feature_source(
             X.device, X.pass_dtype = _resolve_pass(device, precision)
         if n_samples is not None and X.n_samples is None:
             X.n_samples = int(n_samples)
+        _check_rows(X, n_samples)
         return X
     in_memory = isinstance(X, np.ndarray) and device is not None
     if is_dask(X) or _is_sliceable_array(X) or is_tensor(X) or in_memory:
@@ -672,9 +673,22 @@ def as_feature_source(
     if source.n_samples is None and n_samples is None and not source._one_shot:
         _count_rows(source)
         source.passes = 0
+    _check_rows(source, n_samples)
     if n_samples is not None:
         source.n_samples = int(n_samples)
     return source
+
+
+def _check_rows(source, n_samples):
+    """Refuse a known number of rows other than the ``n_samples`` expected."""
+    if n_samples is None or source.n_samples is None:
+        return
+    if source.n_samples != int(n_samples):
+        raise ValueError(
+            f"{source.name} have {source.n_samples} rows, but {int(n_samples)} "
+            "were expected (as many as the target has): they must describe the "
+            "same samples, one row each."
+        )
 
 
 def _resolve_pass(device, precision, tensor=None):

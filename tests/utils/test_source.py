@@ -56,6 +56,23 @@ def test_blocks_give_every_row_once_in_order_as_float64(X, tmp_path, kind):
     assert source.passes == 1
 
 
+@pytest.mark.parametrize("kind", ["dask", "zarr", "hdf5", "list", "tensor"])
+def test_a_known_number_of_rows_other_than_expected_is_refused_at_once(
+    X, tmp_path, kind
+):
+    # Before any pass: the shape (or the chunks' shapes) says it already. An
+    # HDF5 dataset used to be read whole before the mismatch was noticed.
+    import torch
+
+    data = torch.as_tensor(X) if kind == "tensor" else _sources(X, tmp_path)[kind]
+    device = "cpu" if kind == "tensor" else None
+    with pytest.raises(ValueError, match="53 rows.*but 52 were expected"):
+        as_feature_source(data, n_samples=52, device=device)
+    source = as_feature_source(da.from_array(X, chunks=(11, 4)))
+    with pytest.raises(ValueError, match="53 rows, but 54 were expected"):
+        as_feature_source(source, n_samples=54)
+
+
 @pytest.mark.parametrize("kind", ["dask", "zarr", "hdf5"])
 def test_rows_read_chosen_rows_in_the_order_given(X, tmp_path, kind):
     source = as_feature_source(_sources(X, tmp_path)[kind])
