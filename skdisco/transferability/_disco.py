@@ -753,6 +753,14 @@ def hard_example_indices(F, y, n_classes, n_keep, shrinkage="oas"):
     samples whose true-class posterior is lowest are kept, and any class left with
     fewer than two samples gets its two hardest samples back, so the result may
     hold a few more than ``n_keep`` rows. Deterministic (no randomness).
+
+    Samples are ranked by the log-odds of the wrong classes,
+    ``log Σ_{c≠y} exp(L_c - L_y) = log((1 - q)/q)`` for the true-class
+    posterior ``q`` -- the same order as ``q``, but exact where ``q`` rounds to
+    1 in float64 (every sample of well-separated classes: ranking ``q`` itself
+    then kept the first rows in the order given) -- and ties by the squared
+    norm of the row. The rows kept are then the same whatever the order of the
+    samples (exactly equal rows, the only ties left, are interchangeable).
     """
     n, d = F.shape
     # Three passes: class sums (the mean is their total), the centred Gram, the
@@ -765,8 +773,9 @@ def hard_example_indices(F, y, n_classes, n_keep, shrinkage="oas"):
     B = cho_solve(_cholesky(S, "hard-example LDA"), M.T, check_finite=False)
     c = -0.5 * np.einsum("cj,jc->c", M, B) + np.log(counts / n)
     # Logits (x - mean)·B + c as x·B + (c - mean·B): no centred copy of the rows.
-    q = row_values(F, partial(_hard_example_block, B=B, c=c - mean @ B), y)
-    order = np.argsort(q, kind="stable")
+    keys = row_values(F, partial(_hard_example_block, B=B, c=c - mean @ B), y)
+    # Hardest first: the largest log-odds of error, then the largest norm.
+    order = np.lexsort((-keys[:, 1], -keys[:, 0]))
     keep = np.zeros(n, dtype=bool)
     keep[order[:n_keep]] = True
     kept = np.bincount(y[keep], minlength=n_classes)
@@ -777,11 +786,22 @@ def hard_example_indices(F, y, n_classes, n_keep, shrinkage="oas"):
 
 
 def _hard_example_block(block, y_block, *, B, c):
-    """True-class posterior of each row under the hard-example LDA."""
+    """Each row's ``[log Σ_{c≠y} exp(L_c - L_y), ‖x‖²]`` under the hard-example LDA.
+
+    The first is ``log((1 - q)/q)`` for the true-class posterior ``q``,
+    computed shifted by its largest term: finite and exact however close to 1
+    ``q`` is.
+    """
     L = block @ B
     L += c
-    # In place: half the time of scipy's logsumexp and its temporaries.
-    return _true_class_probs(L, y_block)
+    rows = np.arange(L.shape[0])
+    L -= L[rows, y_block][:, None]
+    L[rows, y_block] = -np.inf
+    top = L.max(axis=1)
+    L -= top[:, None]
+    np.exp(L, out=L)
+    odds = top + np.log(L.sum(axis=1))
+    return np.column_stack([odds, np.einsum("ij,ij->i", block, block)])
 
 
 def _resolve_hard_examples(hard_examples, threshold, n, n_classes):

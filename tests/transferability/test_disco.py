@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy.special import softmax
+from scipy.special import logsumexp, softmax
 from scipy.stats import ortho_group
 from sklearn.covariance import OAS
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
@@ -439,6 +439,32 @@ def test_hard_examples_match_sklearn_lda_ranking():
         naive_disco(X[expected], y[expected], shrinkage=0.2, covariance="shared")[0],
         abs=ATOL,
     )
+
+
+def test_hard_examples_do_not_depend_on_the_order_of_the_samples():
+    # Well-separated classes: every true-class posterior rounds to 1.0 in
+    # float64. Ranking the posterior itself kept the first rows in the order
+    # given (and DISCO moved by 5e-5 under a permutation at N = 30 000); the
+    # log-odds of error rank them exactly.
+    rng = np.random.default_rng(5)
+    y = np.arange(1200) % 4
+    X = rng.standard_normal((1200, 6)) + 40.0 * np.eye(4, 6)[y]
+    keep = hard_example_indices(X, y, 4, 300, shrinkage=0.2)
+    perm = rng.permutation(1200)
+    kept_perm = hard_example_indices(X[perm], y[perm], 4, 300, shrinkage=0.2)
+    np.testing.assert_array_equal(np.sort(perm[kept_perm]), keep)
+    a = disco(X, y, hard_examples=300)
+    assert disco(X[perm], y[perm], hard_examples=300) == pytest.approx(a, rel=1e-12)
+    # The kept rows are the LDA's 300 hardest by the log-odds of the wrong
+    # classes (scikit-learn's discriminant, the same shrinkage), not the first.
+    lda = LinearDiscriminantAnalysis(solver="lsqr", shrinkage=0.2).fit(X, y)
+    L = lda.decision_function(X)
+    rows = np.arange(1200)
+    L -= L[rows, y][:, None]
+    L[rows, y] = -np.inf
+    odds = logsumexp(L, axis=1)
+    np.testing.assert_array_equal(keep, np.sort(np.argsort(-odds)[:300]))
+    assert not np.array_equal(keep, np.arange(300))
 
 
 def test_hard_examples_keep_two_per_class_and_are_deterministic():
