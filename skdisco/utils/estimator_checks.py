@@ -38,6 +38,7 @@ __all__ = [
     "check_scorer_label_renaming_invariance",
     "check_scorer_matches_function",
     "check_scorer_sample_order_invariance",
+    "check_scorer_sample_order_invariance_tied_rows",
     "check_scorer_scale_invariance",
     "make_scorer_data",
     "scorer_tasks",
@@ -244,6 +245,20 @@ def check_scorer_sample_order_invariance(name, scorer, X, y):
     assert _close(a, b, rtol=1e-7), f"{name}: depends on sample order ({a} vs {b})"
 
 
+@_document(
+    "Permuting the samples of integer-valued features (rows that tie on their\n"
+    "    norm, as pixel counts and one-hot codes do) leaves the score unchanged.\n"
+)
+def check_scorer_sample_order_invariance_tied_rows(name, scorer, X, y):
+    X_tied = np.rint(np.asarray(X, dtype=np.float64))
+    perm = np.random.default_rng(8).permutation(X_tied.shape[0])
+    a = _fit_score(scorer, X_tied, y)
+    b = _fit_score(scorer, X_tied[perm], np.asarray(y)[perm])
+    assert _close(a, b, rtol=1e-7), (
+        f"{name}: depends on the order of samples whose rows tie ({a} vs {b})"
+    )
+
+
 @_document("Renaming classes (strings, gaps, offsets, reordering) leaves the score.\n")
 def check_scorer_label_renaming_invariance(name, scorer, X, y):
     y = np.asarray(y)
@@ -421,6 +436,11 @@ def yield_scorer_checks(scorer, X, y, X_noise, task):
     yield "finite", partial(check_scorer_finite, *data)
     yield "deterministic", partial(check_scorer_deterministic, *data)
     yield "sample_order", partial(check_scorer_sample_order_invariance, *data)
+    if get_scorer_tags(scorer).input_kind == "features":
+        yield (
+            "sample_order_tied_rows",
+            partial(check_scorer_sample_order_invariance_tied_rows, *data),
+        )
     if task == "classification":
         yield "label_renaming", partial(check_scorer_label_renaming_invariance, *data)
     elif task == "multilabel":
