@@ -63,9 +63,10 @@ X, Y, X_NOISE = make_scorer_data("classification")
 
 def test_check_scorer_passes_logme():
     ran = check_scorer(LogMEScorer())
-    # 7 checks on class labels (label renaming), 7 on a multi-label matrix
-    # (label permutation), 6 on a regression target; scale invariance in each.
-    assert len(ran) == 20
+    # 8 checks on class labels (label renaming), 8 on a multi-label matrix
+    # (label permutation), 7 on a regression target; scale invariance and the
+    # order of tied (integer-valued) rows in each.
+    assert len(ran) == 23
     assert {r.split(":")[0] for r in ran} == {
         "classification",
         "regression",
@@ -235,7 +236,8 @@ class _Unscaled(DiscoScorer):
 def test_check_scorer_passes_disco_with_scale_invariance():
     ran = check_scorer(DiscoScorer(), task="classification")
     assert "classification:scale_invariance" in ran
-    assert len(ran) == 7
+    assert "classification:sample_order_tied_rows" in ran
+    assert len(ran) == 8
 
 
 @pytest.mark.parametrize(
