@@ -443,16 +443,11 @@ def _cholesky(S, what):
         ) from exc
 
 
-def _true_class_probs(L, y_rows):
-    """Each row's softmax probability of its true class (overwrites L)."""
-    L -= L.max(axis=1, keepdims=True)
-    np.exp(L, out=L)
-    return L[np.arange(L.shape[0]), y_rows] / L.sum(axis=1)
-
-
 def _true_class_prob_sum(L, y_rows):
     """Sum over rows of the softmax probability of the true class (overwrites L)."""
-    return float(_true_class_probs(L, y_rows).sum())
+    L -= L.max(axis=1, keepdims=True)
+    np.exp(L, out=L)
+    return float((L[np.arange(L.shape[0]), y_rows] / L.sum(axis=1)).sum())
 
 
 def _group_precisions(spec, groups, counts, sums, sums_z, covariance, shrinkage):
