@@ -46,6 +46,7 @@ from ._linalg import (
     Tridiagonalization,
     _cross,
     _distributed,
+    _on_device,
     centered_gram,
     class_sums,
     column_mean,
@@ -631,7 +632,20 @@ def _classification_group_scores(
     rows_of = spec.P if not spec.primal else spec.F
     # Blocks whose logits (C per group) are no larger than their rows.
     chunk = posterior_chunk_bytes(rows_of.shape[1], C)
-    totals = reduce_blocks(rows_of, score, y, fold_of, chunk_bytes=chunk)
+    if _on_device(rows_of):  # the rows stay on their device
+        from ..utils._torch import device_disco_posterior_sums
+
+        kw = score.keywords
+        if linear:
+            kw = {k: kw[k] for k in ("weights", "offsets", "consts")}
+        else:
+            kw = {k: kw[k] for k in ("consts", "groups", "Bs")}
+            kw.update(basis=spec.V, center=spec.mean)
+        totals = device_disco_posterior_sums(
+            rows_of, y, fold_of, C, chunk_bytes=chunk, **kw
+        )
+    else:
+        totals = reduce_blocks(rows_of, score, y, fold_of, chunk_bytes=chunk)
     return totals / n, coefs
 
 
@@ -830,7 +844,14 @@ def hard_example_indices(F, y, n_classes, n_keep, shrinkage="oas"):
     B = cho_solve(_cholesky(S, "hard-example LDA"), M.T, check_finite=False)
     c = -0.5 * np.einsum("cj,jc->c", M, B) + np.log(counts / n)
     # Logits (x - mean)·B + c as x·B + (c - mean·B): no centred copy of the rows.
-    keys = row_values(F, partial(_hard_example_block, B=B, c=c - mean @ B), y)
+    if _on_device(F):
+        from ..utils._torch import device_hard_example_keys
+
+        keys = device_hard_example_keys(
+            F, y, B, c - mean @ B, chunk_bytes=_TRANSFORM_CHUNK_BYTES
+        )
+    else:
+        keys = row_values(F, partial(_hard_example_block, B=B, c=c - mean @ B), y)
     # Hardest first: the largest log-odds of error, then the largest norm.
     order = np.lexsort((-keys[:, 1], -keys[:, 0]))
     keep = np.zeros(n, dtype=bool)

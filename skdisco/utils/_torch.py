@@ -790,3 +790,112 @@ def device_lda_predict_proba(source, coef, intercept, center, *, chunk_bytes):
             logits = ((block - center).to(dtype) @ coef_t).to(torch.float64)
         out[start:stop] = _to_host(torch.softmax(logits + intercept, dim=1))
     return out
+
+
+class _ShiftedProduct:
+    """``X W`` of device blocks in the source's pass precision.
+
+    float64 passes multiply the rows as given. float32 passes centre the rows
+    on the first block's mean ``s`` (float64) and multiply ``(x - s)`` in
+    float32 with TF32 off, adding ``s W`` back in float64: the error is
+    float32's relative to the centred rows, as for the Gram passes.
+    """
+
+    def __init__(self, source, W):
+        self.dtype = _TORCH_DTYPES[source.pass_dtype]
+        self.W = torch.as_tensor(np.asarray(W, np.float64), device=source.device)
+        self.W_low = self.W.to(self.dtype).contiguous()
+        self.shift = self.offset = None
+
+    def __call__(self, rows):
+        if self.dtype == torch.float64:
+            return rows @ self.W
+        if self.shift is None:
+            self.shift = rows.mean(dim=0)
+            self.offset = self.shift @ self.W
+        with ieee_float32_matmul():
+            P = ((rows - self.shift).to(self.dtype) @ self.W_low).to(torch.float64)
+        return P + self.offset
+
+
+def _true_class_prob_sums(L, labels, n_classes):
+    """``[Σ_i softmax(L_g)_{i, y_i}]_g`` for G groups of C logits side by side."""
+    L = L.view(L.shape[0], -1, n_classes)
+    L = torch.exp(L - L.max(dim=2, keepdim=True).values)
+    rows = torch.arange(L.shape[0], device=L.device)
+    return (L[rows, :, labels] / L.sum(dim=2)).sum(dim=0)
+
+
+def device_disco_posterior_sums(
+    source, y, fold_of, n_classes, *, weights=None, offsets=None, consts,
+    basis=None, center=None, groups=None, Bs=None, chunk_bytes,
+):
+    """DISCO's per-group sums of the true-class posterior, rows on the device.
+
+    The torch counterpart of the posterior pass of
+    :func:`skdisco.transferability._disco._classification_group_scores`:
+    ``weights`` (one d × G·C matrix per fold: logits ``x W_k - offsets_k +
+    consts_k``) or ``basis`` (coordinates ``(x - center) V``, then
+    ``P_g B_kg + consts_k`` per group). Products in the pass precision
+    (:class:`_ShiftedProduct`), softmaxes in float64. Returns host float64 (G,).
+    """
+    device = source.device
+    if weights is not None:
+        products = [_ShiftedProduct(source, W) for W in weights]
+        adds = [
+            torch.as_tensor(np.asarray(c, np.float64) - o, device=device)
+            for c, o in zip(consts, offsets)
+        ]
+    else:
+        centred_basis = _ShiftedProduct(source, basis)
+        center_coords = torch.as_tensor(np.asarray(center, np.float64) @ basis,
+                                        device=device)
+        Bs_t = [[torch.as_tensor(B, device=device) for B in fold] for fold in Bs]
+        consts_t = [torch.as_tensor(c, device=device) for c in consts]
+    totals = None
+    for start, stop, block in source.device_blocks(chunk_bytes):
+        labels_all = torch.as_tensor(y[start:stop], dtype=torch.long, device=device)
+        folds = fold_of[start:stop]
+        if weights is None:
+            P = centred_basis(block) - center_coords
+        for k in np.unique(folds):
+            sel = torch.as_tensor(np.flatnonzero(folds == k), device=device)
+            labels = labels_all[sel]
+            if weights is not None:
+                L = products[k](block[sel]) + adds[k]
+                part = _true_class_prob_sums(L, labels, n_classes)
+            else:
+                Pk = P[sel]
+                part = torch.stack([
+                    _true_class_prob_sums(
+                        Pk[:, a:b] @ B + consts_t[k][j * n_classes:(j + 1) * n_classes],
+                        labels, n_classes,
+                    )[0]
+                    for j, ((a, b), B) in enumerate(zip(groups, Bs_t[k]))
+                ])
+            totals = part if totals is None else totals + part
+    return _to_host(totals)
+
+
+def device_hard_example_keys(source, y, B, c, *, chunk_bytes):
+    """Each row's ``[log Σ_{c'≠y} exp(L_c' - L_y), ‖x‖²]`` with ``L = x B + c``.
+
+    The torch counterpart of DISCO's hard-example pass (host float64, N × 2):
+    the logits' product in the pass precision (:class:`_ShiftedProduct`), the
+    rest in float64.
+    """
+    device = source.device
+    product = _ShiftedProduct(source, B)
+    c_t = torch.as_tensor(np.asarray(c, np.float64), device=device)
+    out = np.empty((source.n_samples, 2), dtype=np.float64)
+    for start, stop, block in source.device_blocks(chunk_bytes):
+        labels = torch.as_tensor(y[start:stop], dtype=torch.long, device=device)
+        L = product(block) + c_t
+        rows = torch.arange(L.shape[0], device=device)
+        L = L - L[rows, labels][:, None]
+        L[rows, labels] = -torch.inf
+        top = L.max(dim=1).values
+        odds = top + torch.log(torch.exp(L - top[:, None]).sum(dim=1))
+        out[start:stop, 0] = _to_host(odds)
+        out[start:stop, 1] = _to_host((block * block).sum(dim=1))
+    return out

@@ -58,6 +58,7 @@ FUNCTIONS = {
     "disco": disco,
     "disco hard examples": partial(disco, hard_examples=0.5),
     "disco shared": partial(disco, covariance="shared", centering=True),
+    "disco coordinates": partial(disco, n_groups=8),  # G·C ≥ D: no W_g
     "disco regression": lambda F, y, **kw: disco(F, _boxes(y), **kw),
     "disco_detection_components": lambda F, y, **kw: disco_detection_components(
         F, np.column_stack([y, _boxes(y)]), **kw
@@ -96,6 +97,24 @@ def test_cpu_device_equals_numpy(name, kind, tmp_path):
     want = np.asarray(score(X, Y))
     got = np.asarray(score(_sources(tmp_path)[kind], Y, device="cpu"))
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize(
+    "kw", [{}, {"n_groups": 8}, {"hard_examples": 0.5}, {"covariance": "shared"}]
+)
+def test_disco_classification_reads_no_host_block_of_a_device_source(kw, monkeypatch):
+    # Every pass over all the rows runs on the device (the hard examples' kept
+    # rows are read by index): a CUDA tensor is never copied whole to the host.
+    from skdisco.utils import FeatureSource
+
+    want = disco(X, Y, **kw)
+    source = as_feature_source(torch.as_tensor(X), device="cpu")
+
+    def no_host_blocks(self, *args, **kwargs):
+        raise AssertionError("a pass read host blocks of a device source")
+
+    monkeypatch.setattr(FeatureSource, "blocks", no_host_blocks)
+    assert disco(source, Y, **kw) == pytest.approx(want, rel=1e-10)
 
 
 def test_auto_device_without_cuda_runs_on_the_cpu(monkeypatch):
