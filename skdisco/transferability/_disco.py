@@ -273,7 +273,11 @@ class _Spectrum:
         """``Pᵀ B`` (r × K) for a dense (N × K) matrix ``B``."""
         if self.P is not None:
             return self.P.T @ B
-        if _distributed(self.F):
+        if _on_device(self.F):
+            from ..utils._torch import device_cross
+
+            ZtB = device_cross(self.F, B, chunk_bytes=_TRANSFORM_CHUNK_BYTES)
+        elif _distributed(self.F):
             ZtB = reduce_blocks(self.F, _cross_block, B)
         else:
             ZtB = np.zeros((self.F.shape[1], B.shape[1]))

@@ -100,21 +100,25 @@ def test_cpu_device_equals_numpy(name, kind, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "kw", [{}, {"n_groups": 8}, {"hard_examples": 0.5}, {"covariance": "shared"}]
+    "kw",
+    [{}, {"n_groups": 8}, {"hard_examples": 0.5}, {"covariance": "shared"}, None],
 )
-def test_disco_classification_reads_no_host_block_of_a_device_source(kw, monkeypatch):
+def test_disco_reads_no_host_block_of_a_device_source(kw, monkeypatch):
     # Every pass over all the rows runs on the device (the hard examples' kept
     # rows are read by index): a CUDA tensor is never copied whole to the host.
+    # None: the regression reading (its pass Zᵀ Y).
     from skdisco.utils import FeatureSource
 
-    want = disco(X, Y, **kw)
+    target = _boxes(Y) if kw is None else Y
+    kw = kw or {}
+    want = disco(X, target, **kw)
     source = as_feature_source(torch.as_tensor(X), device="cpu")
 
     def no_host_blocks(self, *args, **kwargs):
         raise AssertionError("a pass read host blocks of a device source")
 
     monkeypatch.setattr(FeatureSource, "blocks", no_host_blocks)
-    assert disco(source, Y, **kw) == pytest.approx(want, rel=1e-10)
+    assert disco(source, target, **kw) == pytest.approx(want, rel=1e-10)
 
 
 def test_auto_device_without_cuda_runs_on_the_cpu(monkeypatch):
