@@ -374,8 +374,8 @@ def _fold_keys(spec, F, y):
     if not spec.primal:
         coords = spec.P[rows, :k]
     else:
-        lead = spec.V[:, :k] if spec._V is not None else spec._tri.apply_q(
-            spec._W[:, :k]
+        lead = (
+            spec.V[:, :k] if spec._V is not None else spec._tri.apply_q(spec._W[:, :k])
         )
         if not isinstance(F, FeatureSource):
             block = np.asarray(F[rows], dtype=np.float64)
@@ -386,9 +386,9 @@ def _fold_keys(spec, F, y):
         if block is not None:
             coords = (block - spec.mean) @ lead
         else:
-            coords = row_values(
-                F, partial(_coords_block, mean=spec.mean, basis=lead)
-            )[rows]
+            coords = row_values(F, partial(_coords_block, mean=spec.mean, basis=lead))[
+                rows
+            ]
     keys = np.zeros((key.shape[0], 1 + k))
     keys[:, 0] = key
     keys[rows, 1:] = coords**2
@@ -1510,9 +1510,7 @@ def disco_detection_components(features, y, *, n_groups=2, random_state=0, devic
     >>> disco_detection_components(X, np.column_stack([labels, boxes])).shape
     (2,)
     """
-    F = check_features(
-        features, out_of_core=True, n_samples=num_rows(y), device=device
-    )
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y), device=device)
     labels, classes, boxes = prepare_detection_target(y, F.shape[0])
     return disco_detection_result(
         F,

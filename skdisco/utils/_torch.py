@@ -827,8 +827,19 @@ def _true_class_prob_sums(L, labels, n_classes):
 
 
 def device_disco_posterior_sums(
-    source, y, fold_of, n_classes, *, weights=None, offsets=None, consts,
-    basis=None, center=None, groups=None, Bs=None, chunk_bytes,
+    source,
+    y,
+    fold_of,
+    n_classes,
+    *,
+    weights=None,
+    offsets=None,
+    consts,
+    basis=None,
+    center=None,
+    groups=None,
+    Bs=None,
+    chunk_bytes,
 ):
     """DISCO's per-group sums of the true-class posterior, rows on the device.
 
@@ -848,8 +859,9 @@ def device_disco_posterior_sums(
         ]
     else:
         centred_basis = _ShiftedProduct(source, basis)
-        center_coords = torch.as_tensor(np.asarray(center, np.float64) @ basis,
-                                        device=device)
+        center_coords = torch.as_tensor(
+            np.asarray(center, np.float64) @ basis, device=device
+        )
         Bs_t = [[torch.as_tensor(B, device=device) for B in fold] for fold in Bs]
         consts_t = [torch.as_tensor(c, device=device) for c in consts]
     totals = None
@@ -866,13 +878,17 @@ def device_disco_posterior_sums(
                 part = _true_class_prob_sums(L, labels, n_classes)
             else:
                 Pk = P[sel]
-                part = torch.stack([
-                    _true_class_prob_sums(
-                        Pk[:, a:b] @ B + consts_t[k][j * n_classes:(j + 1) * n_classes],
-                        labels, n_classes,
-                    )[0]
-                    for j, ((a, b), B) in enumerate(zip(groups, Bs_t[k]))
-                ])
+                part = torch.stack(
+                    [
+                        _true_class_prob_sums(
+                            Pk[:, a:b] @ B
+                            + consts_t[k][j * n_classes : (j + 1) * n_classes],
+                            labels,
+                            n_classes,
+                        )[0]
+                        for j, ((a, b), B) in enumerate(zip(groups, Bs_t[k]))
+                    ]
+                )
             totals = part if totals is None else totals + part
     return _to_host(totals)
 
