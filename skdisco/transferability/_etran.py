@@ -22,6 +22,8 @@ from ..utils._validation import (
     num_rows,
 )
 from ._linalg import (
+    _TRANSFORM_CHUNK_BYTES,
+    _on_device,
     check_within_scatter,
     class_statistics,
     lda_coefficients,
@@ -56,7 +58,12 @@ def energy_result(F, percent=0.5, tail="bottom"):
     Inputs are validated and encoded by the caller (the public function or the
     estimator): nothing is checked again here.
     """
-    energy = row_values(F, _energy_block)  # one pass; O(N) energies
+    if _on_device(F):
+        from ..utils._torch import device_row_logsumexp
+
+        energy = device_row_logsumexp(F, chunk_bytes=_TRANSFORM_CHUNK_BYTES)
+    else:
+        energy = row_values(F, _energy_block)  # one pass; O(N) energies
     n = energy.shape[0]
     k = int(percent * 10) * n // 1000
     if k < 1:

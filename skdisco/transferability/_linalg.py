@@ -599,6 +599,10 @@ def unit_row_gram(X, mean):
     n_zero : int
         Rows equal to ``mean``.
     """
+    if _on_device(X):
+        from ..utils._torch import device_unit_row_gram
+
+        return device_unit_row_gram(X, mean, chunk_bytes=_TRANSFORM_CHUNK_BYTES)
     fn = partial(_unit_gram_block, mean=mean)
     if _distributed(X):
         G, n_zero = reduce_blocks(X, fn)
@@ -844,10 +848,12 @@ def class_variances(X, y, n_classes, means, *, center=None, basis=None):
         center=center,
         basis=basis,
     )
-    if _on_device(X) and basis is None:
+    if _on_device(X):
         from ..utils._torch import device_class_square_sums
 
-        sq = device_class_square_sums(X, y, means, chunk_bytes=_TRANSFORM_CHUNK_BYTES)
+        sq = device_class_square_sums(
+            X, y, means, center=center, basis=basis, chunk_bytes=_TRANSFORM_CHUNK_BYTES
+        )
     elif _distributed(X) and not _on_device(X):
         sq = reduce_blocks(X, fn, y, chunk_bytes=_TRANSFORM_CHUNK_BYTES)
     else:
@@ -1320,6 +1326,12 @@ def lda_posterior_values(
     values : ndarray of shape (n_samples, ...)
     """
     chunk = posterior_chunk_bytes(X.shape[1], coef.shape[0])
+    if _on_device(X) and transform is None:
+        from ..utils._torch import device_lda_posterior_values
+
+        return device_lda_posterior_values(
+            X, y, coef, intercept, center, value, chunk_bytes=chunk
+        )
     fn = partial(
         _lda_posterior_block,
         coef=coef,

@@ -31,6 +31,7 @@ from ..utils._validation import (
 from ..utils._warnings import SaturatedScoreWarning
 from ._linalg import (
     _TRANSFORM_CHUNK_BYTES,
+    _on_device,
     check_within_scatter,
     lda_coefficients,
     lda_posterior_values,
@@ -107,20 +108,33 @@ def _mixed_stage_score(F, y, n_classes, confidence, outer, shrinkage):
     Three passes over the rows, each a reduction (Dask tasks on the workers).
     """
     n, d = F.shape
+    on_device = _on_device(F)
+    if on_device:  # the same three passes, the rows on their device
+        from ..utils import _torch as T
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
     p_sums = np.bincount(y, weights=confidence, minlength=n_classes)
     sums = (counts - p_sums)[:, None] * outer
-    sums += reduce_blocks(
-        F, partial(_weighted_class_sum_block, n_classes=n_classes), y, confidence
-    )
+    if on_device:
+        sums += T.device_weighted_class_sums(
+            F, y, confidence, n_classes, chunk_bytes=_TRANSFORM_CHUNK_BYTES
+        )
+    else:
+        sums += reduce_blocks(
+            F, partial(_weighted_class_sum_block, n_classes=n_classes), y, confidence
+        )
     means = sums / counts[:, None]
-    W = reduce_blocks(
-        F,
-        partial(_mixed_within_block, outer=outer, means=means),
-        y,
-        confidence,
-        chunk_bytes=_TRANSFORM_CHUNK_BYTES,  # a block and three temporaries
-    )
+    if on_device:
+        W = T.device_mixed_within_scatter(
+            F, y, confidence, outer, means, chunk_bytes=_TRANSFORM_CHUNK_BYTES
+        )
+    else:
+        W = reduce_blocks(
+            F,
+            partial(_mixed_within_block, outer=outer, means=means),
+            y,
+            confidence,
+            chunk_bytes=_TRANSFORM_CHUNK_BYTES,  # a block and three temporaries
+        )
     within = symmetrize_upper(W) / n
     priors = counts / n
     center = priors @ means
@@ -128,6 +142,20 @@ def _mixed_stage_score(F, y, n_classes, confidence, outer, shrinkage):
     coef, intercept = lda_coefficients(means, priors, covariance, center)
     # x̃ - c = p (x - c) + (1 - p)(o - c): centred as in the first stage.
     outer_logits = (outer - center) @ coef.T  # (C, C)
+    if on_device:
+        return (
+            T.device_mixed_posterior_sum(
+                F,
+                y,
+                confidence,
+                center=center,
+                coef=coef,
+                outer_logits=outer_logits,
+                intercept=intercept,
+                chunk_bytes=posterior_chunk_bytes(d, n_classes),
+            )
+            / n
+        )
     total = reduce_blocks(
         F,
         partial(

@@ -760,13 +760,23 @@ def device_sum_fourth_powers_of_norms(source, mean, *, chunk_bytes):
     return float(total)
 
 
-def device_class_square_sums(source, y, means, *, chunk_bytes):
-    """``Σ_{n in c} (x_n - μ_c)²`` per class and feature (host float64, C × d)."""
+def device_class_square_sums(source, y, means, *, center=None, basis=None, chunk_bytes):
+    """``Σ_{n in c} (x_n - μ_c)²`` per class and feature (host float64, C × d).
+
+    With ``center`` and ``basis``, of the projected rows ``(x - center) V``
+    (``means`` then the class means of the projections; the projection's
+    product in the pass precision, :class:`_ShiftedProduct`).
+    """
     device = source.device
     means = torch.as_tensor(np.asarray(means, np.float64), device=device)
+    if basis is not None:
+        project = _ShiftedProduct(source, basis)
+        center_t = torch.as_tensor(np.asarray(center, np.float64), device=device)
     sq = torch.zeros_like(means)
     for start, stop, block in source.device_blocks(chunk_bytes):
         labels = torch.as_tensor(y[start:stop], dtype=torch.long, device=device)
+        if basis is not None:
+            block = project(block - center_t)
         sq.index_add_(0, labels, (block - means[labels]) ** 2)
     return _to_host(sq)
 
@@ -941,3 +951,107 @@ def device_cross(source, B, *, chunk_bytes):
             P = (block - shift).to(dtype).T @ Bb.to(dtype)
         total += P.to(torch.float64) + torch.outer(shift, Bb.sum(dim=0))
     return _to_host(total)
+
+
+def device_weighted_class_sums(source, y, weights, n_classes, *, chunk_bytes):
+    """``Σ_{i∈c} w_i x_i`` per class (host float64, C × d), rows on the device."""
+    device = source.device
+    sums = torch.zeros(
+        (n_classes, source.n_features), dtype=torch.float64, device=device
+    )
+    for start, stop, block in source.device_blocks(chunk_bytes):
+        labels = torch.as_tensor(y[start:stop], dtype=torch.long, device=device)
+        w = torch.as_tensor(weights[start:stop], dtype=torch.float64, device=device)
+        sums.index_add_(0, labels, block * w[:, None])
+    return _to_host(sums)
+
+
+def device_mixed_within_scatter(source, y, weights, outer, means, *, chunk_bytes):
+    """``Σ_i r_i r_iᵀ`` of ``r_i = w_i x_i + (1 - w_i) o_{y_i} - μ_{y_i}`` (host).
+
+    SFDA's confidence-mixed rows, formed on the device block by block; the
+    product in the pass precision (:class:`_Products`).
+    """
+    device = source.device
+    products = _Products(source, source.n_features)
+    outer_t = torch.as_tensor(np.asarray(outer, np.float64), device=device)
+    means_t = torch.as_tensor(np.asarray(means, np.float64), device=device)
+    for start, stop, block in source.device_blocks(chunk_bytes):
+        labels = torch.as_tensor(y[start:stop], dtype=torch.long, device=device)
+        w = torch.as_tensor(weights[start:stop], dtype=torch.float64, device=device)
+        w = w[:, None]
+        products.add(w * block + (1.0 - w) * outer_t[labels] - means_t[labels])
+    return _to_host(products.result())
+
+
+def device_mixed_posterior_sum(
+    source, y, weights, *, center, coef, outer_logits, intercept, chunk_bytes
+):
+    """SFDA's second stage: ``Σ_i softmax(w_i (x_i - c) Aᵀ + (1 - w_i) o_{y_i} Aᵀ
+    + b)_{y_i}`` with the rows on the device; the product in the pass
+    precision (:class:`_ShiftedProduct`), the softmax in float64."""
+    device = source.device
+    product = _ShiftedProduct(source, np.asarray(coef, np.float64).T)
+    center_t = torch.as_tensor(np.asarray(center, np.float64), device=device)
+    outer_t = torch.as_tensor(np.asarray(outer_logits, np.float64), device=device)
+    intercept_t = torch.as_tensor(np.asarray(intercept, np.float64), device=device)
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    for start, stop, block in source.device_blocks(chunk_bytes):
+        labels = torch.as_tensor(y[start:stop], dtype=torch.long, device=device)
+        w = torch.as_tensor(weights[start:stop], dtype=torch.float64, device=device)
+        w = w[:, None]
+        logits = w * product(block - center_t) + (1.0 - w) * outer_t[labels]
+        P = torch.softmax(logits + intercept_t, dim=1)
+        total += P[torch.arange(P.shape[0], device=device), labels].sum()
+    return float(total)
+
+
+def device_lda_posterior_values(
+    source, y, coef, intercept, center, value, *, chunk_bytes
+):
+    """``value(softmax((x - c) Aᵀ + b), y)`` of every row (host float64).
+
+    The torch counterpart of ``lda_posterior_values``: the logits of each
+    block on the device (the product in the pass precision,
+    :class:`_ShiftedProduct`), its posterior block (K columns, not the rows)
+    on the host for ``value``.
+    """
+    device = source.device
+    product = _ShiftedProduct(source, np.asarray(coef, np.float64).T)
+    center_t = torch.as_tensor(np.asarray(center, np.float64), device=device)
+    intercept_t = torch.as_tensor(np.asarray(intercept, np.float64), device=device)
+    out = None
+    for start, stop, block in source.device_blocks(chunk_bytes):
+        logits = product(block - center_t) + intercept_t
+        part = value(_to_host(torch.softmax(logits, dim=1)), y[start:stop])
+        if out is None:
+            out = np.empty((source.n_samples, *np.shape(part)[1:]), np.float64)
+        out[start:stop] = part
+    return out
+
+
+def device_row_logsumexp(source, *, chunk_bytes):
+    """``log Σ_j exp(x_ij)`` of every row (host float64 N-vector), on the device."""
+    out = np.empty(source.n_samples, dtype=np.float64)
+    for start, stop, block in source.device_blocks(chunk_bytes):
+        out[start:stop] = _to_host(torch.logsumexp(block, dim=1))
+    return out
+
+
+def device_unit_row_gram(source, mean, *, chunk_bytes):
+    """``(ZᵀZ, rows left zero)`` of ``z = (x - mean)/‖x - mean‖``, on the device.
+
+    The rows are scaled in float64; the product in the pass precision
+    (:class:`_Products`). Rows equal to ``mean`` stay zero and are counted.
+    """
+    products = _Products(source, source.n_features)
+    mean_t = torch.as_tensor(np.asarray(mean, np.float64), device=source.device)
+    n_zero = 0
+    for _, _, block in source.device_blocks(chunk_bytes):
+        Z = block - mean_t
+        norms = torch.sqrt((Z * Z).sum(dim=1))
+        zero = norms == 0
+        n_zero += int(zero.sum())
+        Z = Z / torch.where(zero, torch.ones_like(norms), norms)[:, None]
+        products.add(Z)
+    return _to_host(products.result()), n_zero
