@@ -836,6 +836,15 @@ def _true_class_prob_sums(L, labels, n_classes):
     return (L[rows, :, labels] / L.sum(dim=2)).sum(dim=0)
 
 
+def _between_classes(W, offsets, n_classes):
+    """``W`` (d × G·C) and ``offsets`` (G·C) less each group's class average."""
+    W = np.asarray(W, np.float64)
+    groups = W.reshape(W.shape[0], -1, n_classes)
+    W = (groups - groups.mean(axis=2, keepdims=True)).reshape(W.shape)
+    o = np.asarray(offsets, np.float64).reshape(-1, n_classes)
+    return W, (o - o.mean(axis=1, keepdims=True)).ravel()
+
+
 def device_disco_posterior_sums(
     source,
     y,
@@ -862,6 +871,15 @@ def device_disco_posterior_sums(
     """
     device = source.device
     if weights is not None:
+        if source.pass_dtype != "float64":
+            # float32 products: drop each group's average over its classes
+            # first (a per-row constant of the group's logits, which its
+            # softmax ignores), so W holds only what tells the classes apart
+            # (features of mean 100: 3e-6 relative error of DISCO -> 4e-9).
+            pairs = [
+                _between_classes(W, o, n_classes) for W, o in zip(weights, offsets)
+            ]
+            weights, offsets = [p[0] for p in pairs], [p[1] for p in pairs]
         products = [_ShiftedProduct(source, W) for W in weights]
         adds = [
             torch.as_tensor(np.asarray(c, np.float64) - o, device=device)
