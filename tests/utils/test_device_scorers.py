@@ -212,6 +212,16 @@ def test_float32_passes_within_the_documented_tolerance(name):
     np.testing.assert_allclose(got, want, rtol=FLOAT32_RTOL)
 
 
+def test_float32_disco_posteriors_drop_the_class_average_of_the_logits():
+    # DISCO's uncentred weights carry the rows' mean (100 here) in every class's
+    # column: multiplied in float32 as they are, the score moved by 4.9e-7;
+    # without each group's class average (which its softmax ignores), 1.1e-9.
+    F, y = _offset_rows()
+    want = disco(F, y)
+    got = disco(as_feature_source(F, device="cpu", precision="float32"), y)
+    assert abs(got - want) <= 2e-8 * abs(want)
+
+
 # --- CUDA -------------------------------------------------------------------------
 @needs_cuda
 @pytest.mark.parametrize("name", FUNCTIONS)
