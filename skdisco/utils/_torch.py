@@ -784,22 +784,15 @@ def device_class_square_sums(source, y, means, *, center=None, basis=None, chunk
 def device_lda_predict_proba(source, coef, intercept, center, *, chunk_bytes):
     """Posterior ``softmax((x - c) coefᵀ + intercept)`` (host float64, N × K).
 
-    The O(N·d·K) projection runs in the source's pass precision (float32 with
-    TF32 off on CUDA: the rows are centred on ``c`` first), the softmax in
-    float64.
+    :func:`device_lda_posterior_values` keeping every posterior.
     """
-    device = source.device
-    dtype = _TORCH_DTYPES[source.pass_dtype]
-    center = torch.as_tensor(np.asarray(center, np.float64), device=device)
-    coef_t = torch.as_tensor(np.asarray(coef, np.float64), device=device).T
-    coef_t = coef_t.to(dtype).contiguous()
-    intercept = torch.as_tensor(np.asarray(intercept, np.float64), device=device)
-    out = np.empty((source.n_samples, coef_t.shape[1]), dtype=np.float64)
-    for start, stop, block in source.device_blocks(chunk_bytes):
-        with ieee_float32_matmul():
-            logits = ((block - center).to(dtype) @ coef_t).to(torch.float64)
-        out[start:stop] = _to_host(torch.softmax(logits + intercept, dim=1))
-    return out
+    return device_lda_posterior_values(
+        source, None, coef, intercept, center, _all_posteriors, chunk_bytes=chunk_bytes
+    )
+
+
+def _all_posteriors(P, y_block):
+    return P
 
 
 class _ShiftedProduct:
@@ -1041,7 +1034,8 @@ def device_lda_posterior_values(
     out = None
     for start, stop, block in source.device_blocks(chunk_bytes):
         logits = product(block - center_t) + intercept_t
-        part = value(_to_host(torch.softmax(logits, dim=1)), y[start:stop])
+        labels = None if y is None else y[start:stop]
+        part = value(_to_host(torch.softmax(logits, dim=1)), labels)
         if out is None:
             out = np.empty((source.n_samples, *np.shape(part)[1:]), np.float64)
         out[start:stop] = part
