@@ -99,6 +99,16 @@ def test_cpu_device_equals_numpy(name, kind, tmp_path):
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
 
 
+def _forbid_host_blocks(monkeypatch):
+    """Make any pass that reads host blocks of a source fail."""
+    from skdisco.utils import FeatureSource
+
+    def no_host_blocks(self, *args, **kwargs):
+        raise AssertionError("a pass read host blocks of a device source")
+
+    monkeypatch.setattr(FeatureSource, "blocks", no_host_blocks)
+
+
 #: Scores with a pass that still reads host blocks of a device source: NCTI's
 #: passes over its principal-component scores (a NumPy map of each block).
 READS_HOST_BLOCKS = {"ncti_components", "ncti_lda_score"}
@@ -109,16 +119,10 @@ def test_no_pass_reads_host_blocks_of_a_device_source(name, monkeypatch):
     # Every pass over all the rows runs on the device (DISCO's kept hard
     # examples and the N <= D kernels read rows by index or whole): a CUDA
     # tensor is never copied to the host block by block.
-    from skdisco.utils import FeatureSource
-
     score = FUNCTIONS[name]
     want = np.asarray(score(X, Y))
     source = as_feature_source(torch.as_tensor(X), device="cpu")
-
-    def no_host_blocks(self, *args, **kwargs):
-        raise AssertionError("a pass read host blocks of a device source")
-
-    monkeypatch.setattr(FeatureSource, "blocks", no_host_blocks)
+    _forbid_host_blocks(monkeypatch)
     got = np.asarray(score(source, Y))
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
 
@@ -127,13 +131,8 @@ def test_no_pass_reads_host_blocks_of_a_device_source(name, monkeypatch):
 def test_the_scores_listed_as_reading_host_blocks_still_do(name, monkeypatch):
     # Keeps READS_HOST_BLOCKS (and the GPU page) honest: a score that stops
     # reading host blocks moves to the test above.
-    from skdisco.utils import FeatureSource
-
-    def no_host_blocks(self, *args, **kwargs):
-        raise AssertionError("host blocks")
-
     source = as_feature_source(torch.as_tensor(X), device="cpu")
-    monkeypatch.setattr(FeatureSource, "blocks", no_host_blocks)
+    _forbid_host_blocks(monkeypatch)
     with pytest.raises(AssertionError, match="host blocks"):
         FUNCTIONS[name](source, Y)
 
