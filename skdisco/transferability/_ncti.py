@@ -27,6 +27,7 @@ from ..utils._source import (
 from ..utils._validation import check_classification_target, check_features, num_rows
 from ._linalg import (
     CenteredSpectrum,
+    _on_device,
     between_covariance,
     check_within_scatter,
     lda_coefficients,
@@ -143,6 +144,15 @@ def ncti_result(F, y, n_classes, *, n_components=64, lda_only=False):
     Z, k, explained_variance = _pca_scores(F, n_classes, n_components, stream)
     # Out of core, Z is the map from a block of features to its scores.
     rows, transform = (F, Z) if callable(Z) else (Z, None)
+    if transform is not None and _on_device(F):
+        # The rows stay on their device: the passes read k-wide host blocks of
+        # their scores (projected there), and chosen rows are read as scores.
+        from ..utils._torch import device_scores_source
+
+        rows = device_scores_source(F, **transform.keywords)
+        if read_rows is not None:
+            read_rows = partial(_read_scores, read_rows, transform)
+        F, transform = rows, _identity
     n = F.shape[0]
     with np.errstate(over="ignore", under="ignore"):
         top = np.float64(explained_variance[: n_components // 2].sum()) * scale
@@ -193,6 +203,14 @@ def ncti_result(F, y, n_classes, *, n_components=64, lda_only=False):
 #: that out-of-core NCTI keeps for the class nuclear norms (C factors of at
 #: most C × C each).
 _FACTOR_BYTES = 256 * 2**20
+
+
+def _read_scores(read_rows, transform, index):
+    return transform(read_rows(index))
+
+
+def _identity(block):
+    return block
 
 
 def _row_reader(F):

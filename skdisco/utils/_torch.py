@@ -1067,3 +1067,27 @@ def device_unit_row_gram(source, mean, *, chunk_bytes):
         Z = Z / torch.where(zero, torch.ones_like(norms), norms)[:, None]
         products.add(Z)
     return _to_host(products.result()), n_zero
+
+
+def device_scores_source(source, mean, V):
+    """A host source of the scores ``(x - mean) V`` of a device source's rows.
+
+    Each pass projects the rows block by block on their device (the product in
+    the pass precision, :class:`_ShiftedProduct`) and hands only the k columns
+    of scores to the host: NCTI's passes over its principal-component scores
+    read k-wide blocks, never the rows.
+    """
+    from ._source import as_feature_source
+
+    mean_t = torch.as_tensor(np.asarray(mean, np.float64), device=source.device)
+
+    def chunks():
+        project = _ShiftedProduct(source, V)
+        for _, _, block in source.device_blocks(CHUNK_BYTES_SCORES):
+            yield _to_host(project(block - mean_t))
+
+    return as_feature_source(chunks, n_samples=source.n_samples, name=source.name)
+
+
+#: Rows projected per block by :func:`device_scores_source` (float64 bytes).
+CHUNK_BYTES_SCORES = 16 * 2**20

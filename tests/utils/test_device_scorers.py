@@ -100,25 +100,25 @@ def test_cpu_device_equals_numpy(name, kind, tmp_path):
 
 
 def _forbid_host_blocks(monkeypatch):
-    """Make any pass that reads host blocks of a source fail."""
+    """Make any pass that reads host blocks of a device source fail."""
     from skdisco.utils import FeatureSource
 
-    def no_host_blocks(self, *args, **kwargs):
-        raise AssertionError("a pass read host blocks of a device source")
+    host_blocks = FeatureSource.blocks
 
-    monkeypatch.setattr(FeatureSource, "blocks", no_host_blocks)
+    def blocks(self, *args, **kwargs):
+        if self.device is not None:
+            raise AssertionError("a pass read host blocks of a device source")
+        return host_blocks(self, *args, **kwargs)
+
+    monkeypatch.setattr(FeatureSource, "blocks", blocks)
 
 
-#: Scores with a pass that still reads host blocks of a device source: NCTI's
-#: passes over its principal-component scores (a NumPy map of each block).
-READS_HOST_BLOCKS = {"ncti_components", "ncti_lda_score"}
-
-
-@pytest.mark.parametrize("name", sorted(set(FUNCTIONS) - READS_HOST_BLOCKS))
+@pytest.mark.parametrize("name", FUNCTIONS)
 def test_no_pass_reads_host_blocks_of_a_device_source(name, monkeypatch):
     # Every pass over all the rows runs on the device (DISCO's kept hard
-    # examples and the N <= D kernels read rows by index or whole): a CUDA
-    # tensor is never copied to the host block by block.
+    # examples and the N <= D kernels read rows by index or whole; NCTI's
+    # passes read k-wide blocks of the scores projected there): a CUDA tensor
+    # is never copied to the host block by block.
     score = FUNCTIONS[name]
     want = np.asarray(score(X, Y))
     source = as_feature_source(torch.as_tensor(X), device="cpu")
@@ -127,14 +127,17 @@ def test_no_pass_reads_host_blocks_of_a_device_source(name, monkeypatch):
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
 
 
-@pytest.mark.parametrize("name", sorted(READS_HOST_BLOCKS))
-def test_the_scores_listed_as_reading_host_blocks_still_do(name, monkeypatch):
-    # Keeps READS_HOST_BLOCKS (and the GPU page) honest: a score that stops
-    # reading host blocks moves to the test above.
+def test_ncti_class_by_class_reads_chosen_rows_as_scores_on_a_device(monkeypatch):
+    # Beyond _FACTOR_BYTES of class factors each class's rows are read by index
+    # (random access) and projected: on a device source, through its scores.
+    from skdisco.transferability import _ncti
+
+    monkeypatch.setattr(_ncti, "_FACTOR_BYTES", 100)
+    want = ncti_components(X, Y, n_components=8)
     source = as_feature_source(torch.as_tensor(X), device="cpu")
     _forbid_host_blocks(monkeypatch)
-    with pytest.raises(AssertionError, match="host blocks"):
-        FUNCTIONS[name](source, Y)
+    got = ncti_components(source, Y, n_components=8)
+    np.testing.assert_allclose(got, want, rtol=1e-10)
 
 
 def test_auto_device_without_cuda_runs_on_the_cpu(monkeypatch):
