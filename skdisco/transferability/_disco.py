@@ -639,14 +639,9 @@ def _classification_group_scores(
     if _on_device(rows_of):  # the rows stay on their device
         from ..utils._torch import device_disco_posterior_sums
 
-        kw = score.keywords
-        if linear:
-            kw = {k: kw[k] for k in ("weights", "offsets", "consts")}
-        else:
-            kw = {k: kw[k] for k in ("consts", "groups", "Bs")}
-            kw.update(basis=spec.V, center=spec.mean)
+        # The same weights (or basis and groups) as the host pass's blocks.
         totals = device_disco_posterior_sums(
-            rows_of, y, fold_of, C, chunk_bytes=chunk, **kw
+            rows_of, y, fold_of, chunk_bytes=chunk, **score.keywords
         )
     else:
         totals = reduce_blocks(rows_of, score, y, fold_of, chunk_bytes=chunk)

@@ -854,7 +854,7 @@ def class_variances(X, y, n_classes, means, *, center=None, basis=None):
         sq = device_class_square_sums(
             X, y, means, center=center, basis=basis, chunk_bytes=_TRANSFORM_CHUNK_BYTES
         )
-    elif _distributed(X) and not _on_device(X):
+    elif _distributed(X):
         sq = reduce_blocks(X, fn, y, chunk_bytes=_TRANSFORM_CHUNK_BYTES)
     else:
         sq = np.zeros(means.shape, dtype=np.float64)

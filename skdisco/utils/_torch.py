@@ -842,8 +842,8 @@ def device_disco_posterior_sums(
     source,
     y,
     fold_of,
-    n_classes,
     *,
+    n_classes,
     weights=None,
     offsets=None,
     consts,
@@ -941,27 +941,15 @@ def device_hard_example_keys(source, y, B, c, *, chunk_bytes):
 def device_cross(source, B, *, chunk_bytes):
     """``Xᵀ B`` (host float64, d × K) for a host N × K matrix ``B``, rows on the device.
 
-    float32 passes multiply rows centred on the first block's mean ``s`` and
-    add ``s (Σ_rows B)ᵀ`` back in float64, as the Gram passes do.
+    float64 products, as the cross products of :func:`device_gram_statistics`
+    (``B`` has few columns: the targets).
     """
-    device = source.device
-    dtype = _TORCH_DTYPES[source.pass_dtype]
-    B = np.asarray(B, dtype=np.float64)
-    total = torch.zeros(
-        (source.n_features, B.shape[1]), dtype=torch.float64, device=device
+    out = torch.zeros(
+        (B.shape[1], source.n_features), dtype=torch.float64, device=source.device
     )
-    shift = None
     for start, stop, block in source.device_blocks(chunk_bytes):
-        Bb = torch.as_tensor(B[start:stop], device=device)
-        if dtype == torch.float64:
-            total.addmm_(block.T, Bb)
-            continue
-        if shift is None:
-            shift = block.mean(dim=0)
-        with ieee_float32_matmul():
-            P = (block - shift).to(dtype).T @ Bb.to(dtype)
-        total += P.to(torch.float64) + torch.outer(shift, Bb.sum(dim=0))
-    return _to_host(total)
+        _cross_products(block, B[start:stop], out)
+    return _to_host(out.T)
 
 
 def device_weighted_class_sums(source, y, weights, n_classes, *, chunk_bytes):
