@@ -608,6 +608,7 @@ def as_feature_source(
             X.n_samples = int(n_samples)
         _check_rows(X, n_samples)
         return X
+    counted = ""
     in_memory = isinstance(X, np.ndarray) and device is not None
     if is_dask(X) or _is_sliceable_array(X) or is_tensor(X) or in_memory:
         kind = "dask" if is_dask(X) else "torch" if is_tensor(X) else "array"
@@ -650,12 +651,7 @@ def as_feature_source(
                         f"{rows}) has shape {tuple(c.shape)}."
                     )
                 rows += int(c.shape[0])
-            if n_samples is not None and rows != int(n_samples):
-                raise ValueError(
-                    f"{name} have {rows} rows (the total of their {len(X)} "
-                    f"chunks), but {int(n_samples)} were expected (as many as "
-                    "the target has)."
-                )
+            counted = f" (the total of their {len(X)} chunks)"
         source = FeatureSource(
             X, "iterable", rows, first.shape[1], _numpy_dtype(first), name
         )
@@ -673,21 +669,24 @@ def as_feature_source(
     if source.n_samples is None and n_samples is None and not source._one_shot:
         _count_rows(source)
         source.passes = 0
-    _check_rows(source, n_samples)
+    _check_rows(source, n_samples, counted)
     if n_samples is not None:
         source.n_samples = int(n_samples)
     return source
 
 
-def _check_rows(source, n_samples):
-    """Refuse a known number of rows other than the ``n_samples`` expected."""
+def _check_rows(source, n_samples, counted=""):
+    """Refuse a known number of rows other than the ``n_samples`` expected.
+
+    ``counted`` says how the rows were counted, for the message.
+    """
     if n_samples is None or source.n_samples is None:
         return
     if source.n_samples != int(n_samples):
         raise ValueError(
-            f"{source.name} have {source.n_samples} rows, but {int(n_samples)} "
-            "were expected (as many as the target has): they must describe the "
-            "same samples, one row each."
+            f"{source.name} have {source.n_samples} rows{counted}, but "
+            f"{int(n_samples)} were expected (as many as the target has): they "
+            "must describe the same samples, one row each."
         )
 
 
