@@ -230,38 +230,50 @@ class _Spectrum:
         return self._V
 
     def vt(self, B, n_components=None):
-        """``V[:, :k]ᵀ B`` (k × m) for a (d × m) matrix ``B`` (primal form).
+        """``V[:, :k]ᵀ B`` (k × m, Fortran-ordered) for a (d × m) matrix ``B``.
 
-        ``k = n_components``, all ``r`` components by default.
+        Primal form; ``k = n_components``, all ``r`` components by default.
+        With ``V`` factored, ``Qᵀ`` is applied to at most d columns of ``B`` at a
+        time (one d × d working array, however wide ``B`` is).
         """
         k = self.rank if n_components is None else n_components
         if self._V is not None:
-            return self._V[:, :k].T @ B
-        return self._W[:, :k].T @ self._tri.apply_qt(B)
+            return (B.T @ self._V[:, :k]).T
+        W = self._W[:, :k]
+        out = np.empty((k, B.shape[1]), order="F")
+        step = self._tri.n
+        for a in range(0, B.shape[1], step):
+            out[:, a : a + step] = W.T @ self._tri.apply_qt(B[:, a : a + step])
+        return out
 
-    def v_blocks(self, blocks):
-        """``[V_g B, ...]`` side by side (d × Σ m) for pairs ``(g, B)`` (primal form).
+    def v_blocks(self, blocks, *, out=None, columns=None):
+        """The products ``V_g B`` (d × m each) for pairs ``(g, B)`` (primal form).
 
         ``g`` is a group of consecutive components (``V_g`` is a view) and ``B``
-        has ``len(g)`` rows; one application of ``Q`` for all pairs when ``V`` is
-        kept factored.
+        has ``len(g)`` rows. Side by side in a new Fortran-ordered array, or
+        written into ``out`` (Fortran-ordered d × M) from the columns
+        ``columns[i]`` on, its other columns left as they are. When ``V`` is
+        kept factored, ``Q`` is applied in place to those columns (runs of
+        adjacent ones at once).
         """
         base = self._W if self._V is None else self._V
-        # One product per distinct group over all its blocks (the folds' B for
-        # the same V_g): a wide gemm instead of one per fold.
         widths = [B.shape[1] for _, B in blocks]
-        starts = np.concatenate([[0], np.cumsum(widths)])
-        H = np.empty((base.shape[0], int(starts[-1])), order="F")
-        by_group = {}
-        for i, (g, _) in enumerate(blocks):
-            by_group.setdefault((g[0], g[-1]), []).append(i)
-        for (a, b), idx in by_group.items():
-            prod = base[:, a : b + 1] @ np.hstack([blocks[i][1] for i in idx])
-            at = 0
-            for i in idx:
-                H[:, starts[i] : starts[i + 1]] = prod[:, at : at + widths[i]]
-                at += widths[i]
-        return H if self._V is not None else self._tri.apply_q(H)
+        if out is None:
+            columns = np.concatenate([[0], np.cumsum(widths)[:-1]])
+            out = np.empty((base.shape[0], int(sum(widths))), order="F")
+        spans = sorted((int(a), int(a) + w) for a, w in zip(columns, widths))
+        for (g, B), a, w in zip(blocks, columns, widths):
+            out[:, a : a + w] = base[:, g[0] : g[-1] + 1] @ B
+        if self._V is None:
+            runs = []
+            for a, b in spans:
+                if runs and runs[-1][1] == a:
+                    runs[-1][1] = b
+                else:
+                    runs.append([a, b])
+            for a, b in runs:
+                self._tri.apply_q(out[:, a:b], out=out[:, a:b])
+        return out
 
     def coords(self, rows):
         """Coordinates ``P[rows]`` (len(rows) × r), for in-memory features."""
@@ -564,7 +576,13 @@ def _classification_group_scores(
     # Per fold: class means and priors from the other folds, then the logits'
     # constants and (linear path) their weights B_g, all folds' V_g B_g products
     # formed by one application of Q.
-    fold_cs, fold_Bs, fold_means_z = [], [], []
+    if linear:
+        # Every fold's weights side by side in one array, [W_k1 .. W_kG] per
+        # fold k (the folds' weights are views of it). The complement's
+        # ρ_G m_z are written in the loop, while the class sums are at hand.
+        width = G * C
+        W_all = np.empty((spec.F.shape[1], K * width), order="F")
+    fold_cs, fold_Bs = [], []
     for k in range(K):
         if in_sample:
             tr_counts, tr_sums = counts, sums
@@ -587,25 +605,24 @@ def _classification_group_scores(
             Mz = tr_z / tr_counts[:, None]
             sq = np.einsum("cj,cj->c", Mz, Mz) - np.einsum("cj,cj->c", means, means)
             cs.append(-0.5 * factors[-1] * sq + log_prior)
-            fold_means_z.append(Mz)
+            last = W_all[:, k * width + (G - 1) * C : (k + 1) * width]
+            np.multiply(Mz.T, factors[-1], out=last)
         fold_cs.append(np.concatenate(cs))
         fold_Bs.append(Bs)
+    # The class sums (K·C × d floats) are folded into the constants, the
+    # coefficients and the complement's weights: free them before the pass.
+    binned = E = Sz = tr_sums = means = M = Mz = tr_z = None
     if linear:
-        W_all = spec.v_blocks(
-            [(g, B) for Bs in fold_Bs for g, B in zip(eig_groups, Bs)]
-        )
-        width = len(eig_groups) * C
-        weights = []
-        for k in range(K):
-            W = W_all[:, k * width : (k + 1) * width]
-            if complement:  # W_G = ρ_G (I - Σ_g V_g V_gᵀ) m, W_g = ρ_g V_g V_gᵀ m
-                rho = factors[-1]
-                last = rho * fold_means_z[k].T
+        pairs = [(g, B) for Bs in fold_Bs for g, B in zip(eig_groups, Bs)]
+        starts = [k * width + j * C for k in range(K) for j in range(len(eig_groups))]
+        spec.v_blocks(pairs, out=W_all, columns=starts)
+        del pairs
+        weights = [W_all[:, k * width : (k + 1) * width] for k in range(K)]
+        if complement:  # W_G = ρ_G (I - Σ_g V_g V_gᵀ) m, W_g = ρ_g V_g V_gᵀ m
+            for W in weights:
+                last = W[:, (G - 1) * C :]
                 for j in range(G - 1):
-                    last -= (rho / factors[j]) * W[:, j * C : (j + 1) * C]
-                W = np.hstack([W, last])
-            weights.append(np.ascontiguousarray(W))
-        del W_all, W  # the folds' weights are copies: free the d × G·C·K block
+                    last -= (factors[-1] / factors[j]) * W[:, j * C : (j + 1) * C]
         offsets = [spec.mean @ W for W in weights]
         score = partial(
             _linear_posterior_block,

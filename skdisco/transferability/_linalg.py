@@ -321,8 +321,10 @@ def class_statistics(X, y, n_classes):
 def class_sums(X, y, n_classes):
     """Counts and sums of the rows of ``X`` per label, in float64, in one pass.
 
-    A sparse one-hot matrix times each float64 chunk of rows: N·d additions.
-    Labels without rows get a zero count and a zero sum.
+    A sparse one-hot matrix times each float64 chunk of rows: N·d additions,
+    and besides the result no more memory than a chunk's rows (a chunk with
+    fewer rows than labels is summed into the labels it holds). Labels without
+    rows get a zero count and a zero sum.
 
     Returns
     -------
@@ -340,7 +342,14 @@ def class_sums(X, y, n_classes):
         )
     sums = np.zeros((n_classes, X.shape[1]), dtype=np.float64)
     for start, stop, block in iter_float64_chunks(X):
-        sums += onehot(y[start:stop], n_classes).T @ block
+        labels = y[start:stop]
+        if n_classes <= block.shape[0]:
+            sums += onehot(labels, n_classes).T @ block
+        else:
+            # More labels than rows (DISCO's fold × class bins): sum into the
+            # labels present only, so the product is no larger than the block.
+            present, local = np.unique(labels, return_inverse=True)
+            sums[present] += onehot(local, present.size).T @ block
     return counts, sums
 
 
@@ -420,32 +429,47 @@ class Tridiagonalization:
             )
         return w, np.asfortranarray(W)
 
-    def _apply(self, R, trans):
+    def _apply(self, R, trans, out):
         R = np.asarray(R, dtype=np.float64)
-        if self._reflectors is None or R.shape[1] == 0:
-            return np.array(R, order="F", copy=True)
+        if out is None:
+            out = np.array(R, order="F", copy=True)
+        elif not (out.flags.f_contiguous and out.dtype == np.float64):
+            raise ValueError("out must be a Fortran-ordered float64 array.")
+        elif out is not R:
+            out[...] = R
+        if self._reflectors is None or out.shape[1] == 0:
+            return out
         A, tau = self._reflectors
-        # One working copy of the rows below the first, overwritten by LAPACK,
-        # and the result: two arrays the size of R besides R (not three).
-        sub = np.array(R[1:], order="F", copy=True)
-        lwork = max(1, sub.shape[1]) * 64
-        sub, _, info = lapack.dormqr(
-            "L", trans, A, tau, sub, lwork=lwork, overwrite_c=1
-        )
-        if info != 0:  # pragma: no cover
-            raise np.linalg.LinAlgError(f"LAPACK dormqr failed (info={info}).")
-        out = np.empty(R.shape, order="F")
-        out[0] = R[0]
-        out[1:] = sub
+        # In pieces of at most n columns, each copied once below its first row
+        # and overwritten by LAPACK: besides R and the result, one n × n
+        # working array at most, however many columns R has (as fast on one
+        # thread; the reflectors are read once per piece).
+        for a in range(0, out.shape[1], self.n):
+            b = min(a + self.n, out.shape[1])
+            sub = np.array(out[1:, a:b], order="F", copy=True)
+            sub, _, info = lapack.dormqr(
+                "L", trans, A, tau, sub, lwork=(b - a) * 64, overwrite_c=1
+            )
+            if info != 0:  # pragma: no cover
+                raise np.linalg.LinAlgError(f"LAPACK dormqr failed (info={info}).")
+            out[1:, a:b] = sub
         return out
 
-    def apply_qt(self, R):
-        """Return ``Qᵀ R`` (a new Fortran-ordered float64 array)."""
-        return self._apply(R, "T")
+    def apply_qt(self, R, *, out=None):
+        """Return ``Qᵀ R`` (a new Fortran-ordered float64 array, or ``out``).
 
-    def apply_q(self, R):
-        """Return ``Q R`` (a new Fortran-ordered float64 array)."""
-        return self._apply(R, "N")
+        ``out``, a Fortran-ordered float64 array of ``R``'s shape (``R`` itself
+        for an in-place product), receives the result.
+        """
+        return self._apply(R, "T", out)
+
+    def apply_q(self, R, *, out=None):
+        """Return ``Q R`` (a new Fortran-ordered float64 array, or ``out``).
+
+        ``out``, a Fortran-ordered float64 array of ``R``'s shape (``R`` itself
+        for an in-place product), receives the result.
+        """
+        return self._apply(R, "N", out)
 
 
 class TridiagonalSystem:

@@ -710,3 +710,27 @@ def test_disco_identity_covariance_at_extreme_scales_is_its_limit():
     assert disco(1e200 * X, y, **kw) == pytest.approx(disco(1e40 * X, y, **kw))
     assert disco(1e-200 * X, y, **kw) == pytest.approx(disco(1e-40 * X, y, **kw))
     assert disco(1e-200 * X, y, **kw) == pytest.approx(0.25, abs=1e-12)
+
+
+def test_many_classes_hold_each_fold_class_array_about_once():
+    # Five folds × 600 classes × 256 dimensions: every K·C × d array (class
+    # sums, their eigenbasis coordinates, the weights of one group) is 5.9
+    # MiB. The fold weights are views of one array, the class sums are freed
+    # before the posterior pass and Q is applied in place: 2.6 such arrays
+    # besides the rows (5.1 before, with copies of each).
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    n, d, C = 6000, 256, 600
+    y = np.arange(n) % C
+    X = rng.standard_normal((C, d))[y] * 0.15 + rng.standard_normal((n, d))
+    unit = 5 * C * d * 8
+    expected = disco(X, y)
+    tracemalloc.start()
+    try:
+        score = disco(X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert score == expected
+    assert peak - X.nbytes < 3.5 * unit

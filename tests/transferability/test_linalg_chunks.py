@@ -7,6 +7,7 @@ import pytest
 
 from skdisco.transferability._linalg import (
     centered_gram,
+    class_sums,
     class_variances,
     iter_centered_chunks,
     minmax_across_models,
@@ -77,3 +78,23 @@ def test_minmax_across_models_constant_component_warns_and_is_zero():
     with pytest.warns(UserWarning, match="The energy is the same for every model"):
         out = minmax_across_models([2.0, 2.0, 2.0], "energy")
     np.testing.assert_array_equal(out, [0.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_class_sums_with_more_labels_than_rows_per_chunk_are_exact(chunked):
+    # DISCO's fold × class bins outnumber a chunk's rows: each chunk is summed
+    # into the labels it holds (some labels have no rows at all).
+    from skdisco.utils._source import as_feature_source
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((300, 6))
+    y = rng.integers(0, 400, 300)
+    y[y == 7] = 8  # label 7 has no rows
+    dense = np.zeros((400, 6))
+    np.add.at(dense, y, X)
+    chunks = [X[a : a + 37] for a in range(0, 300, 37)]
+    source = as_feature_source(chunks) if chunked else X
+    counts, sums = class_sums(source, y, 400)
+    np.testing.assert_allclose(sums, dense, rtol=1e-14, atol=1e-14)
+    np.testing.assert_array_equal(counts, np.bincount(y, minlength=400))
+    assert not sums[7].any()

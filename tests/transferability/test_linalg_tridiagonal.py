@@ -144,3 +144,25 @@ def test_solve_shifted_solves_each_column_alone_when_a_block_is_indefinite():
         np.testing.assert_allclose(
             (T + t * np.eye(20)) @ X[:, j], system.C[:, j], atol=1e-8
         )
+
+
+@pytest.mark.parametrize("m", [3, 25, 26, 61])
+def test_q_products_in_pieces_and_in_place_equal_the_dense_q(m):
+    # More columns than n are applied n at a time; out= (R itself included)
+    # receives the same product.
+    n = 25
+    A = _psd(n, seed=5)
+    tri = Tridiagonalization(A)
+    w, W = tri.eigh()
+    Q = tri.apply_q(np.eye(n))
+    R = np.asfortranarray(np.random.default_rng(2).standard_normal((n, m)))
+    np.testing.assert_allclose(tri.apply_q(R), Q @ R, atol=1e-12)
+    np.testing.assert_allclose(tri.apply_qt(R), Q.T @ R, atol=1e-12)
+    out = np.zeros((n, m), order="F")
+    assert tri.apply_q(R, out=out) is out
+    np.testing.assert_allclose(out, Q @ R, atol=1e-12)
+    inplace = R.copy(order="F")
+    tri.apply_qt(inplace, out=inplace)
+    np.testing.assert_allclose(inplace, Q.T @ R, atol=1e-12)
+    with pytest.raises(ValueError, match="Fortran-ordered float64"):
+        tri.apply_q(R, out=np.zeros((n, m)))  # C-ordered
