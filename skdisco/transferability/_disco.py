@@ -40,6 +40,7 @@ from ..utils._validation import (
     infer_task,
     num_rows,
 )
+from ..utils._warnings import SaturatedScoreWarning, user_stacklevel
 from ._linalg import (
     _TRANSFORM_CHUNK_BYTES,
     DiagonalSystem,
@@ -349,7 +350,7 @@ def make_groups(n_components, n_groups=4, group_size=None):
             f"values of the features; using {n_components} groups of one "
             "component each.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         n_groups = n_components
     return [g for g in np.array_split(idx, n_groups)]
@@ -1017,6 +1018,20 @@ def disco_result(
             shrinkage=shrinkage,
             folds=folds,
         )
+        # 1 within the rounding of a float64 mean of n posteriors (pairwise
+        # summation: a few log2(n) ulps) in every group: saturated.
+        if np.all(1.0 - scores <= 2 * math.log2(max(n, 2)) * np.finfo(float).eps):
+            warnings.warn(
+                f"DISCO is {float((ratios * scores).sum())!r}, its maximum 1 up to "
+                "rounding: every sample's true-class posterior rounds to 1 in "
+                "float64 in every group of components (the classes are apart by "
+                "margins above ~37 nats), so every model that separates the "
+                "classes this well scores the same and the score cannot rank "
+                "them. Rank them on a harder target (finer labels, another "
+                "domain) or by a score that does not saturate (LogME).",
+                SaturatedScoreWarning,
+                stacklevel=user_stacklevel(),
+            )
     else:
         scores = _regression_group_scores(spec, y, groups, regression_score)
         coefs = np.zeros(0)
@@ -1228,6 +1243,17 @@ def disco(
     -------
     score : float
         DISCO score, higher is better.
+
+    Warns
+    -----
+    SaturatedScoreWarning
+        Classification only: when the score is 1, its maximum, up to the
+        rounding of a mean of N posteriors -- every sample's true-class
+        posterior rounds to 1 in float64 in every group (margins above ~37
+        nats), so every model that separates the classes that well scores 1
+        and the score cannot rank them.
+        :func:`~skdisco.selection.rank_models` then records NaN with the
+        reason.
 
     See Also
     --------

@@ -21,6 +21,7 @@ from ..utils._validation import (
     check_features,
     num_rows,
 )
+from ..utils._warnings import user_stacklevel
 from ._linalg import (
     _TRANSFORM_CHUNK_BYTES,
     _on_device,
@@ -73,7 +74,7 @@ def energy_result(F, percent=0.5, tail="bottom"):
             f"{int(np.ceil(1000 / max(int(percent * 10), 1)))} samples); using "
             "the single most extreme sample.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         k = 1
     if tail == "bottom":
@@ -157,9 +158,7 @@ def etran_result(F, y, n_classes, *, percent=0.5, tail="bottom", covariance="ide
 
 
 def _validated(features, y, device):
-    F = check_features(
-        features, out_of_core=True, n_samples=num_rows(y), device=device
-    )
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y), device=device)
     y_enc, classes = check_classification_target(y, F.shape[0], min_samples_per_class=2)
     return F, y_enc, classes.shape[0]
 

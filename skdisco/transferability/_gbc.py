@@ -18,7 +18,7 @@ from ..utils._validation import (
     check_features,
     num_rows,
 )
-from ..utils._warnings import SaturatedScoreWarning
+from ..utils._warnings import SaturatedScoreWarning, user_stacklevel
 from ._linalg import (
     CenteredSpectrum,
     class_statistics,
@@ -139,9 +139,7 @@ def gbc(features, y, *, gaussian_type="spherical", n_components=None, device=Non
     >>> round(gbc(X, y), 4)
     -0.3378
     """
-    F = check_features(
-        features, out_of_core=True, n_samples=num_rows(y), device=device
-    )
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y), device=device)
     y_enc, classes = check_classification_target(y, F.shape[0])
     return gbc_result(
         F,
@@ -165,7 +163,7 @@ def gbc_result(F, y, n_classes, *, gaussian_type="spherical", n_components=None)
             "the features; it cannot rank models. Collect at least two samples "
             "per class.",
             SaturatedScoreWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     # An exact power-of-two rescaling for features whose squares would overflow
     # or underflow float64; the absolute variance floor is rescaled with them.
@@ -215,7 +213,7 @@ def gbc_result(F, y, n_classes, *, gaussian_type="spherical", n_components=None)
             "features on fewer principal components first (n_components=64, as "
             "the reference pipeline does).",
             SaturatedScoreWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     return float(-total)
 

@@ -20,7 +20,7 @@ from ..utils._validation import (
     check_features,
     num_rows,
 )
-from ..utils._warnings import SaturatedScoreWarning
+from ..utils._warnings import SaturatedScoreWarning, user_stacklevel
 from ._linalg import (
     ClassMeanSpectrum,
     is_streamed,
@@ -157,9 +157,7 @@ def hscore(features, y, *, variant="tllib", rcond=1e-15, device=None):
     >>> round(hscore(X, y), 4)
     1.1919
     """
-    F = check_features(
-        features, out_of_core=True, n_samples=num_rows(y), device=device
-    )
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y), device=device)
     y_enc, classes = check_classification_target(y, F.shape[0])
     return hscore_result(F, y_enc, classes.shape[0], variant=variant, rcond=rcond)
 
@@ -201,7 +199,7 @@ def _warn_if_saturated(spectrum, n_classes):
             "regularized_hscore (the shrinkage H-score), or more samples than "
             "feature dimensions.",
             SaturatedScoreWarning,
-            stacklevel=5,
+            stacklevel=user_stacklevel(),
         )
 
 
@@ -275,9 +273,7 @@ def regularized_hscore(features, y, *, device=None):
     >>> round(regularized_hscore(X, y), 4)
     1.1778
     """
-    F = check_features(
-        features, out_of_core=True, n_samples=num_rows(y), device=device
-    )
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y), device=device)
     y_enc, classes = check_classification_target(y, F.shape[0])
     return regularized_hscore_result(F, y_enc, classes.shape[0])
 

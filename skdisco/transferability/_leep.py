@@ -28,7 +28,7 @@ from ..utils._validation import (
     check_features,
     check_label_values,
 )
-from ..utils._warnings import SaturatedScoreWarning
+from ..utils._warnings import SaturatedScoreWarning, user_stacklevel
 from ._linalg import check_magnitude, content_order, onehot
 
 #: What needs every sample at once (the out-of-core error says it).
@@ -313,7 +313,7 @@ def nce_result(source, y, n_classes, *, soft=False):
                 "source labels shared by several samples (e.g. several samples "
                 "per class).",
                 SaturatedScoreWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         source = onehot(z, n_sources).toarray()
     return nce_from_assignments(source, y, n_classes)
@@ -496,7 +496,7 @@ def nleep_result(
             "components. Collect more samples (more than component_ratio per "
             "class).",
             SaturatedScoreWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         k = n
     gmm = GaussianMixture(n_components=k, random_state=random_state).fit(Z)

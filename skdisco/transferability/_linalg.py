@@ -27,6 +27,7 @@ from ..utils._source import (
     as_feature_source,
     reduce_blocks,
 )
+from ..utils._warnings import user_stacklevel
 
 # Rows of features converted to float64 at a time when the input is not already
 # a float64 C-contiguous array (bounds the extra memory to ~64 MiB).
@@ -1425,7 +1426,7 @@ def minmax_across_models(values, name):
             f"The {name} is the same for every model; it contributes 0 to the "
             "combined score (the reference divides by zero).",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         return np.zeros_like(values)
     return (values - values.min()) / span

@@ -23,6 +23,7 @@ from ..utils._validation import (
     infer_task,
     num_rows,
 )
+from ..utils._warnings import user_stacklevel
 from ._linalg import (
     TridiagonalSystem,
     gram_statistics,
@@ -577,7 +578,7 @@ def logme_from_problem(
             f"{int((~converged).sum())} of {converged.size} targets; the score "
             "uses the last iterate. Increase max_iter for a tighter optimum.",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     return LogMEResult(
         score=float(np.mean(evidence)),

@@ -25,6 +25,7 @@ from ..utils._source import (
     reduce_blocks,
 )
 from ..utils._validation import check_classification_target, check_features, num_rows
+from ..utils._warnings import user_stacklevel
 from ._linalg import (
     CenteredSpectrum,
     _on_device,
@@ -70,7 +71,7 @@ def _pca_scores(F, n_classes, n_components, stream=False):
             f"n_features={d}, n_samples={n}, n_classes={n_classes}. Using {k} "
             "components instead (the reference raises).",
             UserWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
     spectrum = CenteredSpectrum(F)
     explained_variance = spectrum.eigenvalues[:k] / (n - 1)
@@ -385,9 +386,7 @@ _PARAMS = {"features": STREAMING_FEATURES, "y": ["array-like"], **_PARAMETERS}
 
 
 def _validated(features, y, device):
-    F = check_features(
-        features, out_of_core=True, n_samples=num_rows(y), device=device
-    )
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y), device=device)
     y_enc, classes = check_classification_target(y, F.shape[0], min_samples_per_class=2)
     return F, y_enc, classes.shape[0]
 

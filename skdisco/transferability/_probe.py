@@ -18,6 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
 from ..utils._validation import check_classification_target, check_features
+from ..utils._warnings import user_stacklevel
 from ._disco import stratified_folds
 from ._linalg import content_order, rescaled
 
@@ -63,7 +64,7 @@ def _folds(F, y_enc, n_classes, cv, random_state):
             f"The smallest class has {smallest} samples, fewer than cv={cv}; "
             f"using {smallest} folds.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
         n_splits = smallest
     order, key = content_order(F, y_enc)

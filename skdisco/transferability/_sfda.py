@@ -28,7 +28,7 @@ from ..utils._validation import (
     check_features,
     num_rows,
 )
-from ..utils._warnings import SaturatedScoreWarning
+from ..utils._warnings import SaturatedScoreWarning, user_stacklevel
 from ._linalg import (
     _TRANSFORM_CHUNK_BYTES,
     _on_device,
@@ -214,7 +214,7 @@ def sfda_result(F, y, n_classes):
             "score saturates near 1.0. Reduce the features (PCA) or add samples "
             "to rank models.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     # The shrunk LDA's posterior is invariant to a joint rescaling of the
     # features and their covariance; only the shrinkage reads the scale. So
@@ -235,7 +235,7 @@ def sfda_result(F, y, n_classes):
             "maximum and SFDA cannot rank them. Use a score that keeps a margin "
             "(LogME, the kNN probe) to rank them.",
             SaturatedScoreWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     return SFDAResult(
         score=score,
@@ -367,9 +367,7 @@ def sfda(features, y, *, device=None):
     >>> round(sfda(X, y), 4)
     0.8765
     """
-    F = check_features(
-        features, out_of_core=True, n_samples=num_rows(y), device=device
-    )
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y), device=device)
     y_enc, classes = check_classification_target(y, F.shape[0], min_samples_per_class=2)
     return sfda_result(F, y_enc, classes.shape[0]).score
 

@@ -20,6 +20,7 @@ from ..utils._validation import (
     check_features,
     num_rows,
 )
+from ..utils._warnings import user_stacklevel
 from ._linalg import (
     CenteredSpectrum,
     GramEigenvalues,
@@ -157,9 +158,7 @@ def transrate(features, y, *, variant="official", eps=1e-4, device=None):
     >>> round(transrate(X, y, variant="tllib"), 4)
     0.5894
     """
-    F = check_features(
-        features, out_of_core=True, n_samples=num_rows(y), device=device
-    )
+    F = check_features(features, out_of_core=True, n_samples=num_rows(y), device=device)
     y_enc, classes = check_classification_target(y, F.shape[0])
     return transrate_result(F, y_enc, classes.shape[0], variant=variant, eps=eps)
 
@@ -242,7 +241,7 @@ def _transrate_official_streaming(F, y, n_classes, eps):
     mean = counts @ means / n
     G, n_zero = unit_row_gram(F, mean)
     if n_zero:
-        _warn_zero_rows(n_zero, stacklevel=5)
+        _warn_zero_rows(n_zero)
     eig = np.clip(np.linalg.eigvalsh(G)[::-1], 0.0, None) / n
     rank = _rank_from_eigenvalues(eig, d)
     if rank == 0:
@@ -256,12 +255,12 @@ def _transrate_official_streaming(F, y, n_classes, eps):
     return float((rate - rate_y) / rank / 2.0)
 
 
-def _warn_zero_rows(n_zero, stacklevel):
+def _warn_zero_rows(n_zero):
     warnings.warn(
         f"{int(n_zero)} samples equal the feature mean; their rows cannot "
         "be scaled to unit norm and are left at zero.",
         UserWarning,
-        stacklevel=stacklevel,
+        stacklevel=user_stacklevel(),
     )
 
 
@@ -290,7 +289,7 @@ def _transrate_official(F, y, n_classes, eps):
     norms = np.linalg.norm(Z, axis=1)
     zero = norms == 0
     if zero.any():
-        _warn_zero_rows(zero.sum(), stacklevel=5)
+        _warn_zero_rows(zero.sum())
         norms[zero] = 1.0
     Z /= norms[:, None]
     n, d = Z.shape

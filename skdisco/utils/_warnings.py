@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 
 class SaturatedScoreWarning(UserWarning):
     """A score sits at a bound the data forces, whatever the features carry.
@@ -25,6 +28,30 @@ class SaturatedScoreWarning(UserWarning):
     >>> score, caught[0].category is SaturatedScoreWarning
     (-0.0, True)
     """
+
+
+def _package_dirs():
+    import sklearn
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return (here + os.sep, os.path.dirname(os.path.abspath(sklearn.__file__)) + os.sep)
+
+
+def user_stacklevel():
+    """``stacklevel`` for a ``warnings.warn`` that names the user's line.
+
+    Called by the function that warns: the level of the first frame outside
+    skdisco and scikit-learn (whose parameter validation and estimator
+    machinery sit between the user and the maths), so the warning points at
+    the call that the user wrote however deep the warning is issued.
+    """
+    inside = _package_dirs()
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        inside
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 __all__ = ["SaturatedScoreWarning"]

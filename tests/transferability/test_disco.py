@@ -734,3 +734,32 @@ def test_many_classes_hold_each_fold_class_array_about_once():
         tracemalloc.stop()
     assert score == expected
     assert peak - X.nbytes < 3.5 * unit
+
+
+def test_a_saturated_score_warns_at_the_callers_line():
+    # Eight classes spread along all six directions: 120 and 400 noise widths
+    # apart every posterior of every group rounds to 1; in the second draw
+    # below the score is 1 - 2e-16, 1 up to the rounding of its mean. 100
+    # apart the second group's mean error is 7e-14 and 10 apart 0.12: they
+    # still rank, silently.
+    from skdisco.scorers import DiscoScorer
+    from skdisco.utils import SaturatedScoreWarning
+
+    rng = np.random.default_rng(0)
+    y = np.arange(240) % 8
+    centres, noise = rng.standard_normal((8, 6)), rng.standard_normal((240, 6))
+    rounded = rng.standard_normal((8, 6))[y] * 30 + rng.standard_normal((240, 6))
+    for X in (centres[y] * 120.0 + noise, centres[y] * 400.0 + noise, rounded):
+        with pytest.warns(SaturatedScoreWarning, match="its maximum 1") as caught:
+            score = disco(X, y)
+        assert score > 1 - 1e-15
+        assert caught[0].filename == __file__
+        with pytest.warns(SaturatedScoreWarning) as caught:
+            DiscoScorer().fit(X, y)
+        assert caught[0].filename == __file__
+    with pytest.warns(SaturatedScoreWarning):
+        assert disco(rounded, y) < 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SaturatedScoreWarning)
+        assert 1 - 1e-12 < disco(centres[y] * 100.0 + noise, y) < 1 - 1e-14
+        assert disco(centres[y] * 10.0 + noise, y) < 0.97
