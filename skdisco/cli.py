@@ -316,6 +316,23 @@ def read_feature_files(features, labels=None):
     return F, y
 
 
+def _set_score_device(scorer_map, device):
+    """``device`` on every scorer with a torch backend; checked before any work.
+
+    Scorers without one (the kNN and linear probes, NLEEP, PARC, PACTran-Gauss)
+    run in NumPy as ever.
+    """
+    from .utils._source import _resolve_pass
+
+    try:
+        _resolve_pass(device, "auto")
+    except ValueError as exc:
+        raise InputError(f"--device: {exc}") from exc
+    for scorer in scorer_map.values():
+        if "device" in scorer.get_params(deep=False):
+            scorer.set_params(device=device)
+
+
 def cmd_score(args):
     import pandas as pd
 
@@ -339,6 +356,8 @@ def cmd_score(args):
                 "rank MODEL --data ...' (it extracts them), or call "
                 f"skdisco.transferability.{sname} in Python."
             )
+    if args.device is not None:
+        _set_score_device(scorer_map, args.device)
     _check_output(args.output, "--output")
     F, y = read_feature_files(args.features, args.labels)
     name = Path(args.features).stem
@@ -562,6 +581,16 @@ def build_parser():
     )
     score.add_argument("--features", required=True, metavar="FILE")
     score.add_argument("--labels", required=True, metavar="FILE")
+    score.add_argument(
+        "--device",
+        default=None,
+        metavar="DEVICE",
+        help="run the scores' passes over the rows with the torch backend on "
+        "DEVICE: 'cpu' (float64, equal to NumPy to 1e-10), 'cuda' or 'cuda:N' "
+        "(float32 products, within 1e-5), 'auto' (CUDA when present). Default: "
+        "NumPy on the host. Scores without a torch backend run in NumPy either "
+        "way",
+    )
     _add_common(score, plot=False)
     _add_task(score)
     score.set_defaults(func=cmd_score, plot=None)

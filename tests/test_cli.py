@@ -197,3 +197,39 @@ def test_python_dash_m_entry_point(feature_files):
         timeout=120,
     )  # fmt: skip
     assert bad.returncode == 2 and "does not exist" in bad.stderr
+
+
+def test_score_device_runs_the_torch_backend_and_refuses_bad_devices(
+    feature_files, capsys, monkeypatch
+):
+    import torch
+
+    from skdisco.scorers import DiscoScorer, LogMEScorer
+
+    d, F, y = feature_files
+    base = ["score", "--features", str(d / "F.npy"), "--labels", str(d / "y.npy")]
+    base += ["--scorer", "logme", "--scorer", "disco", "--scorer", "knn_probe"]
+    devices = []
+    for cls in (DiscoScorer, LogMEScorer):
+        original = cls.fit
+
+        def fit(self, X, y=None, _original=original, **kw):
+            devices.append(self.device)
+            return _original(self, X, y, **kw)
+
+        monkeypatch.setattr(cls, "fit", fit)
+    tables = {}
+    for extra in ([], ["--device", "cpu"]):
+        out = d / f"scores{len(extra)}.csv"
+        assert main([*base, *extra, "--output", str(out)]) == 0
+        tables[len(extra)] = pd.read_csv(out).set_index("scorer")["score"]
+    # Without --device NumPy; with it the torch backend (kNN probe has none).
+    assert devices == [None, None, "cpu", "cpu"]
+    np.testing.assert_allclose(tables[2], tables[0], rtol=1e-10)
+    capsys.readouterr()
+    bad = ["gpu"] + ([] if torch.cuda.is_available() else ["cuda"])
+    for device in bad:
+        assert main([*base, "--device", device]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("skdisco: error: --device:"), err
+        assert repr(device) in err
