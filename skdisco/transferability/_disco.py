@@ -247,34 +247,28 @@ class _Spectrum:
             out[:, a : a + step] = W.T @ self._tri.apply_qt(B[:, a : a + step])
         return out
 
-    def v_blocks(self, blocks, *, out=None, columns=None):
-        """The products ``V_g B`` (d × m each) for pairs ``(g, B)`` (primal form).
+    def v_blocks(self, blocks, out, columns):
+        """Write the products ``V_g B`` (d × m each) into ``out`` (primal form).
 
-        ``g`` is a group of consecutive components (``V_g`` is a view) and ``B``
-        has ``len(g)`` rows. Side by side in a new Fortran-ordered array, or
-        written into ``out`` (Fortran-ordered d × M) from the columns
-        ``columns[i]`` on, its other columns left as they are. When ``V`` is
-        kept factored, ``Q`` is applied in place to those columns (runs of
-        adjacent ones at once).
+        ``blocks`` are pairs ``(g, B)``: ``g`` a group of consecutive components
+        (``V_g`` is a view), ``B`` with ``len(g)`` rows. Product ``i`` goes to
+        the columns of ``out`` (Fortran-ordered, d × M) from ``columns[i]`` on;
+        its other columns are left as they are. When ``V`` is kept factored,
+        ``Q`` is applied in place to those columns (runs of adjacent ones at
+        once).
         """
         base = self._W if self._V is None else self._V
-        widths = [B.shape[1] for _, B in blocks]
-        if out is None:
-            columns = np.concatenate([[0], np.cumsum(widths)[:-1]])
-            out = np.empty((base.shape[0], int(sum(widths))), order="F")
-        spans = sorted((int(a), int(a) + w) for a, w in zip(columns, widths))
-        for (g, B), a, w in zip(blocks, columns, widths):
-            out[:, a : a + w] = base[:, g[0] : g[-1] + 1] @ B
+        runs = []
+        for (g, B), a in sorted(zip(blocks, columns), key=lambda pair: pair[1]):
+            b = a + B.shape[1]
+            out[:, a:b] = base[:, g[0] : g[-1] + 1] @ B
+            if runs and runs[-1][1] == a:
+                runs[-1][1] = b
+            else:
+                runs.append([a, b])
         if self._V is None:
-            runs = []
-            for a, b in spans:
-                if runs and runs[-1][1] == a:
-                    runs[-1][1] = b
-                else:
-                    runs.append([a, b])
             for a, b in runs:
                 self._tri.apply_q(out[:, a:b], out=out[:, a:b])
-        return out
 
     def coords(self, rows):
         """Coordinates ``P[rows]`` (len(rows) × r), for in-memory features."""
@@ -575,8 +569,8 @@ def _classification_group_scores(
         spec, groups, counts, sums, sums_z, covariance, shrinkage
     )
     # Per fold: class means and priors from the other folds, then the logits'
-    # constants and (linear path) their weights B_g, all folds' V_g B_g products
-    # formed by one application of Q.
+    # constants and (linear path) their weights B_g; all folds' V_g B_g products
+    # are then written into one array, Q applied to them in place.
     if linear:
         # Every fold's weights side by side in one array, [W_k1 .. W_kG] per
         # fold k (the folds' weights are views of it). The complement's
@@ -1018,24 +1012,25 @@ def disco_result(
             shrinkage=shrinkage,
             folds=folds,
         )
-        # 1 within the rounding of a float64 mean of n posteriors (pairwise
-        # summation: a few log2(n) ulps) in every group: saturated.
-        if np.all(1.0 - scores <= 2 * math.log2(max(n, 2)) * np.finfo(float).eps):
-            warnings.warn(
-                f"DISCO is {float((ratios * scores).sum())!r}, its maximum 1 up to "
-                "rounding: every sample's true-class posterior rounds to 1 in "
-                "float64 in every group of components (the classes are apart by "
-                "margins above ~37 nats), so every model that separates the "
-                "classes this well scores the same and the score cannot rank "
-                "them. Rank them on a harder target (finer labels, another "
-                "domain) or by a score that does not saturate (LogME).",
-                SaturatedScoreWarning,
-                stacklevel=user_stacklevel(),
-            )
     else:
         scores = _regression_group_scores(spec, y, groups, regression_score)
         coefs = np.zeros(0)
     contributions = ratios * scores
+    # 1 within the rounding of a float64 mean of n posteriors (pairwise
+    # summation: a few log2(n) ulps) in every group: saturated.
+    saturated = 1.0 - scores <= 2 * math.log2(max(n, 2)) * np.finfo(float).eps
+    if task == "classification" and np.all(saturated):
+        warnings.warn(
+            f"DISCO is {float(contributions.sum())!r}, its maximum 1 up to "
+            "rounding: every sample's true-class posterior rounds to 1 in "
+            "float64 in every group of components (the classes are apart by "
+            "margins above ~37 nats), so every model that separates the "
+            "classes this well scores the same and the score cannot rank "
+            "them. Rank them on a harder target (finer labels, another "
+            "domain) or by a score that does not saturate (LogME).",
+            SaturatedScoreWarning,
+            stacklevel=user_stacklevel(),
+        )
     return DiscoResult(
         score=float(contributions.sum()),
         task=task,
