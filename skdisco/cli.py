@@ -275,6 +275,8 @@ def cmd_rank(args):
     scorers = list(scorer_map)
     _check_output(args.output, "--output")
     _check_output(args.plot, "--plot")
+    if args.score_device is not None:
+        _check_device(args.score_device, "--score-device")
     X, y = load_data(args)
     ranking = rank_models(
         args.models,
@@ -288,6 +290,7 @@ def cmd_rank(args):
         device=args.device,
         feature_cache=args.feature_cache,
         progress=not args.quiet,
+        score_device=args.score_device,
     )
     status = _finish(ranking, scorers, args)
     if status == EXIT_OK and not args.quiet:
@@ -316,18 +319,23 @@ def read_feature_files(features, labels=None):
     return F, y
 
 
+def _check_device(device, option):
+    """An unknown device, or CUDA where there is none, is bad input (exit 2)."""
+    from .utils._source import _resolve_pass
+
+    try:
+        _resolve_pass(device, "auto")
+    except ValueError as exc:
+        raise InputError(f"{option}: {exc}") from exc
+
+
 def _set_score_device(scorer_map, device):
     """``device`` on every scorer with a torch backend; checked before any work.
 
     Scorers without one (the kNN and linear probes, NLEEP, PARC, PACTran-Gauss)
     run in NumPy as ever.
     """
-    from .utils._source import _resolve_pass
-
-    try:
-        _resolve_pass(device, "auto")
-    except ValueError as exc:
-        raise InputError(f"--device: {exc}") from exc
+    _check_device(device, "--device")
     for scorer in scorer_map.values():
         if "device" in scorer.get_params(deep=False):
             scorer.set_params(device=device)
@@ -565,6 +573,14 @@ def build_parser():
     )
     rank.add_argument(
         "--feature-cache", metavar="DIR", help="on-disk cache of extracted features"
+    )
+    rank.add_argument(
+        "--score-device",
+        default=None,
+        metavar="DEVICE",
+        help="score with the torch backend on DEVICE ('cpu', 'cuda', 'cuda:N', "
+        "'auto'), the features handed over as tensors where they were "
+        "extracted. Default: NumPy on the host",
     )
     rank.add_argument(
         "--quiet",

@@ -149,6 +149,42 @@ def test_rank_image_folder_writes_table_and_plot(tmp_path, capsys):
     assert "1 model(s) failed: no_such_model_xyz" in captured.err
 
 
+def test_rank_score_device_scores_on_it_and_refuses_bad_devices(
+    tmp_path, capsys, monkeypatch
+):
+    import torch
+
+    from skdisco.scorers import LogMEScorer
+
+    data = tmp_path / "data"
+    _image_folder(data)
+    seen = []
+    original = LogMEScorer.fit
+
+    def fit(self, X, y=None, **kw):
+        seen.append((type(X).__name__, self.device))
+        return original(self, X, y, **kw)
+
+    monkeypatch.setattr(LogMEScorer, "fit", fit)
+    base = ["rank", "test_resnet=random", "--data", str(data), "--image-size", "32"]
+    tables = {}
+    for extra in ([], ["--score-device", "cpu"]):
+        out = tmp_path / f"ranking{len(extra)}.csv"
+        assert main([*base, *extra, "--quiet", "--output", str(out)]) == 0
+        tables[len(extra)] = pd.read_csv(out)[["logme", "disco"]].to_numpy()
+    assert seen == [("ndarray", None), ("Tensor", "cpu")]
+    np.testing.assert_allclose(tables[2], tables[0], rtol=1e-10)
+    capsys.readouterr()
+    # checked before the data are read: a folder that does not exist is not
+    # reached
+    missing = ["rank", "test_resnet", "--data", str(tmp_path / "none")]
+    for device in ["gpu"] + ([] if torch.cuda.is_available() else ["cuda"]):
+        assert main([*missing, "--score-device", device]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("skdisco: error: --score-device:"), err
+        assert repr(device) in err
+
+
 def test_rank_npz_and_all_failed_exit_1(tmp_path, capsys):
     rng = np.random.default_rng(0)
     np.savez(

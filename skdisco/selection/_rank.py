@@ -25,6 +25,7 @@ from ..utils._store import (
     file_digest,
     files_digest,
     is_dask,
+    is_tensor,
     resolve_cache_dir,
 )
 from ..utils._tags import INPUT_KINDS, get_scorer_tags
@@ -203,7 +204,14 @@ def _row_key(name, spec, data_token, scorers_token):
 def _to_numpy(a):
     if is_dask(a):
         a = a.compute()
+    if is_tensor(a):  # extracted on a device: copied to the host for NumPy
+        return a.detach().cpu().numpy()
     return np.asarray(a)
+
+
+def _has_device(scorer):
+    """Whether ``scorer`` has a torch backend (a ``device`` parameter)."""
+    return "device" in scorer.get_params(deep=False)
 
 
 def _chunked_fit(scorer, X, y, task):
@@ -260,6 +268,23 @@ def _in_memory(data, y, sname):
 def _short(exc):
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def _on_score_device(scorer_map, score_device):
+    """The scorers with a torch backend and no device of their own on
+    ``score_device`` (checked now: a bad name or an absent CUDA raises)."""
+    from ..utils._source import _resolve_pass  # imports torch
+
+    try:
+        _resolve_pass(score_device, "auto")
+    except ValueError as exc:
+        raise ValueError(f"score_device: {exc}") from None
+    out = {}
+    for sname, scorer in scorer_map.items():
+        if _has_device(scorer) and scorer.get_params(deep=False)["device"] is None:
+            scorer = clone(scorer).set_params(device=score_device)
+        out[sname] = scorer
+    return out
 
 
 def _backend_streams_results():
@@ -355,11 +380,13 @@ def _inputs_of(spec, X, scorers, extractor_params):
             "extractor; only precomputed features may come without X."
         )
     else:
-        extractor = (
-            make_extractor(spec, **extractor_params)
-            if isinstance(spec, str)
-            else clone(spec)
-        )
+        if isinstance(spec, str):
+            extractor = make_extractor(spec, **extractor_params)
+        else:
+            extractor = clone(spec)
+            tensors = extractor_params.get("return_tensors")
+            if tensors and "return_tensors" in extractor.get_params(deep=False):
+                extractor.set_params(return_tensors=tensors)
         inputs = _extract_inputs(extractor.fit(X), X, kinds)
     for kind in ("features", "probabilities"):
         ndim = getattr(inputs.get(kind), "ndim", 2)
@@ -406,7 +433,11 @@ def _score_one(row, errors, sname, scorer, inputs, y):
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            if is_out_of_core(data) and tags.out_of_core:
+            if is_tensor(data) and _has_device(scorer):
+                # Features extracted as tensors (score_device): scored where
+                # they are; only the statistics reach the host.
+                score = float(scorer.fit(data, y).score_)
+            elif is_out_of_core(data) and tags.out_of_core:
                 # Streamed block by block (on the workers for a Dask array);
                 # score_ is the score: score(X, y) would read them again.
                 score = float(scorer.fit(data, y).score_)
@@ -559,6 +590,7 @@ def _report(progress, done, total, row):
         "device": "no_validation",
         "feature_cache": ["boolean", str, os.PathLike, None],
         "progress": ["boolean", StrOptions({"models", "auto"})],
+        "score_device": "no_validation",
     },
     prefer_skip_nested_validation=True,
 )
@@ -577,6 +609,7 @@ def rank_models(
     device="auto",
     feature_cache=None,
     progress="auto",
+    score_device=None,
 ):
     """Rank candidate pre-trained models by their transferability to ``(X, y)``.
 
@@ -658,6 +691,21 @@ TimmFeatureExtractor`, :class:`~skdisco.features.TorchFeatureExtractor`, a
         that is when at least one model runs a network over ``X`` (a name or
         an extractor, not precomputed features), else silent. The lines go to
         stderr, so printed output and doctests are unaffected.
+    score_device : {"cpu", "cuda", "auto"} or None, default=None
+        Where the scores run. ``None``: in NumPy on the host, from features
+        the extractors return as arrays. A device (``"cuda:1"`` too): every
+        scorer with a torch backend whose own ``device`` is None gets this
+        one (LogME, DISCO, the H-scores, GBC, TransRate, SFDA, NCTI, ETran;
+        see the GPU page of the user guide), and every extractor that can
+        (a ``return_tensors`` parameter) returns its features as tensors left
+        on its device, so features extracted on a GPU are scored there and
+        never copied to host memory except for the feature cache and for the
+        scorers without a backend (the probes, LEEP, NCE, NLEEP, PARC,
+        PACTran), which get a host copy. ``"cuda"`` runs float32 products
+        (within ``1e-5`` of NumPy), ``"cpu"`` torch in float64 (equal to
+        NumPy to round-off). Checked here, before any model runs: on a
+        cluster whose workers have GPUs and this process none, pass
+        ``"auto"`` (resolved on each worker).
 
     Returns
     -------
@@ -736,6 +784,9 @@ TimmFeatureExtractor`, :class:`~skdisco.features.TorchFeatureExtractor`, a
         cache=feature_cache,
         progress=progress is True and (n_jobs is None or n_jobs == 1),
     )
+    if score_device is not None:
+        scorer_map = _on_score_device(scorer_map, score_device)
+        extractor_params["return_tensors"] = "torch"
     feature_dir = resolve_cache_dir(feature_cache)
     if feature_dir is not None:
         Store(feature_dir)  # an unusable folder warns here, once, not in each row

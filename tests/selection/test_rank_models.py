@@ -662,3 +662,98 @@ def test_rank_models_progress_does_not_change_the_cached_row(tmp_path):
     again = rank_models(*args, **kw, progress=False)
     assert not first["from_cache"].iloc[0] and again["from_cache"].iloc[0]
     assert again["logme"].iloc[0] == first["logme"].iloc[0]
+
+
+class _SeenLogME(LogMEScorer):
+    """LogME that records the type and device of the features it is fitted on."""
+
+    seen = []
+
+    def fit(self, X, y):
+        _SeenLogME.seen.append(
+            (
+                type(X).__name__,
+                str(X.device) if isinstance(X, torch.Tensor) else "host",
+                self.device,
+            )
+        )
+        return super().fit(X, y)
+
+
+def _tiny_images():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (96, 32, 32, 3), dtype=np.uint8)
+    return images, np.repeat(np.arange(4), 24)
+
+
+def test_score_device_hands_extracted_tensors_to_the_scorers():
+    images, y = _tiny_images()
+    models = {
+        "resnet": TimmFeatureExtractor(
+            "test_resnet", pretrained=False, image_size=32, random_state=0
+        ),
+        "efficientnet": "test_efficientnet=random",
+    }
+    scorers = {"seen": _SeenLogME(), "disco": "disco", "knn": "knn_probe"}
+    cols = list(scorers)
+    _SeenLogME.seen.clear()
+    on_host = rank_models(models, images, y, scorers=scorers, image_size=32)
+    assert _SeenLogME.seen == [("ndarray", "host", None)] * 2
+    _SeenLogME.seen.clear()
+    on_device = rank_models(
+        models, images, y, scorers=scorers, image_size=32, score_device="cpu"
+    )
+    # the features reached the scorer as tensors, and its backend was set
+    assert _SeenLogME.seen == [("Tensor", "cpu", "cpu")] * 2
+    assert on_device["error"].isna().all()
+    assert on_device["model"].tolist() == on_host["model"].tolist()
+    np.testing.assert_allclose(
+        on_device[cols].to_numpy(), on_host[cols].to_numpy(), rtol=1e-10, atol=0
+    )
+
+
+def test_score_device_keeps_a_scorers_own_device_and_checks_the_name(zoo):
+    models, y = zoo
+    mine = LogMEScorer(device="cpu")
+    ranking = rank_models(
+        {"pixels": models["pixels"]},
+        y=y,
+        scorers={"logme": mine, "gbc": "gbc"},
+        score_device="auto",
+    )
+    assert mine.device == "cpu"  # the caller's scorer is not changed
+    assert ranking["logme"].iloc[0] == pytest.approx(logme(models["pixels"], y))
+    with pytest.raises(ValueError, match="score_device: device must be"):
+        rank_models(models, y=y, score_device="gpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is present")
+def test_score_device_cuda_without_cuda_raises_before_any_model(zoo):
+    models, y = zoo
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        rank_models(models, y=y, score_device="cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_score_device_cuda_scores_gpu_features_in_place():
+    images, y = _tiny_images()
+    models = {
+        "resnet": TimmFeatureExtractor(
+            "test_resnet",
+            pretrained=False,
+            image_size=32,
+            random_state=0,
+            device="cuda",
+            precision="float32",
+        )
+    }
+    scorers = {"seen": _SeenLogME(), "disco": "disco"}
+    host = rank_models(models, images, y, scorers=scorers, image_size=32)
+    _SeenLogME.seen.clear()
+    gpu = rank_models(
+        models, images, y, scorers=scorers, image_size=32, score_device="cuda"
+    )
+    assert _SeenLogME.seen == [("Tensor", "cuda:0", "cuda")]
+    np.testing.assert_allclose(
+        gpu[list(scorers)].to_numpy(), host[list(scorers)].to_numpy(), rtol=1e-5
+    )
