@@ -436,6 +436,25 @@ def test_logme_target_fit_exactly_raises_value_error():
         logme(X, X @ np.ones(5), task="regression")
 
 
+def test_logme_maximum_far_below_the_spectrum_is_found():
+    # Classes 3e3 noise widths apart: each one-hot target is fitted to a
+    # relative residual of ~3e-7, which puts its maximum at t = α/β ~ 1, 2e8
+    # below the spectrum and under the grid's former lowest point: the
+    # evidence was refused as unbounded ("no maximum") though it has one.
+    rng = np.random.default_rng(1)
+    y = np.repeat(np.arange(3), 20)
+    X = np.eye(3)[y] * 3e3 + rng.normal(size=(60, 3))
+    converged = logme(
+        X, y, method="fixed_point", max_iter=100_000, tol=1e-15, epsilon=0.0
+    )
+    assert logme(X, y) == pytest.approx(converged, rel=1e-10)
+    # Closer to an exact fit the residual is round-off of the Gram matrix:
+    # refused, with the reason, not returned as digits of noise.
+    X = np.eye(3)[y] * 3e5 + rng.normal(size=(60, 3))
+    with pytest.raises(ValueError, match="cannot be resolved.*almost exactly"):
+        logme(X, y)
+
+
 def _profile_and_brackets(F, Y):
     from skdisco.transferability._logme import _EvidenceProblem, _Profile
 
