@@ -30,7 +30,7 @@ from ..utils._store import (
 )
 from ..utils._tags import INPUT_KINDS, get_scorer_tags
 from ..utils._validation import infer_task, plain_value
-from ..utils._warnings import SaturatedScoreWarning
+from ..utils._warnings import PerfectSeparationWarning, SaturatedScoreWarning
 from ._registry import resolve_scorers
 
 #: Version of the rows kept under ``cache_dir`` (a part of their key); bump it when
@@ -455,7 +455,7 @@ def _score_one(row, errors, sname, scorer, inputs, y):
         errors.append(f"{sname}: {_short(exc)}")
         return
     finally:
-        saturated = _pass_on_warnings(caught)
+        saturated, maximum = _pass_on_warnings(caught)
     if saturated is not None:
         # A saturated score cannot rank: kept, it would put this model at the
         # top (or bottom) whatever its features. NaN, and the reason.
@@ -465,6 +465,12 @@ def _score_one(row, errors, sname, scorer, inputs, y):
             f"(SaturatedScoreWarning: {saturated})"
         )
         return
+    if maximum is not None:
+        # At its maximum because these features separate the classes: the
+        # best value the score gives, so kept -- set to the maximum exactly, so
+        # that every model there ties at the top (their differences are
+        # round-off). The warning is in the row's warnings.
+        score = maximum
     row["scores"][sname] = score if math.isfinite(score) else None
     if tags.set_level:
         row["components"][sname] = np.asarray(scorer.components_, float).tolist()
@@ -474,15 +480,22 @@ def _score_one(row, errors, sname, scorer, inputs, y):
 
 
 def _pass_on_warnings(caught):
-    """Re-issue caught warnings; return the first saturation message, or None."""
-    saturated = None
+    """Re-issue caught warnings but saturations.
+
+    Returns ``(message, maximum)``: the first saturation's message (a score
+    that cannot rank; None without one), and the maximum of a
+    :class:`PerfectSeparationWarning` (re-issued: the score stands), or None.
+    """
+    saturated = maximum = None
     for w in caught:
-        if issubclass(w.category, SaturatedScoreWarning):
+        if issubclass(w.category, PerfectSeparationWarning):
+            maximum = w.message.maximum if maximum is None else maximum
+        elif issubclass(w.category, SaturatedScoreWarning):
             if saturated is None:
                 saturated = str(w.message).splitlines()[0]
             continue
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return saturated
+    return saturated, maximum
 
 
 # --------------------------------------------------------------------------
@@ -678,7 +691,11 @@ TimmFeatureExtractor`, :class:`~skdisco.features.TorchFeatureExtractor`, a
         that saturates (a :class:`~skdisco.utils.SaturatedScoreWarning`: it
         sits at a bound whatever the features, so it cannot rank) counts as a
         failure of that scorer: NaN, with its value and the reason in
-        ``error``.
+        ``error``. A score at its maximum because the features separate
+        the classes (a :class:`~skdisco.utils.PerfectSeparationWarning`:
+        DISCO or SFDA at 1, GBC at 0) is kept instead, set to that maximum so
+        that every such model ties at the top, with the warning in
+        ``warnings``.
     image_size, batch_size, device, feature_cache
         Parameters of the extractors built from model names (``image_size``:
         the input size, ``None`` for each model's own; ``feature_cache``: the

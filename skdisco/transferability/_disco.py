@@ -40,7 +40,7 @@ from ..utils._validation import (
     infer_task,
     num_rows,
 )
-from ..utils._warnings import SaturatedScoreWarning, user_stacklevel
+from ..utils._warnings import PerfectSeparationWarning, user_stacklevel
 from ._linalg import (
     _TRANSFORM_CHUNK_BYTES,
     DiagonalSystem,
@@ -1021,14 +1021,17 @@ def disco_result(
     saturated = 1.0 - scores <= 2 * math.log2(max(n, 2)) * np.finfo(float).eps
     if task == "classification" and np.all(saturated):
         warnings.warn(
-            f"DISCO is {float(contributions.sum())!r}, its maximum 1 up to "
-            "rounding: every sample's true-class posterior rounds to 1 in "
-            "float64 in every group of components (the classes are apart by "
-            "margins above ~37 nats), so every model that separates the "
-            "classes this well scores the same and the score cannot rank "
-            "them. Rank them on a harder target (finer labels, another "
-            "domain) or by a score that does not saturate (LogME).",
-            SaturatedScoreWarning,
+            PerfectSeparationWarning(
+                f"DISCO is {float(contributions.sum())!r}, its maximum 1 up to "
+                "rounding: every sample's true-class posterior rounds to 1 in "
+                "float64 in every group of components (the classes are apart "
+                "by margins above ~37 nats), so every model that separates the "
+                "classes this well scores the same and the score cannot rank "
+                "them among themselves. Rank them on a harder target (finer "
+                "labels, another domain) or by a score that does not saturate "
+                "(LogME).",
+                maximum=1.0,
+            ),
             stacklevel=user_stacklevel(),
         )
     return DiscoResult(
@@ -1241,14 +1244,14 @@ def disco(
 
     Warns
     -----
-    SaturatedScoreWarning
+    PerfectSeparationWarning
         Classification only: when the score is 1, its maximum, up to the
         rounding of a mean of N posteriors -- every sample's true-class
         posterior rounds to 1 in float64 in every group (margins above ~37
         nats), so every model that separates the classes that well scores 1
-        and the score cannot rank them.
-        :func:`~skdisco.selection.rank_models` then records NaN with the
-        reason.
+        and the score cannot order them.
+        :func:`~skdisco.selection.rank_models` then keeps 1, such models tied
+        at the top.
 
     See Also
     --------

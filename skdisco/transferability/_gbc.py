@@ -18,7 +18,11 @@ from ..utils._validation import (
     check_features,
     num_rows,
 )
-from ..utils._warnings import SaturatedScoreWarning, user_stacklevel
+from ..utils._warnings import (
+    PerfectSeparationWarning,
+    SaturatedScoreWarning,
+    user_stacklevel,
+)
 from ._linalg import (
     CenteredSpectrum,
     class_statistics,
@@ -80,11 +84,14 @@ def gbc(features, y, *, gaussian_type="spherical", n_components=None, device=Non
     SaturatedScoreWarning
         When every class has a single sample: each class variance is then the
         floor alone, no two classes overlap and the score is its maximum 0
-        whatever the features, so it cannot rank models. Also when every
-        Bhattacharyya coefficient underflows (every distance above ~745, e.g.
-        well-separated classes in hundreds of dimensions): the score is then
-        exactly 0 for any such model; project on fewer principal components
-        (``n_components=64``, the reference pipeline's) to rank them.
+        whatever the features, so it cannot rank models.
+    PerfectSeparationWarning
+        When every Bhattacharyya coefficient underflows (every distance above
+        ~745, e.g. well-separated classes in hundreds of dimensions): the
+        score is then exactly 0 for any such model
+        (:func:`~skdisco.selection.rank_models` keeps 0, such models tied at
+        the top); project on fewer principal components (``n_components=64``,
+        the reference pipeline's) to order them.
 
     See Also
     --------
@@ -206,13 +213,16 @@ def gbc_result(F, y, n_classes, *, gaussian_type="spherical", n_components=None)
         total += coeff.sum()
     if total == 0.0 and n_classes > 1 and F.shape[0] > n_classes:
         warnings.warn(
-            "GBC is exactly 0, its maximum: every pair of class Gaussians is so "
-            "far apart that its Bhattacharyya coefficient exp(-distance) "
-            "underflows float64 (distances above ~745), so every such model "
-            "scores the same and the score cannot rank them. Project the "
-            "features on fewer principal components first (n_components=64, as "
-            "the reference pipeline does).",
-            SaturatedScoreWarning,
+            PerfectSeparationWarning(
+                "GBC is exactly 0, its maximum: every pair of class Gaussians "
+                "is so far apart that its Bhattacharyya coefficient "
+                "exp(-distance) underflows float64 (distances above ~745), so "
+                "every such model scores the same and the score cannot rank "
+                "them among themselves. Project the features on fewer "
+                "principal components first (n_components=64, as the "
+                "reference pipeline does).",
+                maximum=0.0,
+            ),
             stacklevel=user_stacklevel(),
         )
     return float(-total)

@@ -28,7 +28,7 @@ from ..utils._validation import (
     check_features,
     num_rows,
 )
-from ..utils._warnings import SaturatedScoreWarning, user_stacklevel
+from ..utils._warnings import PerfectSeparationWarning, user_stacklevel
 from ._linalg import (
     _TRANSFORM_CHUNK_BYTES,
     _on_device,
@@ -229,12 +229,15 @@ def sfda_result(F, y, n_classes):
         # Data-dependent, unlike the singular case above: the features separate
         # the classes so well that every posterior rounds to 1.
         warnings.warn(
-            f"SFDA saturates: the score is 1 to within {_SATURATED:.0e} (every "
-            "sample's class posterior rounds to 1 in float64), so all models "
-            "whose features separate these classes this well tie at the "
-            "maximum and SFDA cannot rank them. Use a score that keeps a margin "
-            "(LogME, the kNN probe) to rank them.",
-            SaturatedScoreWarning,
+            PerfectSeparationWarning(
+                f"SFDA saturates: the score is 1 to within {_SATURATED:.0e} "
+                "(every sample's class posterior rounds to 1 in float64), so "
+                "all models whose features separate these classes this well "
+                "tie at the maximum and SFDA cannot rank them among "
+                "themselves. Use a score that keeps a margin (LogME, the kNN "
+                "probe) to rank them.",
+                maximum=1.0,
+            ),
             stacklevel=user_stacklevel(),
         )
     return SFDAResult(
@@ -293,10 +296,11 @@ def sfda(features, y, *, device=None):
         When ``n_samples - n_classes < n_features``: the within-class
         covariance is singular and the score saturates near 1.0 (faithful to
         the method, but useless for ranking).
-    SaturatedScoreWarning
+    PerfectSeparationWarning
         When the score is 1 to within 1e-12 otherwise: the features separate
         the classes so well that every posterior rounds to 1, and all such
-        models tie at the maximum.
+        models tie at the maximum (:func:`~skdisco.selection.rank_models`
+        keeps 1 for them).
 
     See Also
     --------

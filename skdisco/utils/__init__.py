@@ -11,7 +11,7 @@ from ._validation import (
     check_scalar_positive_int,
     infer_task,
 )
-from ._warnings import SaturatedScoreWarning
+from ._warnings import PerfectSeparationWarning, SaturatedScoreWarning
 
 __all__ = [
     "CacheWarning",
@@ -19,6 +19,7 @@ __all__ = [
     "as_feature_source",
     "is_out_of_core",
     "subsample",
+    "PerfectSeparationWarning",
     "SaturatedScoreWarning",
     "ScorerTags",
     "Store",

@@ -15,7 +15,8 @@ class SaturatedScoreWarning(UserWarning):
     NLEEP. The value returned is what the method's definition gives, but every
     model would get it (or nearly), so it says nothing about transferability.
     :func:`~skdisco.selection.rank_models` records such a score as NaN with the
-    reason in the row's ``error`` column.
+    reason in the row's ``error`` column -- except a
+    :class:`PerfectSeparationWarning`, the saturation that good features reach.
 
     Examples
     --------
@@ -28,6 +29,52 @@ class SaturatedScoreWarning(UserWarning):
     >>> score, caught[0].category is SaturatedScoreWarning
     (-0.0, True)
     """
+
+
+class PerfectSeparationWarning(SaturatedScoreWarning):
+    """A score at its maximum because the features separate the target classes.
+
+    Issued when every sample's class posterior (DISCO, SFDA), or every pair of
+    class Gaussians' overlap (GBC), rounds to its limit in float64: the score
+    is its maximum ``maximum`` up to rounding. Unlike the other saturations it
+    says something about the features -- they separate these classes at
+    margins beyond float64's reach, which is the best the score can tell --
+    but every model that does so gets the same value, so the score cannot
+    order those models among themselves.
+    :func:`~skdisco.selection.rank_models` therefore keeps the score, set to
+    ``maximum`` exactly so that such models tie at the top, and the warning in
+    the row's ``warnings`` column.
+
+    Parameters
+    ----------
+    message : str
+        What saturated, and what to do about it.
+    maximum : float
+        The score's maximum, which the returned score equals up to rounding.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from skdisco.transferability import disco
+    >>> from skdisco.utils import PerfectSeparationWarning
+    >>> y = np.repeat(np.arange(3), 20)
+    >>> X = np.eye(3)[y] * 1e4 + np.random.default_rng(0).normal(size=(60, 3))
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     score = disco(X, y)
+    >>> score, caught[0].category is PerfectSeparationWarning
+    (1.0, True)
+    >>> caught[0].message.maximum
+    1.0
+    """
+
+    def __init__(self, message, maximum):
+        super().__init__(message)
+        self.maximum = float(maximum)
+
+    def __reduce__(self):
+        return type(self), (str(self), self.maximum)
 
 
 def _package_dirs():
@@ -54,4 +101,4 @@ def user_stacklevel():
     return level
 
 
-__all__ = ["SaturatedScoreWarning"]
+__all__ = ["PerfectSeparationWarning", "SaturatedScoreWarning"]

@@ -24,6 +24,7 @@ from skdisco.transferability import (
     ncti_combine,
     ncti_components,
 )
+from skdisco.utils import PerfectSeparationWarning, SaturatedScoreWarning
 
 
 @pytest.fixture(scope="module")
@@ -614,6 +615,45 @@ def test_rank_models_saturated_score_is_nan_with_reason_in_error():
     assert ranking.loc["good", "error"] is None
     assert ranking.loc["good", "hscore_rank"] == 1
     assert ranking.loc["good", "hscore"] == pytest.approx(hscore(good, y))
+
+
+def test_rank_models_keeps_perfectly_separating_models_tied_at_the_top():
+    # Classes 1e4 noise widths apart: every DISCO and SFDA posterior rounds to
+    # 1 and every GBC overlap underflows, for both separated models. Those are
+    # the best models by these scores, not failures: kept at the maximum, tied
+    # at rank 1, with the warning in the row (NaN would have ranked them last).
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 20)
+    models = {
+        "weak": np.eye(3)[y] + rng.normal(size=(60, 3)),
+        "apart": np.eye(3)[y] * 1e4 + rng.normal(size=(60, 3)),
+        "further": np.eye(3)[y] * 2e4 + rng.normal(size=(60, 3)),
+    }
+    scorers = ["disco", "sfda", "gbc"]
+    ranking = rank_models(models, y=y, scorers=scorers).set_index("model")
+    top = {"disco": 1.0, "sfda": 1.0, "gbc": 0.0}
+    for name in ("apart", "further"):
+        row = ranking.loc[name]
+        assert row["error"] is None
+        for s in scorers:
+            assert row[s] == top[s]
+            assert row[f"{s}_rank"] == 1
+        assert row["warnings"].count("PerfectSeparationWarning") == 3
+    for s in scorers:
+        assert ranking.loc["weak", f"{s}_rank"] == 3
+    # without the ranking the scores are what the functions give
+    with pytest.warns(PerfectSeparationWarning) as caught:
+        value = disco(models["apart"], y)
+    assert abs(value - 1.0) <= 1e-14 and caught[0].message.maximum == 1.0
+
+
+def test_perfect_separation_warning_pickles_with_its_maximum():
+    import pickle
+
+    w = PerfectSeparationWarning("apart", maximum=0.0)
+    back = pickle.loads(pickle.dumps(w))
+    assert isinstance(back, SaturatedScoreWarning)
+    assert (str(back), back.maximum) == ("apart", 0.0)
 
 
 def test_rank_models_saturated_score_fails_with_errors_raise():
