@@ -34,6 +34,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from ..utils._warnings import user_stacklevel
 from ._spectra import singular_values
 
 __all__ = [
@@ -181,7 +182,7 @@ def weight_deviation(source, *, level="layer", total=False):
             f"Layers with all-zero pre-trained weights have no relative deviation "
             f"and are left out: {', '.join(sorted(zero))}.",
             UserWarning,
-            stacklevel=3,  # the caller, past validate_params' wrapper
+            stacklevel=user_stacklevel(),
         )
     return pd.DataFrame(
         rows,

@@ -27,6 +27,8 @@ from numbers import Integral
 
 import numpy as np
 
+from ..utils._warnings import user_stacklevel
+
 __all__ = [
     "finetune_parameter_transferability",
     "parameter_transferability",
@@ -511,7 +513,7 @@ def parameter_transferability(
             f"Fine-tuning did not move groups {idle} (D(θ_A, θ_B) = 0): their "
             "transferability is inf.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     frame = pd.DataFrame(rows, columns=_COLUMNS)
     frame = pd.concat([frame, _network_row(frame)], ignore_index=True)

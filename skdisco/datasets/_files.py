@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils._warnings import user_stacklevel
+
 #: Column names :func:`load_labels` takes the labels from, in this order.
 LABEL_COLUMNS = ("label", "labels", "y", "target")
 
@@ -69,7 +71,7 @@ def _drop_index_column(table, path, what):
             "0 .. n-1, the row index DataFrame.to_csv() writes; it is dropped, not "
             "read as data (write the file with index=False to silence this).",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         return table.iloc[:, 1:]
     raise ValueError(

@@ -34,6 +34,7 @@ from ..utils._torch import (
     as_image_dataset,
     resolve_device,
 )
+from ..utils._warnings import user_stacklevel
 from ._network import (
     FineTuneNet,
     feature_width,
@@ -360,7 +361,7 @@ class BaseFineTuner(TorchModelMixin, BaseEstimator):
                 f"(max F = {self.fisher_max_:.3g}, mean F = "
                 f"{self.fisher_mean_:.3g}). Lower alpha or learning_rate.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
 
     # --- training ------------------------------------------------------------

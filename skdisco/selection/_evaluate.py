@@ -12,6 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
 from ..utils._validation import plain_value
+from ..utils._warnings import user_stacklevel
 from ._bootstrap import (
     bootstrap_indices,
     percentile_interval,
@@ -540,7 +541,7 @@ def _evaluation_row(name, s, t, ks):
         warnings.warn(
             f"{name!r} cannot be evaluated: {exc} Its row is NaN.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         return dict.fromkeys(columns, float("nan"))
     row = {

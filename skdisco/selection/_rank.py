@@ -30,7 +30,11 @@ from ..utils._store import (
 )
 from ..utils._tags import INPUT_KINDS, get_scorer_tags
 from ..utils._validation import infer_task, plain_value
-from ..utils._warnings import PerfectSeparationWarning, SaturatedScoreWarning
+from ..utils._warnings import (
+    PerfectSeparationWarning,
+    SaturatedScoreWarning,
+    user_stacklevel,
+)
 from ._registry import resolve_scorers
 
 #: Version of the rows kept under ``cache_dir`` (a part of their key); bump it when
@@ -260,7 +264,7 @@ def _in_memory(data, y, sname):
             f"as float64, so {sname} scores a stratified subsample of {rows} "
             "rows (skdisco.utils.subsample, random_state=0).",
             UserWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     return subsample(data, y, int(rows), random_state=0)
 

@@ -45,6 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._warnings import user_stacklevel
+
 #: Version of the entries' layout and key scheme; bumped when either changes, so
 #: older entries are misses (their names and stored keys no longer match).
 STORE_FORMAT = 2
@@ -671,7 +673,7 @@ class Store:
             "without storing anything there; point the cache at a writable "
             "folder to keep results.",
             CacheWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
 
 
