@@ -570,24 +570,24 @@ def _classification_group_scores(
     )
     # Per fold: class means and priors from the other folds, then the logits'
     # constants and (linear path) their weights B_g; all folds' V_g B_g products
-    # are then written into one array, Q applied to them in place.
-    if linear:
-        # Every fold's weights side by side in one array, [W_k1 .. W_kG] per
-        # fold k (the folds' weights are views of it). The complement's
-        # ρ_G m_z are written in the loop, while the class sums are at hand.
-        width = G * C
-        W_all = np.empty((spec.F.shape[1], K * width), order="F")
+    # are then written into one array, Q applied to them in place. The fold
+    # means reuse one C × r buffer (and the complement's one C × d), and the
+    # weights' array is allocated only once the eigenbasis sums E are freed.
     fold_cs, fold_Bs = [], []
+    means = np.empty(sums.shape)
+    Mz = np.empty(sums_z.shape) if complement else None
     for k in range(K):
         if in_sample:
-            tr_counts, tr_sums = counts, sums
+            tr_counts = counts
+            np.copyto(means, sums)
         else:
-            tr_counts, tr_sums = counts - fold_counts[k], sums - E[k]
-        means = tr_sums / tr_counts[:, None]
+            tr_counts = counts - fold_counts[k]
+            np.subtract(sums, E[k], out=means)
+        means /= tr_counts[:, None]
         log_prior = np.log(tr_counts / tr_counts.sum())
         Bs, cs = [], []
         for g, fac in zip(eig_groups, factors):
-            M = means[:, g]
+            M = means[:, g[0] : g[-1] + 1]
             if isotropic:
                 B = fac * M.T
             else:
@@ -596,17 +596,29 @@ def _classification_group_scores(
             cs.append(-0.5 * np.einsum("cj,jc->c", M, B) + log_prior)
         if complement:
             # Last group: ‖V_Gᵀ m‖² = ‖m‖² - Σ_g ‖V_gᵀ m‖² (and W likewise below).
-            tr_z = sums_z if in_sample else sums_z - Sz[k]
-            Mz = tr_z / tr_counts[:, None]
+            _fold_means(Mz, sums_z, None if in_sample else Sz[k], tr_counts)
             sq = np.einsum("cj,cj->c", Mz, Mz) - np.einsum("cj,cj->c", means, means)
             cs.append(-0.5 * factors[-1] * sq + log_prior)
-            last = W_all[:, k * width + (G - 1) * C : (k + 1) * width]
-            np.multiply(Mz.T, factors[-1], out=last)
         fold_cs.append(np.concatenate(cs))
         fold_Bs.append(Bs)
-    # The class sums (K·C × d floats) are folded into the constants, the
-    # coefficients and the complement's weights: free them before the pass.
-    binned = E = Sz = tr_sums = means = M = Mz = tr_z = None
+    # The eigenbasis class sums (K·C × r floats) are folded into the constants
+    # and the coefficients: free them before the weights are allocated.
+    E = sums = means = M = Mz = None
+    if linear:
+        # Every fold's weights side by side in one array, [W_k1 .. W_kG] per
+        # fold k (the folds' weights are views of it). The complement's
+        # ρ_G m_z are written first, straight from the feature-space sums.
+        width = G * C
+        W_all = np.empty((spec.F.shape[1], K * width), order="F")
+        if complement:
+            for k in range(K):
+                tr_counts = counts if in_sample else counts - fold_counts[k]
+                last = W_all[:, k * width + (G - 1) * C : (k + 1) * width].T
+                _fold_means(last, sums_z, None if in_sample else Sz[k], tr_counts)
+                last *= factors[-1]
+    # The feature-space class sums are no longer needed: free them before the
+    # posterior pass.
+    binned = Sz = sums_z = None
     if linear:
         pairs = [(g, B) for Bs in fold_Bs for g, B in zip(eig_groups, Bs)]
         starts = [k * width + j * C for k in range(K) for j in range(len(eig_groups))]
@@ -658,6 +670,17 @@ def _classification_group_scores(
     else:
         totals = reduce_blocks(rows_of, score, y, fold_of, chunk_bytes=chunk)
     return totals / n, coefs
+
+
+def _fold_means(out, sums, fold_sums, counts):
+    """``(sums - fold_sums) / counts`` per class row, written into ``out``
+    (``fold_sums`` None: ``sums / counts``, the in-sample means)."""
+    if fold_sums is None:
+        np.copyto(out, sums)
+    else:
+        np.subtract(sums, fold_sums, out=out)
+    out /= counts[:, None]
+    return out
 
 
 def _linear_posterior_block(
