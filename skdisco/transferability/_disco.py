@@ -290,6 +290,7 @@ class _Spectrum:
             ZtB = np.zeros((self.F.shape[1], B.shape[1]))
             for start, stop, block in iter_float64_chunks(self.F):
                 ZtB += block.T @ B[start:stop]
+                del block  # before the next block is read
         ZtB -= np.outer(self.mean, B.sum(axis=0))
         return self.vt(ZtB)
 

@@ -105,6 +105,7 @@ def row_values(X, fn, *row_args, chunk_bytes=_TRANSFORM_CHUNK_BYTES):
     out = None
     for start, stop, block in iter_row_blocks(X, chunk_bytes=chunk_bytes):
         part = fn(block, *[None if a is None else a[start:stop] for a in row_args])
+        del block  # before the next block is read: one block alive, not two
         if out is None:
             out = np.empty((X.shape[0], *np.shape(part)[1:]), dtype=np.float64)
         out[start:stop] = part
@@ -121,14 +122,23 @@ def iter_centered_chunks(X, mean, chunk_bytes=_TRANSFORM_CHUNK_BYTES):
 
     :func:`iter_row_blocks` with the centring as its row map: the subtraction is
     done on at most ``chunk_bytes`` of rows at a time, so a float64 input is
-    never copied whole (a loop over the chunks holds two of them at once: the
-    one it uses while the next is made). A zero ``mean`` yields the rows as
+    never copied whole (a loop over the chunks that does not ``del`` its chunk
+    before the next iteration holds two at once: the one it used while the next
+    is made). A zero ``mean`` yields the rows as
     :func:`iter_float64_chunks` does: a float64 C-contiguous input whole, without
     a copy (one ``dsyrk`` over all rows is faster than one per chunk).
     """
     if not np.any(mean):
         return iter_float64_chunks(X, chunk_bytes)
+    if isinstance(X, np.ndarray) and X.dtype != np.float64:
+        # Every block is a fresh float64 conversion (a float32 memmap): centred
+        # in place, so one chunk is alive, not the conversion and its copy.
+        return iter_row_blocks(X, partial(_subtract_in_place, mean=mean), chunk_bytes)
     return iter_row_blocks(X, lambda start, stop, block: block - mean, chunk_bytes)
+
+
+def _subtract_in_place(start, stop, block, *, mean):
+    return np.subtract(block, mean, out=block)
 
 
 def onehot(y, n_classes, dtype=np.float64):
@@ -206,6 +216,7 @@ def gram_statistics(
         G = dsyrk(1.0, block.T, beta=1.0, c=G, trans=0, lower=1, overwrite_c=1)
         if B is not None:
             B += _cross(block.T, Y[start:stop])
+        del block  # before the next block is read: one block alive, not two
     if isinstance(X, FeatureSource):
         check_finite_statistics(G, X)
     if lower_only:
@@ -351,6 +362,7 @@ def class_sums(X, y, n_classes):
             # labels present only, so the product is no larger than the block.
             present, local = np.unique(labels, return_inverse=True)
             sums[present] += onehot(local, present.size).T @ block
+        del block  # before the next block is read
     return counts, sums
 
 
@@ -635,6 +647,7 @@ def unit_row_gram(X, mean):
         G, n_zero = None, 0
         for _, _, block in iter_row_blocks(X, chunk_bytes=_TRANSFORM_CHUNK_BYTES):
             part, zeros = fn(block)
+            del block  # before the next block is read
             G = part if G is None else G + part
             n_zero += zeros
     return symmetrize_upper(np.asarray(G).T), int(n_zero)
@@ -666,6 +679,7 @@ def centered_scatter_times(X, mean, B):
     out = np.zeros((X.shape[1], B.shape[1]), dtype=np.float64)
     for _, _, block in iter_row_blocks(X, chunk_bytes=_TRANSFORM_CHUNK_BYTES):
         out += fn(block)
+        del block  # before the next block is read
     return out
 
 
@@ -769,6 +783,7 @@ def class_reductions(X, y, n_classes, make, cost, *, chunk_bytes=_CHUNK_BYTES):
             yb = y[start:stop]
             for c in np.unique(yb[member[yb]]):
                 accs[int(c)].add(block[yb == c])
+            del block  # before the next block is read
         for c in batch:
             results[c] = accs[c].finish()
     return results
@@ -802,6 +817,7 @@ def column_mean(X):
     total = np.zeros(X.shape[1], dtype=np.float64)
     for _, _, block in iter_float64_chunks(X):
         total += block.sum(axis=0)
+        del block  # before the next block is read
     return total / X.shape[0]
 
 
@@ -851,6 +867,7 @@ def centered_gram(X, mean, *, lower_only=False, fourth_powers=False):
         G = dsyrk(1.0, Bc.T, beta=1.0, c=G, trans=0, lower=1, overwrite_c=1)
         if fourth_powers:
             s4 += _fourth_powers(Bc)
+        del Bc  # before the next chunk is made: one alive, not two
     if not lower_only:
         G = symmetrize_upper(G.T)
     return (G, s4) if fourth_powers else G
@@ -887,6 +904,7 @@ def class_variances(X, y, n_classes, means, *, center=None, basis=None):
             X, chunk_bytes=_TRANSFORM_CHUNK_BYTES
         ):
             sq += fn(block, y[start:stop])
+            del block  # before the next block is read
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
     return sq / counts[:, None]
 
@@ -987,6 +1005,7 @@ class CenteredSpectrum:
         V = self.vectors[:, :k]
         for start, stop, block in iter_float64_chunks(self._X):
             out[start:stop] = (block - self.mean) @ V
+            del block  # before the next block is read
         return out
 
 
@@ -1120,7 +1139,11 @@ def sum_fourth_powers_of_norms(X, mean):
         )
     if _distributed(X):
         return float(reduce_blocks(X, partial(_fourth_power_block, mean=mean)))
-    return sum(_fourth_powers(Z) for _, _, Z in iter_centered_chunks(X, mean))
+    total = 0.0
+    for _, _, Z in iter_centered_chunks(X, mean):
+        total += _fourth_powers(Z)
+        del Z  # before the next chunk is made
+    return total
 
 
 def _fourth_power_block(block, *, mean):
@@ -1172,7 +1195,10 @@ def iter_row_blocks(X, row_map=None, chunk_bytes=_CHUNK_BYTES):
     """
     if isinstance(X, FeatureSource):
         for start, stop, block in X.blocks(chunk_bytes):
-            yield start, stop, block if row_map is None else row_map(start, stop, block)
+            if row_map is not None:
+                block = row_map(start, stop, block)
+            yield start, stop, block
+            del block  # before the next block is read: the caller's is the one
         return
     n, d = X.shape
     rows = max(1, int(chunk_bytes // (8 * max(d, 1))))
@@ -1182,6 +1208,7 @@ def iter_row_blocks(X, row_map=None, chunk_bytes=_CHUNK_BYTES):
         if row_map is not None:
             block = row_map(start, stop, block)
         yield start, stop, block
+        del block  # before the next block is read: the caller's is the one
 
 
 def lda_statistics(X, y, n_classes, *, transform=None):
@@ -1313,6 +1340,7 @@ def lda_predict_proba(X, coef, intercept, center):
     out = np.empty((X.shape[0], coef.shape[0]), dtype=np.float64)
     for start, stop, block in iter_row_blocks(X):
         out[start:stop] = softmax((block - center) @ coef.T + intercept, axis=1)
+        del block  # before the next block is read
     return out
 
 
@@ -1504,7 +1532,9 @@ def rescaled(X, safe_exponent=_SAFE_EXPONENT):
 
 def _divided_blocks(X, s):
     for _, _, block in X.blocks():
-        yield block / s  # a block may be a view of the caller's float64 chunk
+        block = block / s  # a block may be a view of the caller's float64 chunk
+        yield block
+        del block  # before the next block is read: the caller's is the one
 
 
 def check_magnitude(X, method):

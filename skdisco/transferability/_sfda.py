@@ -23,6 +23,7 @@ from ..utils._source import (
     fill_device_doc,
     reduce_blocks,
 )
+from ..utils._source import add_statistics as _add_statistics
 from ..utils._validation import (
     check_classification_target,
     check_features,
@@ -31,6 +32,7 @@ from ..utils._validation import (
 from ..utils._warnings import PerfectSeparationWarning, user_stacklevel
 from ._linalg import (
     _TRANSFORM_CHUNK_BYTES,
+    _distributed,
     _on_device,
     check_within_scatter,
     lda_coefficients,
@@ -85,7 +87,9 @@ def _lda_posterior(F, y, n_classes, *, shrinkage=None, scale=1.0):
         shrinkage = sfda_shrinkage(within, scale=scale)
     center = priors @ means
     covariance = shrink_covariance(within, shrinkage)[0]
+    within = None  # one D × D matrix fewer while the discriminant is solved
     coef, intercept = lda_coefficients(means, priors, covariance, center)
+    covariance = None
     values = lda_posterior_values(
         F, y, coef, intercept, center, value=_true_and_confidence
     )
@@ -133,13 +137,23 @@ def _mixed_stage_score(F, y, n_classes, confidence, outer, shrinkage):
             partial(_mixed_within_block, outer=outer, means=means),
             y,
             confidence,
-            chunk_bytes=_TRANSFORM_CHUNK_BYTES,  # a block and three temporaries
+            # each block's D × D product is added into the total in place (on
+            # this process; a Dask tree of tasks sums fresh arrays)
+            combine=_add_statistics if _distributed(F) else _add_in_place,
+            chunk_bytes=_TRANSFORM_CHUNK_BYTES,  # a block and two temporaries
         )
-    within = symmetrize_upper(W) / n
+    # Each D × D matrix is dropped as soon as the next is formed: the scatter,
+    # its full symmetric copy, the shrunk covariance and its Cholesky factor
+    # are at most two at a time.
+    within = symmetrize_upper(W)
+    W = None
+    within /= n
     priors = counts / n
     center = priors @ means
     covariance = shrink_covariance(within, shrinkage)[0]
+    within = None
     coef, intercept = lda_coefficients(means, priors, covariance, center)
+    covariance = None
     # x̃ - c = p (x - c) + (1 - p)(o - c): centred as in the first stage.
     outer_logits = (outer - center) @ coef.T  # (C, C)
     if on_device:
@@ -182,8 +196,17 @@ def _weighted_class_sum_block(block, y_block, p, *, n_classes):
 def _mixed_within_block(block, y_block, p, *, outer, means):
     """Upper triangle of the scatter of the mixed rows about their class means."""
     p = p[:, None]
-    R = p * block + (1.0 - p) * outer[y_block] - means[y_block]
+    # R = p x + (1 - p) o_y - μ_y, in that order, in place: R and one temporary.
+    R = p * block
+    R += (1.0 - p) * outer[y_block]
+    R -= means[y_block]
     return dsyrk(1.0, R.T, trans=0, lower=0)
+
+
+def _add_in_place(total, part):
+    """``total + part`` into ``total``: both are fresh products of this pass."""
+    total += part
+    return total
 
 
 def _mixed_posterior_block(block, y_block, p, *, center, coef, outer_logits, intercept):

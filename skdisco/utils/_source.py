@@ -364,6 +364,7 @@ class FeatureSource:
                 part = chunk[offset : offset + step]
                 stop = start + offset + part.shape[0]
                 yield start + offset, stop, np.ascontiguousarray(part, np.float64)
+            chunk = part = None  # before the next stored chunk is read
         self._end_pass(stop)
 
     def device_blocks(self, chunk_bytes=CHUNK_BYTES):
@@ -825,7 +826,9 @@ def reduce_blocks(
     for start, stop, block in iter_blocks(X, chunk_bytes):
         rows = [_slice_rows(a, start, stop) for a in row_args]
         part = fn(block, *rows)
+        del block  # before the next block is read: one block alive, not two
         total = part if total is None else combine(total, part)
+        del part  # and one block's statistics beside the total, not two
     return total
 
 
@@ -964,4 +967,5 @@ def take_rows(X, index):
     for start, stop, block in X.blocks():
         lo, hi = np.searchsorted(index, [start, stop])
         parts.append(block[index[lo:hi] - start])
+        del block  # before the next block is read
     return np.concatenate(parts)
