@@ -474,7 +474,7 @@ def _score_one(row, errors, sname, scorer, inputs, y):
         # best value the score gives, so kept -- set to the maximum exactly, so
         # that every model there ties at the top (their differences are
         # round-off). The warning is in the row's warnings.
-        score = maximum
+        score = score if math.isnan(maximum) else maximum
     row["scores"][sname] = score if math.isfinite(score) else None
     if tags.set_level:
         row["components"][sname] = np.asarray(scorer.components_, float).tolist()
@@ -488,12 +488,15 @@ def _pass_on_warnings(caught):
 
     Returns ``(message, maximum)``: the first saturation's message (a score
     that cannot rank; None without one), and the maximum of a
-    :class:`PerfectSeparationWarning` (re-issued: the score stands), or None.
+    :class:`PerfectSeparationWarning` (re-issued: the score stands; NaN when
+    the warning gives none), or None.
     """
     saturated = maximum = None
     for w in caught:
         if issubclass(w.category, PerfectSeparationWarning):
-            maximum = w.message.maximum if maximum is None else maximum
+            if maximum is None:  # NaN: at its maximum, which was not given
+                given = getattr(w.message, "maximum", None)
+                maximum = math.nan if given is None else given
         elif issubclass(w.category, SaturatedScoreWarning):
             if saturated is None:
                 saturated = str(w.message).splitlines()[0]

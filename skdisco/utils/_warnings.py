@@ -49,8 +49,9 @@ class PerfectSeparationWarning(SaturatedScoreWarning):
     ----------
     message : str
         What saturated, and what to do about it.
-    maximum : float
-        The score's maximum, which the returned score equals up to rounding.
+    maximum : float, default=None
+        The score's maximum, which the returned score equals up to rounding
+        (None: not given; ``rank_models`` then keeps the score as returned).
 
     Examples
     --------
@@ -69,9 +70,9 @@ class PerfectSeparationWarning(SaturatedScoreWarning):
     1.0
     """
 
-    def __init__(self, message, maximum):
+    def __init__(self, message, maximum=None):
         super().__init__(message)
-        self.maximum = float(maximum)
+        self.maximum = None if maximum is None else float(maximum)
 
     def __reduce__(self):
         return type(self), (str(self), self.maximum)

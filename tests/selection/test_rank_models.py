@@ -2,6 +2,7 @@
 
 import json
 import os
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -654,6 +655,24 @@ def test_perfect_separation_warning_pickles_with_its_maximum():
     back = pickle.loads(pickle.dumps(w))
     assert isinstance(back, SaturatedScoreWarning)
     assert (str(back), back.maximum) == ("apart", 0.0)
+    # issued by category, as warnings.warn(message, category) does: no maximum
+    with pytest.warns(PerfectSeparationWarning) as caught:
+        warnings.warn("apart", PerfectSeparationWarning, stacklevel=2)
+    assert caught[0].message.maximum is None
+
+
+def test_rank_models_keeps_a_perfect_separation_without_a_maximum_as_returned():
+    class Separated(LogMEScorer):
+        def fit(self, X, y):
+            super().fit(X, y)
+            warnings.warn("apart", PerfectSeparationWarning, stacklevel=2)
+            return self
+
+    X, y = load_digits(return_X_y=True)
+    ranking = rank_models({"pixels": X}, y=y, scorers={"s": Separated()})
+    assert ranking["s"].iloc[0] == pytest.approx(logme(X, y))
+    assert ranking["error"].iloc[0] is None
+    assert "PerfectSeparationWarning: apart" in ranking["warnings"].iloc[0]
 
 
 def test_rank_models_saturated_score_fails_with_errors_raise():
