@@ -20,10 +20,10 @@ from sklearn.utils._param_validation import validate_params
 from ..utils._source import (
     DEVICE_PARAMETER,
     STREAMING_FEATURES,
+    add_statistics,
     fill_device_doc,
     reduce_blocks,
 )
-from ..utils._source import add_statistics as _add_statistics
 from ..utils._validation import (
     check_classification_target,
     check_features,
@@ -139,7 +139,7 @@ def _mixed_stage_score(F, y, n_classes, confidence, outer, shrinkage):
             confidence,
             # each block's D × D product is added into the total in place (on
             # this process; a Dask tree of tasks sums fresh arrays)
-            combine=_add_statistics if _distributed(F) else _add_in_place,
+            combine=add_statistics if _distributed(F) else _add_in_place,
             chunk_bytes=_TRANSFORM_CHUNK_BYTES,  # a block and two temporaries
         )
     # Each D × D matrix is dropped as soon as the next is formed: the scatter,
