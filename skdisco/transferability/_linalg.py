@@ -1084,6 +1084,9 @@ class ClassMeanSpectrum:
             if fourth_powers:  # from the Gram's own centred chunks
                 G, self.sum_fourth_powers = G
             tri = Tridiagonalization(G, overwrite_a=True)
+            # The reduction overwrote G and copied its reflectors: dropped, or
+            # it stays alive beside them through the eigenvectors.
+            G = None
             R = (means - self.mean).T
         w, W = tri.eigh()  # ascending
         self.counts = counts
