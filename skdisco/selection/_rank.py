@@ -437,13 +437,13 @@ def _score_one(row, errors, sname, scorer, inputs, y):
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            if is_tensor(data) and _has_device(scorer):
-                # Features extracted as tensors (score_device): scored where
-                # they are; only the statistics reach the host.
-                score = float(scorer.fit(data, y).score_)
-            elif is_out_of_core(data) and tags.out_of_core:
-                # Streamed block by block (on the workers for a Dask array);
-                # score_ is the score: score(X, y) would read them again.
+            if (is_tensor(data) and _has_device(scorer)) or (
+                is_out_of_core(data) and tags.out_of_core
+            ):
+                # Streamed block by block: tensors where they were extracted
+                # (score_device; only the statistics reach the host), other
+                # out-of-core features on the workers for a Dask array. score_
+                # is the score: score(X, y) would read them again.
                 score = float(scorer.fit(data, y).score_)
             elif is_dask(data) and tags.partial_fit:
                 task = infer_task(y, getattr(scorer, "task", "auto"))
@@ -459,7 +459,7 @@ def _score_one(row, errors, sname, scorer, inputs, y):
         errors.append(f"{sname}: {_short(exc)}")
         return
     finally:
-        saturated, maximum = _pass_on_warnings(caught)
+        saturated, separated = _pass_on_warnings(caught)
     if saturated is not None:
         # A saturated score cannot rank: kept, it would put this model at the
         # top (or bottom) whatever its features. NaN, and the reason.
@@ -469,12 +469,13 @@ def _score_one(row, errors, sname, scorer, inputs, y):
             f"(SaturatedScoreWarning: {saturated})"
         )
         return
+    maximum = getattr(separated, "maximum", None)
     if maximum is not None:
         # At its maximum because these features separate the classes: the
         # best value the score gives, so kept -- set to the maximum exactly, so
         # that every model there ties at the top (their differences are
         # round-off). The warning is in the row's warnings.
-        score = score if math.isnan(maximum) else maximum
+        score = maximum
     row["scores"][sname] = score if math.isfinite(score) else None
     if tags.set_level:
         row["components"][sname] = np.asarray(scorer.components_, float).tolist()
@@ -486,23 +487,20 @@ def _score_one(row, errors, sname, scorer, inputs, y):
 def _pass_on_warnings(caught):
     """Re-issue caught warnings but saturations.
 
-    Returns ``(message, maximum)``: the first saturation's message (a score
-    that cannot rank; None without one), and the maximum of a
-    :class:`PerfectSeparationWarning` (re-issued: the score stands; NaN when
-    the warning gives none), or None.
+    Returns ``(message, separated)``: the first saturation's message (a score
+    that cannot rank; None without one), and the first
+    :class:`PerfectSeparationWarning` (re-issued: the score stands), or None.
     """
-    saturated = maximum = None
+    saturated = separated = None
     for w in caught:
         if issubclass(w.category, PerfectSeparationWarning):
-            if maximum is None:  # NaN: at its maximum, which was not given
-                given = getattr(w.message, "maximum", None)
-                maximum = math.nan if given is None else given
+            separated = w.message if separated is None else separated
         elif issubclass(w.category, SaturatedScoreWarning):
             if saturated is None:
                 saturated = str(w.message).splitlines()[0]
             continue
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return saturated, maximum
+    return saturated, separated
 
 
 # --------------------------------------------------------------------------
