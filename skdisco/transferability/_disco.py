@@ -169,7 +169,9 @@ class _Spectrum:
     O(d²·m) and the d × d back-transformation ``Q W`` -- most of a full ``eigh``
     -- is formed only when a caller needs ``V`` itself (:attr:`V`), e.g. for
     coordinates of many rows. Coordinates ``P = Z V`` are formed only for the rows
-    that need them. Dual (N ≤ d): ``Z Zᵀ = U Λ Uᵀ`` and ``P = U Σ``.
+    that need them. Dual (N ≤ d): ``Z Zᵀ = U Λ Uᵀ`` and ``P = U Σ``, ``U = Q W``
+    factored likewise: :meth:`top_coords` back-transforms the leading
+    components only, :attr:`P` all of them on first use.
     Only the ``r`` components with ``λ > λ_max · max(N, d) · eps`` are kept.
     """
 
@@ -189,7 +191,8 @@ class _Spectrum:
                 "vector); DISCO needs features that vary across samples."
             )
         self.mean = column_mean(F) if centering else np.zeros(d)
-        self._tri = self._V = None
+        self._tri = self._V = self._P = self._top = None
+        self._primal = n > d
         if n > d:
             # LAPACK reads the lower triangle in place: no symmetrised copy.
             self._tri = Tridiagonalization(
@@ -198,9 +201,16 @@ class _Spectrum:
             lam, vec = self._tri.eigh()
             lam, vec = lam[::-1], reverse_columns(vec)
         else:
+            # Eigenvectors are back-transformed when asked for (P,
+            # top_coords): with an isotropic class model only the leading
+            # groups' are (see _dual_complement).
             Z = np.asarray(F, dtype=np.float64) - self.mean
-            lam, vec = np.linalg.eigh(kernel_matrix(Z))
-            lam, vec = lam[::-1], vec[:, ::-1]
+            self._tri = Tridiagonalization(
+                kernel_matrix(Z, lower_only=True), overwrite_a=True
+            )
+            del Z
+            lam, vec = self._tri.eigh()
+            lam, vec = lam[::-1], reverse_columns(vec)
         lam = np.clip(lam, 0.0, None)
         tol = lam[0] * max(n, d) * np.finfo(np.float64).eps
         r = int(np.count_nonzero(lam > tol)) if lam[0] > 0 else 0
@@ -212,16 +222,43 @@ class _Spectrum:
             )
         self.sigma = np.sqrt(lam[:r])
         self.rank = r
-        # Every feature direction is a kept component: Σ_g V_g V_gᵀ = I.
-        self.full_rank = n > d and r == d
-        if n > d:
-            self._W, self.P = vec[:, :r], None  # Fortran-ordered: a view
-        else:
-            self._W, self.P = None, vec[:, :r] * self.sigma
+        # Every direction is a kept component: Σ_g V_g V_gᵀ = I (primal, in
+        # feature space) or Σ_g U_g Λ_g U_gᵀ = K (dual, the kernel).
+        self.full_rank = r == min(n, d)
+        self._W = vec[:, :r]  # Fortran-ordered: a view
 
     @property
     def primal(self):
-        return self.P is None
+        return self._primal
+
+    @property
+    def P(self):
+        """Coordinates ``P = U Σ`` of every row (dual form; None in the primal).
+
+        Back-transformed on first use: the callers that need only the leading
+        components use :meth:`top_coords` instead.
+        """
+        if self._primal:
+            return None
+        if self._P is None:
+            self._P = np.ascontiguousarray(self.top_coords(self.rank))
+            self._top = None
+        return self._P
+
+    def top_coords(self, k):
+        """Coordinates on the ``k`` leading components (dual form, N × k).
+
+        ``Q`` is applied to the tridiagonal's eigenvectors of those ``k``
+        components only (O(N²·k) instead of O(N²·r)); the widest computed is
+        kept, narrower requests are views of it.
+        """
+        if self._P is not None:
+            return self._P[:, :k]
+        if self._top is None or self._top.shape[1] < k:
+            U = self._tri.apply_q(self._W[:, :k])
+            U *= self.sigma[:k]
+            self._top = U
+        return self._top[:, :k]
 
     @property
     def V(self):
@@ -380,7 +417,7 @@ def _fold_keys(spec, F, y):
     rows = np.flatnonzero(tied)
     k = min(_TIE_COMPONENTS, spec.rank)
     if not spec.primal:
-        coords = spec.P[rows, :k]
+        coords = spec.top_coords(k)[rows]
     else:
         lead = (
             spec.V[:, :k] if spec._V is not None else spec._tri.apply_q(spec._W[:, :k])
@@ -463,7 +500,7 @@ def _true_class_prob_sum(L, y_rows):
     return float((L[np.arange(L.shape[0]), y_rows] / L.sum(axis=1)).sum())
 
 
-def _group_precisions(spec, groups, counts, sums, sums_z, covariance, shrinkage):
+def _group_precisions(spec, groups, counts, sums, energy, covariance, shrinkage):
     """Per group, the precision of its class model, and the shrinkage used.
 
     A float ``ρ`` for an isotropic covariance ``I/ρ`` (``"identity"``: ρ = 1 in
@@ -472,7 +509,8 @@ def _group_precisions(spec, groups, counts, sums, sums_z, covariance, shrinkage)
     Cholesky factor of the (shrunk) pooled within-class covariance
     (``"shared"``). ``sums`` are the class sums in the eigenbasis (all
     columns, or those before the last group when it is the complement, whose
-    class sums ``sums_z`` of the rows of ``Z`` give its statistics).
+    statistics come from ``energy = Σ_c ‖s_c‖² / n_c``, the class sums ``s_c``
+    over every kept direction: of the rows of ``Z``, or from the kernel).
     """
     n = spec.n_samples
     if covariance == "identity":
@@ -489,10 +527,7 @@ def _group_precisions(spec, groups, counts, sums, sums_z, covariance, shrinkage)
             if g[-1] < sums.shape[1]:
                 between = float(np.einsum("cj,cj->", means[:, g], sums[:, g]))
             else:  # the complement: ‖V_Gᵀ s‖² = ‖s‖² - ‖V_{<G}ᵀ s‖²
-                between = float(
-                    np.einsum("cj,cj->", sums_z, sums_z / counts[:, None])
-                    - np.einsum("cj,cj->", means, sums)
-                )
+                between = energy - float(np.einsum("cj,cj->", means, sums))
             # Pooled within-class scatter by subtraction; floored relative to
             # the group's total scatter, so the floor scales with the features.
             floor = total * max(n, spec.F.shape[1]) * np.finfo(np.float64).eps
@@ -541,8 +576,6 @@ def _classification_group_scores(
     fold_of = np.zeros(n, dtype=np.intp)
     for k, rows in enumerate(folds):
         fold_of[rows] = k
-    fold_counts, binned = spec.binned_sums(fold_of * C + y, K * C)
-    fold_counts = fold_counts.reshape(K, C)  # binned: (K·C, d) primal, (K·C, r) dual
     r = spec.rank
     # Logits as Z @ W with W = V_g B_g (d × C per group) when that is cheaper than
     # coordinates Z V of every row; groups are consecutive, so V_g are views.
@@ -551,6 +584,22 @@ def _classification_group_scores(
     # is I minus the others', so its W needs no eigenvectors at all.
     isotropic = covariance in ("identity", "isotropic")
     complement = linear and isotropic and spec.full_rank and G > 1
+    # Dual: the last group's inner products over every direction minus the
+    # others' (_dual_complement).
+    kernel = (
+        not spec.primal
+        and isotropic
+        and spec.full_rank
+        and G > 1
+        and _dual_complement_pays(n, r - int(groups[-1][0]), spec.F.shape[1], C)
+    )
+    if kernel:
+        n_top = int(groups[-1][0])
+        top = spec.top_coords(n_top)
+        fold_counts, binned = class_sums(top, fold_of * C + y, K * C)
+    else:
+        fold_counts, binned = spec.binned_sums(fold_of * C + y, K * C)
+    fold_counts = fold_counts.reshape(K, C)  # binned: (K·C, d) primal, (K·C, r) dual
     if spec.primal:
         # V stays factored while applying Q to the columns needed costs less than
         # forming V (r columns): Vᵀ on the K·C fold sums, V on the W blocks.
@@ -561,13 +610,22 @@ def _classification_group_scores(
         n_eig = groups[-1][0] if complement else r
         E = spec.vt(binned.T, n_eig).T.reshape(K, C, n_eig)
         Sz = binned.reshape(K, C, -1)
+    elif kernel:
+        E = binned.reshape(K, C, n_top)
+        energy, kernel_sq, R = _dual_complement(
+            spec, y, C, folds, fold_of, counts, fold_counts, in_sample
+        )
     else:
         E = binned.reshape(K, C, r)
-    eig_groups = groups[:-1] if complement else groups
+    eig_groups = groups[:-1] if complement or kernel else groups
     sums = E.sum(axis=0)  # (C, r): all samples
     sums_z = Sz.sum(axis=0) if complement else None
+    if complement:
+        energy = float(np.einsum("cj,cj->", sums_z, sums_z / counts[:, None]))
+    elif not kernel:
+        energy = None
     factors, coefs = _group_precisions(
-        spec, groups, counts, sums, sums_z, covariance, shrinkage
+        spec, groups, counts, sums, energy, covariance, shrinkage
     )
     # Per fold: class means and priors from the other folds, then the logits'
     # constants and (linear path) their weights B_g; all folds' V_g B_g products
@@ -599,6 +657,9 @@ def _classification_group_scores(
             # Last group: ‖V_Gᵀ m‖² = ‖m‖² - Σ_g ‖V_gᵀ m‖² (and W likewise below).
             _fold_means(Mz, sums_z, None if in_sample else Sz[k], tr_counts)
             sq = np.einsum("cj,cj->c", Mz, Mz) - np.einsum("cj,cj->c", means, means)
+            cs.append(-0.5 * factors[-1] * sq + log_prior)
+        elif kernel:  # the same, ‖m‖² from _dual_complement
+            sq = kernel_sq[k] - np.einsum("cj,cj->c", means, means)
             cs.append(-0.5 * factors[-1] * sq + log_prior)
         fold_cs.append(np.concatenate(cs))
         fold_Bs.append(Bs)
@@ -639,6 +700,16 @@ def _classification_group_scores(
             offsets=offsets,
             consts=fold_cs,
         )
+    elif kernel:
+        score = partial(
+            _kernel_posterior_block,
+            n_classes=C,
+            n_top=n_top,
+            groups=[(int(g[0]), int(g[-1]) + 1) for g in eig_groups],
+            Bs=fold_Bs,
+            consts=fold_cs,
+            factors=factors,
+        )
     else:
         if spec.primal:
             basis, center = spec.V, spec.mean
@@ -658,7 +729,11 @@ def _classification_group_scores(
     fold_of = np.zeros(n, dtype=np.intp)
     for k, rows in enumerate(folds):
         fold_of[rows] = k
-    rows_of = spec.P if not spec.primal else spec.F
+    if kernel:  # each row's leading coordinates and its z·m over all directions
+        rows_of = np.hstack([top, R])
+        top = R = None
+    else:
+        rows_of = spec.P if not spec.primal else spec.F
     # Blocks whose logits (C per group) are no larger than their rows.
     chunk = posterior_chunk_bytes(rows_of.shape[1], C)
     if _on_device(rows_of):  # the rows stay on their device
@@ -718,6 +793,80 @@ def _coords_posterior_block(
         for j, ((a, b), B) in enumerate(zip(groups, Bs[k])):
             L = Pk[:, a:b] @ B + consts[k][j * C : (j + 1) * C]
             totals[j] += _true_class_prob_sum(L, y_rows)
+    return totals
+
+
+def _dual_complement_pays(n, width, d, n_classes):
+    """Whether :func:`_dual_complement` costs less than the last group's
+    eigenvectors: it saves ``Q`` on ``width`` columns (~2·N² each) for a
+    product of the rows with every class mean (~2·N·d per class) and a pass
+    of class sums (N·d)."""
+    return n * width > d * (n_classes + 1)
+
+
+def _dual_complement(
+    spec, y, n_classes, folds, fold_of, counts, fold_counts, in_sample
+):
+    """The last group's statistics over every direction (dual form).
+
+    With every direction of the rows kept (``Σ_g P_g P_gᵀ = Z Zᵀ``), a
+    quantity of the last group is the same over every direction minus the
+    other groups': for the class sums ``s_c`` of the rows of ``Z`` and, per
+    fold ``k``, the training means ``m_c`` (the other folds' rows),
+
+    * ``energy = Σ_c ‖s_c‖² / n_c``;
+    * ``sq[k, c] = ‖m_c‖²``;
+    * ``R[i, c] = z_i · m_c`` with the training means of row i's fold
+      (N × d × C multiply-adds: no kernel is kept, no eigenvector of the
+      last group formed).
+
+    Returns ``(energy, sq, R)``.
+    """
+    C, K = n_classes, len(folds)
+    _, binned = class_sums(spec.F, fold_of * C + y, K * C)
+    Sz = binned.reshape(K, C, -1)
+    Sz -= fold_counts[:, :, None] * spec.mean
+    sums = Sz.sum(axis=0)
+    energy = float(np.einsum("cj,cj->", sums, sums / counts[:, None]))
+    sq = np.empty((K, C))
+    R = np.empty((spec.n_samples, C))
+    means = np.empty(sums.shape)
+    for k, rows in enumerate(folds):
+        tr = counts if in_sample else counts - fold_counts[k]
+        _fold_means(means, sums, None if in_sample else Sz[k], tr)
+        sq[k] = np.einsum("cj,cj->c", means, means)
+        Z = np.asarray(spec.F[rows], dtype=np.float64)
+        Z -= spec.mean
+        R[rows] = Z @ means.T
+        del Z
+    return energy, sq, R
+
+
+def _kernel_posterior_block(
+    block, y_block, fold_block, *, n_classes, n_top, groups, Bs, consts, factors
+):
+    """Per-group sums of the true-class posterior over one block (dual, kernel).
+
+    ``block`` holds each row's leading coordinates (``n_top`` columns) and its
+    inner products with its fold's training class means over every direction
+    (``C`` columns, :func:`_dual_complement`). The leading groups' logits
+    are ``P_g B_g + c``; the last group's, with ``B_g = ρ_g M_gᵀ``, are
+    ``ρ_G (z·m - Σ_g p_g·m_g) + c = ρ_G R - Σ_g (ρ_G/ρ_g) P_g B_g + c``.
+    """
+    C = n_classes
+    G = len(groups) + 1
+    totals = np.zeros(G)
+    for k in np.unique(fold_block):
+        sel = fold_block == k
+        part, y_rows = (block, y_block) if sel.all() else (block[sel], y_block[sel])
+        last = factors[-1] * part[:, n_top:]
+        for j, ((a, b), B) in enumerate(zip(groups, Bs[k])):
+            L = part[:, a:b] @ B
+            last -= (factors[-1] / factors[j]) * L
+            L += consts[k][j * C : (j + 1) * C]
+            totals[j] += _true_class_prob_sum(L, y_rows)
+        last += consts[k][(G - 1) * C :]
+        totals[G - 1] += _true_class_prob_sum(last, y_rows)
     return totals
 
 

@@ -296,6 +296,71 @@ def test_disco_factored_eigenvectors_match_oracle(
     assert res.singular_values.shape[0] == (60 if rank == "full" else 54)
 
 
+@pytest.fixture
+def forbid_dual_coordinates(monkeypatch):
+    """Fail if DISCO forms the coordinates of every component (dual form)."""
+
+    def _no_p(self):
+        if not self.primal:
+            raise AssertionError("every component's coordinates were formed")
+
+    monkeypatch.setattr(_Spectrum, "P", property(_no_p))
+
+
+@pytest.mark.parametrize("posterior", ["cross_validated", "in_sample"])
+@pytest.mark.parametrize(
+    "covariance, grouping",
+    [
+        ("isotropic", (2, None)),
+        ("isotropic", (3, None)),
+        ("isotropic", (4, 5)),
+        ("identity", (2, None)),
+        ("identity", (4, None)),
+    ],
+)
+def test_disco_dual_last_group_needs_no_eigenvectors(
+    forbid_dual_coordinates, covariance, grouping, posterior
+):
+    # N ≤ d, every kernel direction kept, an isotropic class model: the last
+    # group's inner products are those over every direction minus the other
+    # groups', so only the leading groups' coordinates are formed. The numbers
+    # are the naive oracle's (an explicit SVD, loops over samples).
+    X, y = blobs(n=90, d=100, C=3, seed=11)
+    n_groups, group_size = grouping
+    assert_matches_oracle(
+        X, y, n_groups=n_groups, group_size=group_size, covariance=covariance,
+        posterior=posterior,
+    )
+
+
+@pytest.mark.parametrize("integer", [False, True])
+def test_disco_dual_last_group_by_subtraction_equals_its_eigenvectors(
+    monkeypatch, integer
+):
+    # The same score through the last group's own eigenvectors (the path the
+    # cost rule takes when N · (its width) ≤ d · (C + 1)), to 1e-12; with
+    # integer features whose rows tie on their norm in pairs, the folds'
+    # tie-breaks read the leading coordinates only.
+    import skdisco.transferability._disco as mod
+
+    X, y = blobs(n=150, d=160, C=4, seed=5)
+    if integer:
+        X = np.round(X)
+        y[1::2] = y[::2]
+        X[1::2] = np.random.default_rng(0).permuted(X[::2], axis=1)
+    kw = dict(hard_examples=None)
+    by_subtraction = [disco(X, y, n_groups=g, **kw) for g in (2, 3)]
+    calls = []
+    real = mod._dual_complement
+    monkeypatch.setattr(mod, "_dual_complement", lambda *a: calls.append(1) or real(*a))
+    assert [disco(X, y, n_groups=g, **kw) for g in (2, 3)] == by_subtraction
+    assert len(calls) == 2
+    monkeypatch.setattr(mod, "_dual_complement_pays", lambda *a: False)
+    direct = [disco(X, y, n_groups=g, **kw) for g in (2, 3)]
+    assert len(calls) == 2
+    np.testing.assert_allclose(by_subtraction, direct, rtol=1e-12)
+
+
 @pytest.mark.parametrize("centering", [True, False])
 def test_disco_regression_keeps_eigenvectors_factored(forbid_back_transform, centering):
     rng = np.random.default_rng(3)
