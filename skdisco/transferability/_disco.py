@@ -263,9 +263,19 @@ class _Spectrum:
     @property
     def V(self):
         """Right singular vectors ``V`` (d × r), back-transformed once on first use."""
-        if self._V is None:
+        if self._V is None or self._V.shape[1] < self.rank:
             self._V = np.ascontiguousarray(self._tri.apply_q(self._W))
         return self._V
+
+    def lead_v(self, k):
+        """``V[:, :k]``, back-transforming only the ``k`` leading columns (primal).
+
+        Once formed, :meth:`vt` and :meth:`v_blocks` use it for products with
+        those components.
+        """
+        if self._V is None or self._V.shape[1] < k:
+            self._V = np.ascontiguousarray(self._tri.apply_q(self._W[:, :k]))
+        return self._V[:, :k]
 
     def vt(self, B, n_components=None):
         """``V[:, :k]ᵀ B`` (k × m, Fortran-ordered) for a (d × m) matrix ``B``.
@@ -275,7 +285,7 @@ class _Spectrum:
         time (one d × d working array, however wide ``B`` is).
         """
         k = self.rank if n_components is None else n_components
-        if self._V is not None:
+        if self._V is not None and k <= self._V.shape[1]:
             return (B.T @ self._V[:, :k]).T
         W = self._W[:, :k]
         out = np.empty((k, B.shape[1]), order="F")
@@ -294,7 +304,9 @@ class _Spectrum:
         ``Q`` is applied in place to those columns (runs of adjacent ones at
         once).
         """
-        base = self._W if self._V is None else self._V
+        widest = max((g[-1] + 1 for g, _ in blocks), default=0)
+        dense = self._V is not None and widest <= self._V.shape[1]
+        base = self._V if dense else self._W
         runs = []
         for (g, B), a in sorted(zip(blocks, columns), key=lambda pair: pair[1]):
             b = a + B.shape[1]
@@ -303,7 +315,7 @@ class _Spectrum:
                 runs[-1][1] = b
             else:
                 runs.append([a, b])
-        if self._V is None:
+        if not dense:
             for a, b in runs:
                 self._tri.apply_q(out[:, a:b], out=out[:, a:b])
 
@@ -419,9 +431,8 @@ def _fold_keys(spec, F, y):
     if not spec.primal:
         coords = spec.top_coords(k)[rows]
     else:
-        lead = (
-            spec.V[:, :k] if spec._V is not None else spec._tri.apply_q(spec._W[:, :k])
-        )
+        formed = spec._V is not None and spec._V.shape[1] >= k
+        lead = spec._V[:, :k] if formed else spec._tri.apply_q(spec._W[:, :k])
         if not isinstance(F, FeatureSource):
             block = np.asarray(F[rows], dtype=np.float64)
         elif F.random_access:
@@ -601,13 +612,16 @@ def _classification_group_scores(
         fold_counts, binned = spec.binned_sums(fold_of * C + y, K * C)
     fold_counts = fold_counts.reshape(K, C)  # binned: (K·C, d) primal, (K·C, r) dual
     if spec.primal:
-        # V stays factored while applying Q to the columns needed costs less than
-        # forming V (r columns): Vᵀ on the K·C fold sums, V on the W blocks.
-        n_cols = K * C + ((G - complement) * K * C if linear else 0)
-        if not linear or n_cols >= r:
-            spec.V  # noqa: B018 - back-transform once, use dense products
         # With the complement only the other groups' coordinates are needed.
         n_eig = groups[-1][0] if complement else r
+        # V stays factored while applying Q to the columns needed costs less than
+        # forming the n_eig columns of V used: Vᵀ on the K·C fold sums, V on the
+        # W blocks.
+        n_cols = K * C + ((G - complement) * K * C if linear else 0)
+        if not linear:
+            spec.V  # noqa: B018 - back-transform once, use dense products
+        elif n_cols >= n_eig:
+            spec.lead_v(n_eig)
         E = spec.vt(binned.T, n_eig).T.reshape(K, C, n_eig)
         Sz = binned.reshape(K, C, -1)
     elif kernel:

@@ -361,6 +361,28 @@ def test_disco_dual_last_group_by_subtraction_equals_its_eigenvectors(
     np.testing.assert_allclose(by_subtraction, direct, rtol=1e-12)
 
 
+@pytest.mark.parametrize("posterior", ["cross_validated", "in_sample"])
+@pytest.mark.parametrize("covariance", ["isotropic", "identity"])
+def test_disco_forms_only_the_leading_groups_eigenvectors(
+    forbid_back_transform, monkeypatch, covariance, posterior
+):
+    # d = 30, C = 3, two groups: cross-validated, Q on the 30 columns of the
+    # five folds' sums and weights costs more than forming the 15 columns of V
+    # the leading group uses, so those (and only those) are formed; in sample
+    # (6 columns) V stays factored. The complement needs none.
+    widths = []
+    real = _Spectrum.lead_v
+
+    def lead_v(self, k):
+        widths.append(k)
+        return real(self, k)
+
+    monkeypatch.setattr(_Spectrum, "lead_v", lead_v)
+    X, y = blobs(n=200, d=30, C=3, seed=4)
+    assert_matches_oracle(X, y, covariance=covariance, posterior=posterior)
+    assert widths == ([15] if posterior == "cross_validated" else [])
+
+
 @pytest.mark.parametrize("centering", [True, False])
 def test_disco_regression_keeps_eigenvectors_factored(forbid_back_transform, centering):
     rng = np.random.default_rng(3)
