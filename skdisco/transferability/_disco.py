@@ -175,7 +175,7 @@ class _Spectrum:
     Only the ``r`` components with ``λ > λ_max · max(N, d) · eps`` are kept.
     """
 
-    def __init__(self, F, centering, scale=1.0):
+    def __init__(self, F, centering, scale=1.0, gram=None):
         n, d = F.shape
         self.F = F
         self.n_samples = n
@@ -190,14 +190,19 @@ class _Spectrum:
                 "The features are constant (every sample has the same feature "
                 "vector); DISCO needs features that vary across samples."
             )
-        self.mean = column_mean(F) if centering else np.zeros(d)
+        if gram is not None:  # (G, mean) of the rows given (_kept_gram)
+            gram, mean = gram
+        else:
+            mean = column_mean(F) if centering else None
+        self.mean = mean if centering else np.zeros(d)
         self._tri = self._V = self._P = self._top = None
         self._primal = n > d
         if n > d:
             # LAPACK reads the lower triangle in place: no symmetrised copy.
-            self._tri = Tridiagonalization(
-                centered_gram(F, self.mean, lower_only=True), overwrite_a=True
-            )
+            if gram is None:
+                gram = centered_gram(F, self.mean, lower_only=True)
+            self._tri = Tridiagonalization(gram, overwrite_a=True)
+            del gram
             lam, vec = self._tri.eigh()
             lam, vec = lam[::-1], reverse_columns(vec)
         else:
@@ -1014,7 +1019,9 @@ def _loo_sq_residuals(spec, Y, C, groups):
 # --------------------------------------------------------------------------- #
 # hard-example sampling
 # --------------------------------------------------------------------------- #
-def hard_example_indices(F, y, n_classes, n_keep, shrinkage="oas"):
+def hard_example_indices(
+    F, y, n_classes, n_keep, shrinkage="oas", *, _statistics=None
+):
     """Rows of the ``n_keep`` hardest samples under a shrunk LDA, sorted.
 
     A linear discriminant analysis with a shared, shrunk covariance (the same
@@ -1030,6 +1037,9 @@ def hard_example_indices(F, y, n_classes, n_keep, shrinkage="oas"):
     then kept the first rows in the order given) -- and ties by the squared
     norm of the row. The rows kept are then the same whatever the order of the
     samples (exactly equal rows, the only ties left, are interchangeable).
+
+    ``_statistics``, a dict, receives the centred Gram matrix of all rows
+    (``"gram"``) and their mean (``"mean"``), for :func:`_kept_gram`.
     """
     n, d = F.shape
     # Three passes: class sums (the mean is their total), the centred Gram, the
@@ -1037,7 +1047,11 @@ def hard_example_indices(F, y, n_classes, n_keep, shrinkage="oas"):
     counts, sums = class_sums(F, y, n_classes)
     mean = sums.sum(axis=0) / n
     M = sums / counts[:, None] - mean  # class means, centred
-    within = centered_gram(F, mean) - (M.T * counts) @ M
+    gram = centered_gram(F, mean)
+    within = gram - (M.T * counts) @ M
+    if _statistics is not None:
+        _statistics.update(gram=gram, mean=mean)
+    del gram
     S, _ = shrink_covariance((within + within.T) / (2.0 * n), shrinkage, n)
     B = cho_solve(_cholesky(S, "hard-example LDA"), M.T, check_finite=False)
     c = -0.5 * np.einsum("cj,jc->c", M, B) + np.log(counts / n)
@@ -1059,6 +1073,31 @@ def hard_example_indices(F, y, n_classes, n_keep, shrinkage="oas"):
         members = order[y[order] == cls]
         keep[members[:2]] = True
     return np.flatnonzero(keep)
+
+
+def _kept_gram(F, kept, gram, mean, centering):
+    """The kept rows' Gram matrix as all rows' minus the dropped rows'.
+
+    ``gram`` is the centred Gram matrix of all rows of ``F`` (in memory) about
+    their ``mean``; the dropped rows' about the same mean is subtracted, then
+    moved to the kept rows' own mean ``m`` (``centering``) or to the origin:
+    ``Σ_kept (x - m)(x - m)ᵀ = G_kept,mean - n_k δδᵀ`` with ``δ = m - mean``,
+    plus ``n_k m mᵀ`` for the uncentred Gram. It reads the fewer rows when
+    more than half are kept. Returns ``(G, m)``, ``G`` Fortran-ordered.
+    """
+    dropped = np.ones(F.shape[0], dtype=bool)
+    dropped[kept] = False
+    n_k = kept.shape[0]
+    rows = F[dropped]
+    G = np.array(gram, order="F", copy=True)
+    G -= centered_gram(rows, mean)
+    m = (F.shape[0] * mean - column_mean(rows) * rows.shape[0]) / n_k
+    del rows
+    delta = m - mean
+    G -= n_k * np.outer(delta, delta)
+    if not centering:
+        G += n_k * np.outer(m, m)
+    return G, m
 
 
 def _hard_example_block(block, y_block, *, B, c):
@@ -1153,7 +1192,7 @@ def disco_result(
     estimator): nothing is checked again here.
     """
     n = F.shape[0]
-    sample_indices = None
+    sample_indices = gram = None
     if isinstance(F, FeatureSource) and n <= F.shape[1]:
         # The dual form decomposes the N × N kernel: N rows take no more memory
         # than the d × d Gram matrix of the primal form.
@@ -1164,7 +1203,18 @@ def disco_result(
             hard_examples, hard_examples_threshold, n, n_classes
         )
         if keep is not None:
-            sample_indices = hard_example_indices(F, y, n_classes, keep, shrinkage)
+            stats = {}
+            sample_indices = hard_example_indices(
+                F, y, n_classes, keep, shrinkage, _statistics=stats
+            )
+            n_kept = sample_indices.shape[0]
+            if 2 * n_kept > n and n_kept > F.shape[1] and isinstance(F, np.ndarray):
+                # More than half kept (primal form): their Gram matrix as all
+                # rows' (from the ranking's pass) minus the dropped rows'.
+                gram = _kept_gram(
+                    F, sample_indices, stats["gram"], stats["mean"], centering
+                )
+            del stats
             if isinstance(F, FeatureSource):  # the kept rows, read once
                 F = take_rows(F, sample_indices)
             else:
@@ -1176,7 +1226,8 @@ def disco_result(
             "hard_examples applies to classification only (it ranks samples by "
             "their LDA class posterior); pass hard_examples=None for regression."
         )
-    spec = _Spectrum(F, centering, scale)
+    spec = _Spectrum(F, centering, scale, gram=gram)
+    del gram
     if groups is None:
         groups = make_groups(spec.sigma.shape[0], n_groups, group_size)
     else:

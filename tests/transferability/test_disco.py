@@ -588,6 +588,32 @@ def test_hard_examples_do_not_depend_on_the_order_of_the_samples():
     assert not np.array_equal(keep, np.arange(300))
 
 
+@pytest.mark.parametrize("centering", [False, True])
+@pytest.mark.parametrize("covariance", ["isotropic", "shared"])
+def test_most_rows_kept_take_their_gram_by_subtraction(monkeypatch, centering,
+                                                       covariance):
+    # More than half kept: the kept rows' Gram matrix is all rows' (from the
+    # ranking's pass) minus the dropped rows', moved to the kept rows' mean
+    # (or the origin). The score is the kept rows' own, to 1e-12.
+    import skdisco.transferability._disco as mod
+
+    calls = []
+    real = mod._kept_gram
+    monkeypatch.setattr(mod, "_kept_gram", lambda *a: calls.append(1) or real(*a))
+    X, y = blobs(n=400, d=20, C=4, seed=8)
+    X += 30.0  # a mean far from the origin: the shift must not cancel digits
+    kw = dict(centering=centering, covariance=covariance)
+    res = disco_components(X, y, hard_examples=300, **kw)
+    assert calls == [1] and res.sample_indices.shape[0] == 300
+    rows = res.sample_indices
+    direct = disco_components(X[rows], y[rows], hard_examples=None, **kw)
+    assert res.score == pytest.approx(direct.score, rel=1e-12)
+    np.testing.assert_allclose(res.singular_values, direct.singular_values,
+                               rtol=1e-12)
+    disco_components(X, y, hard_examples=150, **kw)  # fewer than half: direct
+    assert calls == [1]
+
+
 def test_hard_examples_keep_two_per_class_and_are_deterministic():
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1, 2], [100, 100, 10])
