@@ -228,7 +228,7 @@ class _Spectrum:
         self.sigma = np.sqrt(lam[:r])
         self.rank = r
         # Every direction is a kept component: Σ_g V_g V_gᵀ = I (primal, in
-        # feature space) or Σ_g U_g Λ_g U_gᵀ = K (dual, the kernel).
+        # feature space) or Σ_g P_g P_gᵀ = Z Zᵀ (dual).
         self.full_rank = r == min(n, d)
         self._W = vec[:, :r]  # Fortran-ordered: a view
 
@@ -526,7 +526,7 @@ def _group_precisions(spec, groups, counts, sums, energy, covariance, shrinkage)
     (``"shared"``). ``sums`` are the class sums in the eigenbasis (all
     columns, or those before the last group when it is the complement, whose
     statistics come from ``energy = Σ_c ‖s_c‖² / n_c``, the class sums ``s_c``
-    over every kept direction: of the rows of ``Z``, or from the kernel).
+    of the rows of ``Z`` over every direction).
     """
     n = spec.n_samples
     if covariance == "identity":
@@ -602,14 +602,14 @@ def _classification_group_scores(
     complement = linear and isotropic and spec.full_rank and G > 1
     # Dual: the last group's inner products over every direction minus the
     # others' (_dual_complement).
-    kernel = (
+    dual_complement = (
         not spec.primal
         and isotropic
         and spec.full_rank
         and G > 1
         and _dual_complement_pays(n, r - int(groups[-1][0]), spec.F.shape[1], C)
     )
-    if kernel:
+    if dual_complement:
         n_top = int(groups[-1][0])
         top = spec.top_coords(n_top)
         fold_counts, binned = class_sums(top, fold_of * C + y, K * C)
@@ -629,19 +629,19 @@ def _classification_group_scores(
             spec.lead_v(n_eig)
         E = spec.vt(binned.T, n_eig).T.reshape(K, C, n_eig)
         Sz = binned.reshape(K, C, -1)
-    elif kernel:
+    elif dual_complement:
         E = binned.reshape(K, C, n_top)
-        energy, kernel_sq, R = _dual_complement(
+        energy, full_sq, R = _dual_complement(
             spec, y, C, folds, fold_of, counts, fold_counts, in_sample
         )
     else:
         E = binned.reshape(K, C, r)
-    eig_groups = groups[:-1] if complement or kernel else groups
+    eig_groups = groups[:-1] if complement or dual_complement else groups
     sums = E.sum(axis=0)  # (C, r): all samples
     sums_z = Sz.sum(axis=0) if complement else None
     if complement:
         energy = float(np.einsum("cj,cj->", sums_z, sums_z / counts[:, None]))
-    elif not kernel:
+    elif not dual_complement:
         energy = None
     factors, coefs = _group_precisions(
         spec, groups, counts, sums, energy, covariance, shrinkage
@@ -677,8 +677,8 @@ def _classification_group_scores(
             _fold_means(Mz, sums_z, None if in_sample else Sz[k], tr_counts)
             sq = np.einsum("cj,cj->c", Mz, Mz) - np.einsum("cj,cj->c", means, means)
             cs.append(-0.5 * factors[-1] * sq + log_prior)
-        elif kernel:  # the same, ‖m‖² from _dual_complement
-            sq = kernel_sq[k] - np.einsum("cj,cj->c", means, means)
+        elif dual_complement:  # the same, ‖m‖² from _dual_complement
+            sq = full_sq[k] - np.einsum("cj,cj->c", means, means)
             cs.append(-0.5 * factors[-1] * sq + log_prior)
         fold_cs.append(np.concatenate(cs))
         fold_Bs.append(Bs)
@@ -719,9 +719,9 @@ def _classification_group_scores(
             offsets=offsets,
             consts=fold_cs,
         )
-    elif kernel:
+    elif dual_complement:
         score = partial(
-            _kernel_posterior_block,
+            _dual_posterior_block,
             n_classes=C,
             n_top=n_top,
             groups=[(int(g[0]), int(g[-1]) + 1) for g in eig_groups],
@@ -748,7 +748,7 @@ def _classification_group_scores(
     fold_of = np.zeros(n, dtype=np.intp)
     for k, rows in enumerate(folds):
         fold_of[rows] = k
-    if kernel:  # each row's leading coordinates and its z·m over all directions
+    if dual_complement:  # each row: leading coordinates, z·m over every direction
         rows_of = np.hstack([top, R])
         top = R = None
     else:
@@ -861,10 +861,10 @@ def _dual_complement(
     return energy, sq, R
 
 
-def _kernel_posterior_block(
+def _dual_posterior_block(
     block, y_block, fold_block, *, n_classes, n_top, groups, Bs, consts, factors
 ):
-    """Per-group sums of the true-class posterior over one block (dual, kernel).
+    """Per-group sums of the true-class posterior over one block (dual, complement).
 
     ``block`` holds each row's leading coordinates (``n_top`` columns) and its
     inner products with its fold's training class means over every direction
