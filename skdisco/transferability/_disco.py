@@ -356,6 +356,10 @@ class _Spectrum:
         """
         if self.P is not None:
             return class_sums(self.P, index, n_bins)
+        return self.row_sums(index, n_bins)
+
+    def row_sums(self, index, n_bins):
+        """Counts and sums of the rows of ``Z`` per bin (n_bins × d), either form."""
         counts, sums = class_sums(self.F, index, n_bins)
         sums -= np.outer(counts, self.mean)
         return counts, sums
@@ -842,9 +846,7 @@ def _dual_complement(
     Returns ``(energy, sq, R)``.
     """
     C, K = n_classes, len(folds)
-    _, binned = class_sums(spec.F, fold_of * C + y, K * C)
-    Sz = binned.reshape(K, C, -1)
-    Sz -= fold_counts[:, :, None] * spec.mean
+    Sz = spec.row_sums(fold_of * C + y, K * C)[1].reshape(K, C, -1)
     sums = Sz.sum(axis=0)
     energy = float(np.einsum("cj,cj->", sums, sums / counts[:, None]))
     sq = np.empty((K, C))
