@@ -3,7 +3,12 @@
 N = 10⁶ samples × D = 2 048 float32 features with C = 1 000 classes (8.2 GB
 on disk) are written once, in chunks, to a ``.npy`` file under ``--cache``
 (default ``/tmp/ooc``, outside the repository), with class-structured rows:
-every class has a random mean and unit Gaussian noise around it. Each score
+every class has a random mean, ``--mean-scale`` (default 0.1) times a standard
+normal vector, and unit Gaussian noise around it. At 0.1 two class means are
+about 6.4 noise widths apart and the classes overlap (no score saturates); at 1
+(the tables measured before 2026-12-02, N = 60 000 among them) they are 64
+apart, every posterior rounds to 1 and SFDA, GBC and the LDA parts of NCTI and
+ETran sit at their limits. Each score
 then reads that file as a ``numpy.memmap``, in a fresh process of its own, so
 each peak is its own. Per score the table gives the wall time and three
 memory peaks:
@@ -65,18 +70,22 @@ SCORERS = {
 DEFAULT_SCORERS = "logme,hscore,regularized_hscore"
 CHUNK_BYTES = 64 * 2**20
 RESULTS = Path(__file__).resolve().parent / "results" / "out_of_core.md"
+#: Class means are this times a standard normal vector (the noise is unit).
+MEAN_SCALE = 0.1
 
 
-def data_paths(cache, n, d, classes):
-    stem = Path(cache) / f"features_n{n}_d{d}_c{classes}"
-    return stem.with_suffix(".npy"), stem.with_name(stem.name + "_y.npy")
+def data_paths(cache, n, d, classes, mean_scale=MEAN_SCALE):
+    stem = f"features_n{n}_d{d}_c{classes}"
+    if mean_scale != 1.0:  # 1: the files of the tables measured before
+        stem += f"_s{mean_scale:g}"
+    return Path(cache) / f"{stem}.npy", Path(cache) / f"{stem}_y.npy"
 
 
-def make_data(cache, n, d, classes, seed=0):
+def make_data(cache, n, d, classes, mean_scale=MEAN_SCALE, seed=0):
     """Write the float32 features and int labels once (skipped when present)."""
     import numpy as np
 
-    X_path, y_path = data_paths(cache, n, d, classes)
+    X_path, y_path = data_paths(cache, n, d, classes, mean_scale)
     done = X_path.with_suffix(".done")
     if done.exists():
         return X_path, y_path
@@ -84,7 +93,7 @@ def make_data(cache, n, d, classes, seed=0):
     rng = np.random.default_rng(seed)
     y = rng.integers(0, classes, n)
     y[:classes] = np.arange(classes)  # every class present
-    means = rng.standard_normal((classes, d)).astype(np.float32)
+    means = (mean_scale * rng.standard_normal((classes, d))).astype(np.float32)
     X = np.lib.format.open_memmap(X_path, mode="w+", dtype=np.float32, shape=(n, d))
     step = max(1, (32 * 2**20) // (4 * d))
     for start in range(0, n, step):
@@ -156,10 +165,11 @@ def worker(name, X_path, y_path, threads):
     )
 
 
-def table(rows, n, d, classes, threads):
+def table(rows, n, d, classes, threads, mean_scale=MEAN_SCALE):
     bound = (8 * (4 * d * d + classes * d) + CHUNK_BYTES) / 2**20
     lines = [
-        f"N = {n:,}, D = {d:,}, C = {classes:,}; float32 `.npy` memmap "
+        f"N = {n:,}, D = {d:,}, C = {classes:,}, class means {mean_scale:g} × "
+        "N(0, I) with unit noise; float32 `.npy` memmap "
         f"({4 * n * d / 1e9:.2f} GB; {8 * n * d / 2**30:.1f} GiB as float64); "
         f"{threads} BLAS thread(s); bound 8·(4D² + CD) + 64 MiB = {bound:.0f} MiB.",
         "",
@@ -186,6 +196,9 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--d", type=int, default=2048)
     parser.add_argument("--classes", type=int, default=1000)
+    parser.add_argument("--mean-scale", type=float, default=MEAN_SCALE,
+                        help="class means are this times N(0, I); the noise is "
+                        "unit (1: the data of the tables before 2026-12-02)")
     parser.add_argument("--scorers", default=DEFAULT_SCORERS)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cache", default="/tmp/ooc")
@@ -204,16 +217,18 @@ def main(argv=None):
     if args.table_from:
         lines = Path(args.table_from).read_text().splitlines()
         rows = [json.loads(line) for line in lines if line.startswith("{")]
-        text = table(rows, args.n, args.d, args.classes, args.threads)
+        text = table(rows, args.n, args.d, args.classes, args.threads,
+                     args.mean_scale)
         Path(args.out).write_text(text)
         print(text)
         return 0
-    X_path, y_path = data_paths(args.cache, args.n, args.d, args.classes)
+    X_path, y_path = data_paths(args.cache, args.n, args.d, args.classes,
+                                args.mean_scale)
     if args._worker:
         worker(args._worker, X_path, y_path, args.threads)
         return 0
     t0 = time.perf_counter()
-    make_data(args.cache, args.n, args.d, args.classes)
+    make_data(args.cache, args.n, args.d, args.classes, args.mean_scale)
     print(f"data ready in {time.perf_counter() - t0:.0f} s: {X_path}", flush=True)
     if args.prepare_only:
         return 0
@@ -226,6 +241,7 @@ def main(argv=None):
         cmd = [sys.executable, __file__, "--_worker", name]
         cmd += ["--n", str(args.n), "--d", str(args.d)]
         cmd += ["--classes", str(args.classes), "--threads", str(args.threads)]
+        cmd += ["--mean-scale", repr(args.mean_scale)]
         cmd += ["--cache", args.cache]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if proc.returncode != 0:
@@ -234,7 +250,8 @@ def main(argv=None):
         else:
             rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
         print(json.dumps(rows[-1]), flush=True)
-        text = table(rows, args.n, args.d, args.classes, args.threads)
+        text = table(rows, args.n, args.d, args.classes, args.threads,
+                     args.mean_scale)
         Path(args.out).write_text(text)
     print(text)
     return 0

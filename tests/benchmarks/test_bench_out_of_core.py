@@ -57,3 +57,22 @@ def test_the_page_shows_rows_of_the_benchmark_table():
     written = (REPO / "benchmarks" / "results" / "out_of_core.md").read_text()
     stale = [row for row in rows if row not in written]
     assert stale == [], f"rows not in benchmarks/results/out_of_core.md: {stale[:3]}"
+
+
+def test_mean_scale_scales_the_class_means_only(tmp_path):
+    # The same seed draws the same labels, means and noise: two scales differ
+    # by (1 - s) times the class means, the same vector for every row of a
+    # class, and their files do not collide (1: the earlier tables' files).
+    bench = _bench()
+    a = bench.make_data(tmp_path, 600, 16, 3, mean_scale=1.0)
+    b = bench.make_data(tmp_path, 600, 16, 3, mean_scale=0.1)
+    assert a[0] != b[0] and a[0].name == "features_n600_d16_c3.npy"
+    (Xa, ya), (Xb, yb) = [(np.load(x), np.load(y)) for x, y in (a, b)]
+    np.testing.assert_array_equal(ya, yb)
+    diff = Xa.astype(np.float64) - Xb
+    for c in range(3):
+        rows = diff[ya == c]
+        np.testing.assert_allclose(rows, np.broadcast_to(rows[0], rows.shape),
+                                   atol=1e-5)
+    # ‖0.9 m_c‖² ≈ 0.81 · 16 per class, the noise's ‖x‖² ≈ 16 in both.
+    assert 0.81 * 16 * 0.2 < float(np.mean(diff**2)) * 16 < 0.81 * 16 * 3
