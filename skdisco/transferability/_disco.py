@@ -175,7 +175,7 @@ class _Spectrum:
     Only the ``r`` components with ``λ > λ_max · max(N, d) · eps`` are kept.
     """
 
-    def __init__(self, F, centering, scale=1.0, gram=None):
+    def __init__(self, F, centering, scale=1.0, gram=None, mean=None):
         n, d = F.shape
         self.F = F
         self.n_samples = n
@@ -190,11 +190,12 @@ class _Spectrum:
                 "The features are constant (every sample has the same feature "
                 "vector); DISCO needs features that vary across samples."
             )
-        if gram is not None:  # (G, mean) of the rows given (_kept_gram)
-            gram, mean = gram
+        # ``gram`` and ``mean``: the rows' Gram (about their mean, or the
+        # origin) and mean, when known already (_kept_gram).
+        if not centering:
+            self.mean = np.zeros(d)
         else:
-            mean = column_mean(F) if centering else None
-        self.mean = mean if centering else np.zeros(d)
+            self.mean = column_mean(F) if mean is None else mean
         self._tri = self._V = self._P = self._top = None
         self._primal = n > d
         if n > d:
@@ -1021,9 +1022,7 @@ def _loo_sq_residuals(spec, Y, C, groups):
 # --------------------------------------------------------------------------- #
 # hard-example sampling
 # --------------------------------------------------------------------------- #
-def hard_example_indices(
-    F, y, n_classes, n_keep, shrinkage="oas", *, _statistics=None
-):
+def hard_example_indices(F, y, n_classes, n_keep, shrinkage="oas"):
     """Rows of the ``n_keep`` hardest samples under a shrunk LDA, sorted.
 
     A linear discriminant analysis with a shared, shrunk covariance (the same
@@ -1039,10 +1038,14 @@ def hard_example_indices(
     then kept the first rows in the order given) -- and ties by the squared
     norm of the row. The rows kept are then the same whatever the order of the
     samples (exactly equal rows, the only ties left, are interchangeable).
-
-    ``_statistics``, a dict, receives the centred Gram matrix of all rows
-    (``"gram"``) and their mean (``"mean"``), for :func:`_kept_gram`.
     """
+    return _hard_examples(F, y, n_classes, n_keep, shrinkage)[0]
+
+
+def _hard_examples(F, y, n_classes, n_keep, shrinkage, keep_gram=False):
+    """:func:`hard_example_indices`, and the centred Gram matrix of all rows
+    and their mean it computed on the way (for :func:`_kept_gram`; the Gram
+    is None unless ``keep_gram``: it is dropped before the posterior pass)."""
     n, d = F.shape
     # Three passes: class sums (the mean is their total), the centred Gram, the
     # posteriors.
@@ -1051,9 +1054,8 @@ def hard_example_indices(
     M = sums / counts[:, None] - mean  # class means, centred
     gram = centered_gram(F, mean)
     within = gram - (M.T * counts) @ M
-    if _statistics is not None:
-        _statistics.update(gram=gram, mean=mean)
-    del gram
+    if not keep_gram:
+        gram = None
     S, _ = shrink_covariance((within + within.T) / (2.0 * n), shrinkage, n)
     B = cho_solve(_cholesky(S, "hard-example LDA"), M.T, check_finite=False)
     c = -0.5 * np.einsum("cj,jc->c", M, B) + np.log(counts / n)
@@ -1074,15 +1076,16 @@ def hard_example_indices(
     for cls in np.flatnonzero(kept < 2):
         members = order[y[order] == cls]
         keep[members[:2]] = True
-    return np.flatnonzero(keep)
+    return np.flatnonzero(keep), gram, mean
 
 
 def _kept_gram(F, kept, gram, mean, centering):
     """The kept rows' Gram matrix as all rows' minus the dropped rows'.
 
     ``gram`` is the centred Gram matrix of all rows of ``F`` (in memory) about
-    their ``mean``; the dropped rows' about the same mean is subtracted, then
-    moved to the kept rows' own mean ``m`` (``centering``) or to the origin:
+    their ``mean`` (symmetric; overwritten); the dropped rows' about the same
+    mean is subtracted, then moved to the kept rows' own mean ``m``
+    (``centering``) or to the origin:
     ``Σ_kept (x - m)(x - m)ᵀ = G_kept,mean - n_k δδᵀ`` with ``δ = m - mean``,
     plus ``n_k m mᵀ`` for the uncentred Gram. It reads the fewer rows when
     more than half are kept. Returns ``(G, m)``, ``G`` Fortran-ordered.
@@ -1091,7 +1094,7 @@ def _kept_gram(F, kept, gram, mean, centering):
     dropped[kept] = False
     n_k = kept.shape[0]
     rows = F[dropped]
-    G = np.array(gram, order="F", copy=True)
+    G = gram.T  # Fortran-ordered, and the same matrix: no copy
     G -= centered_gram(rows, mean)
     m = (F.shape[0] * mean - column_mean(rows) * rows.shape[0]) / n_k
     del rows
@@ -1194,7 +1197,7 @@ def disco_result(
     estimator): nothing is checked again here.
     """
     n = F.shape[0]
-    sample_indices = gram = None
+    sample_indices = gram = kept_mean = None
     if isinstance(F, FeatureSource) and n <= F.shape[1]:
         # The dual form decomposes the N × N kernel: N rows take no more memory
         # than the d × d Gram matrix of the primal form.
@@ -1205,18 +1208,17 @@ def disco_result(
             hard_examples, hard_examples_threshold, n, n_classes
         )
         if keep is not None:
-            stats = {}
-            sample_indices = hard_example_indices(
-                F, y, n_classes, keep, shrinkage, _statistics=stats
+            # More than half kept (primal form, in memory): their Gram matrix
+            # as all rows' (from the ranking's pass) minus the dropped rows'.
+            subtract = 2 * keep > n and keep > F.shape[1] and isinstance(F, np.ndarray)
+            sample_indices, all_gram, all_mean = _hard_examples(
+                F, y, n_classes, keep, shrinkage, keep_gram=subtract
             )
-            n_kept = sample_indices.shape[0]
-            if 2 * n_kept > n and n_kept > F.shape[1] and isinstance(F, np.ndarray):
-                # More than half kept (primal form): their Gram matrix as all
-                # rows' (from the ranking's pass) minus the dropped rows'.
-                gram = _kept_gram(
-                    F, sample_indices, stats["gram"], stats["mean"], centering
+            if subtract:
+                gram, kept_mean = _kept_gram(
+                    F, sample_indices, all_gram, all_mean, centering
                 )
-            del stats
+            del all_gram
             if isinstance(F, FeatureSource):  # the kept rows, read once
                 F = take_rows(F, sample_indices)
             else:
@@ -1228,7 +1230,7 @@ def disco_result(
             "hard_examples applies to classification only (it ranks samples by "
             "their LDA class posterior); pass hard_examples=None for regression."
         )
-    spec = _Spectrum(F, centering, scale, gram=gram)
+    spec = _Spectrum(F, centering, scale, gram=gram, mean=kept_mean)
     del gram
     if groups is None:
         groups = make_groups(spec.sigma.shape[0], n_groups, group_size)
