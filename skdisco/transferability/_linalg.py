@@ -422,25 +422,30 @@ class Tridiagonalization:
     def eigh(self):
         """Eigenvalues (ascending) and eigenvectors ``W`` of ``T``: ``A = QW Λ (QW)ᵀ``.
 
-        MRRR (``stemr``), the tridiagonal solver of ``scipy.linalg.eigh``'s default
-        driver ``"evr"``: O(n²) flops and O(n) workspace (divide and conquer
-        needs an n × n one). Where MRRR reports a failure (rare: it needs
-        enough relative accuracy to split clusters), divide and conquer
-        (``stevd``) is used instead, as LAPACK's ``syevr`` falls back to
-        bisection. ``W`` is Fortran-ordered.
+        Divide and conquer (``stevd``, the tridiagonal solver of
+        ``scipy.linalg.eigh``'s driver ``"evd"``): its merges are matrix
+        products (multi-threaded BLAS), where MRRR (``stemr``, the default
+        driver ``"evr"``'s) runs on one thread. On an AVX-512 machine it took
+        0.22 s against MRRR's 0.27 s at n = 2048 on one thread and 0.17 against
+        0.28 s on two (0.007 against 0.010 s at n = 512); an earlier AVX2
+        machine had it 10 % slower on one thread. Its eigenvectors are
+        orthogonal to ~1e-14 where MRRR's are to ~1e-12 on the same
+        matrices. It takes an n × n workspace beside ``W`` (the size of the
+        matrix reduced). Where it reports a failure, MRRR is used instead.
+        ``W`` is Fortran-ordered.
         """
         if self.n == 1:
             return self.diag.copy(), np.ones((1, 1), order="F")
+        w, W, info = lapack.dstevd(self.diag.copy(), self.offdiag.copy(), compute_v=1)
+        if info == 0:
+            return w, np.asfortranarray(W)
         e = np.append(self.offdiag, 0.0)  # stemr's e has n entries
         m, w, W, info = lapack.dstemr(self.diag.copy(), e, 0, 0.0, 0.0, 0, 0)
-        if info == 0 and m == self.n:
-            return w, W
-        w, W, info = lapack.dstevd(self.diag.copy(), self.offdiag.copy(), compute_v=1)
-        if info != 0:  # pragma: no cover - both LAPACK solvers failed
+        if info != 0 or m != self.n:  # pragma: no cover - both LAPACK solvers failed
             raise np.linalg.LinAlgError(
-                f"LAPACK dstemr and dstevd failed on the tridiagonal (info={info})."
+                f"LAPACK dstevd and dstemr failed on the tridiagonal (info={info})."
             )
-        return w, np.asfortranarray(W)
+        return w, W
 
     def _apply(self, R, trans, out):
         R = np.asarray(R, dtype=np.float64)
@@ -1017,7 +1022,8 @@ class ClassMeanSpectrum:
     coordinates of the centred class means ``μ_c - μ`` in its eigenbasis -- without
     the eigenvectors themselves: the scatter (D × D when ``N > D``, the kernel
     ``Xc Xcᵀ`` otherwise) is reduced to tridiagonal form ``Q T Qᵀ`` once
-    (:class:`Tridiagonalization`), ``T``'s eigenvectors ``W`` come from MRRR, and
+    (:class:`Tridiagonalization`), ``T``'s eigenvectors ``W`` come from divide
+    and conquer (:meth:`Tridiagonalization.eigh`), and
     ``Q`` is applied only to the C class vectors (O(min(N, D)²·C)) instead of
     back-transforming all ``W`` (the 2·min(N, D)³ of a full ``eigh``).
 

@@ -67,27 +67,44 @@ def test_reverse_columns_in_place(n, block):
     np.testing.assert_array_equal(W, expected)
 
 
-def test_tridiagonalization_falls_back_to_divide_and_conquer(monkeypatch):
+def test_tridiagonalization_falls_back_to_mrrr(monkeypatch):
     from scipy.linalg import lapack
 
     import skdisco.transferability._linalg as linalg
 
     A = _psd(30, seed=4)
     tri = Tridiagonalization(A)
-    w_mrrr, W_mrrr = tri.eigh()
+    w_dc, W_dc = tri.eigh()
+    calls = []
+    real_stevd, real_stemr = lapack.dstevd, lapack.dstemr
 
-    real_stemr = lapack.dstemr
+    def failing_stevd(d, e, *args, **kwargs):
+        w, W, info = real_stevd(d, e, *args, **kwargs)
+        return w, W, 7  # as if divide and conquer had failed
 
-    def failing_stemr(d, e, *args, **kwargs):
-        m, w, W, info = real_stemr(d, e, *args, **kwargs)
-        return m, w, W, 7  # as if MRRR had not converged
+    def counted_stemr(*args, **kwargs):
+        calls.append("stemr")
+        return real_stemr(*args, **kwargs)
 
-    monkeypatch.setattr(linalg.lapack, "dstemr", failing_stemr)
+    monkeypatch.setattr(linalg.lapack, "dstevd", failing_stevd)
+    monkeypatch.setattr(linalg.lapack, "dstemr", counted_stemr)
     w, W = tri.eigh()
-    np.testing.assert_allclose(w, w_mrrr, rtol=1e-12, atol=1e-10)
+    assert calls == ["stemr"]
+    np.testing.assert_allclose(w, w_dc, rtol=1e-12, atol=1e-10)
     # Same eigenvectors up to sign (distinct eigenvalues).
-    np.testing.assert_allclose(np.abs(W.T @ W_mrrr), np.eye(30), atol=1e-8)
+    np.testing.assert_allclose(np.abs(W.T @ W_dc), np.eye(30), atol=1e-8)
     assert W.flags.f_contiguous
+
+
+def test_tridiagonalization_eigenvectors_are_orthogonal_to_rounding():
+    """Divide and conquer: orthogonal to ~10 ulps on a Gram matrix with a
+    decaying spectrum, where MRRR's eigenvectors of the same tridiagonal are
+    to ~500 (and ~1e-12 at n = 2048)."""
+    rng = np.random.default_rng(0)
+    n = 300
+    X = rng.standard_normal((2 * n, n)) / np.sqrt(np.arange(1, n + 1))
+    w, W = Tridiagonalization(centered_gram(X, np.zeros(n))).eigh()
+    assert np.abs(W.T @ W - np.eye(n)).max() < 100 * np.finfo(float).eps
 
 
 @pytest.mark.parametrize("n, d", [(300, 40), (40, 300), (60, 60)])
