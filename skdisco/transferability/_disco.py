@@ -48,6 +48,7 @@ from ._linalg import (
     _cross,
     _distributed,
     _on_device,
+    blas_matmul,
     centered_gram,
     class_sums,
     column_mean,
@@ -297,7 +298,8 @@ class _Spectrum:
         out = np.empty((k, B.shape[1]), order="F")
         step = self._tri.n
         for a in range(0, B.shape[1], step):
-            out[:, a : a + step] = W.T @ self._tri.apply_qt(B[:, a : a + step])
+            QtB = self._tri.apply_qt(B[:, a : a + step])
+            out[:, a : a + step] = blas_matmul(W.T, QtB)
         return out
 
     def v_blocks(self, blocks, out, columns):
@@ -307,23 +309,59 @@ class _Spectrum:
         (``V_g`` is a view), ``B`` with ``len(g)`` rows. Product ``i`` goes to
         the columns of ``out`` (Fortran-ordered, d × M) from ``columns[i]`` on;
         its other columns are left as they are. When ``V`` is kept factored,
-        ``Q`` is applied in place to those columns (runs of adjacent ones at
-        once).
+        ``V_g B = Q (W_g B)``: the products ``W_g B`` are formed side by side,
+        below their first row, in pieces of at most d columns (consecutive
+        pairs of one group in one matrix product), and ``Q`` is applied to
+        each piece in one LAPACK call: one call on the K·C columns of K folds
+        runs at about 1.3× (one thread) to 1.7× (two) the speed of K calls
+        on C columns each at d = 2048, C = 100.
         """
         widest = max((g[-1] + 1 for g, _ in blocks), default=0)
-        dense = self._V is not None and widest <= self._V.shape[1]
-        base = self._V if dense else self._W
-        runs = []
-        for (g, B), a in sorted(zip(blocks, columns), key=lambda pair: pair[1]):
-            b = a + B.shape[1]
-            out[:, a:b] = base[:, g[0] : g[-1] + 1] @ B
-            if runs and runs[-1][1] == a:
-                runs[-1][1] = b
-            else:
-                runs.append([a, b])
-        if not dense:
-            for a, b in runs:
-                self._tri.apply_q(out[:, a:b], out=out[:, a:b])
+        if self._V is not None and widest <= self._V.shape[1]:
+            for (g, B), a in zip(blocks, columns):
+                Vg = self._V[:, g[0] : g[-1] + 1]
+                out[:, a : a + B.shape[1]] = blas_matmul(Vg, B)
+            return
+        W, d = self._W, out.shape[0]
+        order = sorted(range(len(blocks)), key=lambda i: columns[i])
+        pieces, width = [], d
+        for i in order:
+            m = blocks[i][1].shape[1]
+            if width + m > d and width:
+                pieces.append([])
+                width = 0
+            pieces[-1].append(i)
+            width += m
+        for piece in pieces:
+            sizes = [blocks[i][1].shape[1] for i in piece]
+            sub = np.empty((d - 1, sum(sizes)), order="F")
+            at = np.cumsum([0] + sizes)
+            # Runs of pairs of one group: one product each.
+            start = 0
+            while start < len(piece):
+                g = blocks[piece[start]][0]
+                stop = start + 1
+                while stop < len(piece) and np.array_equal(blocks[piece[stop]][0], g):
+                    stop += 1
+                Bs = [blocks[i][1] for i in piece[start:stop]]
+                B = Bs[0] if len(Bs) == 1 else np.hstack(Bs)
+                Wg = W[:, g[0] : g[-1] + 1]
+                # A contiguous copy of W_g below its first row (d × |g|, as
+                # large as the product's operand): dgemm reads it in place.
+                blas_matmul(
+                    np.asfortranarray(Wg[1:]), B, out=sub[:, at[start] : at[stop]]
+                )
+                row0 = Wg[0] @ B
+                for j, i in enumerate(piece[start:stop]):
+                    a = columns[i]
+                    out[0, a : a + sizes[start + j]] = row0[
+                        at[start + j] - at[start] : at[start + j + 1] - at[start]
+                    ]
+                start = stop
+            sub = self._tri.apply_reflectors(sub)
+            for j, i in enumerate(piece):
+                a = columns[i]
+                out[1:, a : a + sizes[j]] = sub[:, at[j] : at[j + 1]]
 
     def coords(self, rows):
         """Coordinates ``P[rows]`` (len(rows) × r), for in-memory features."""
@@ -767,9 +805,34 @@ def _classification_group_scores(
         totals = device_disco_posterior_sums(
             rows_of, y, fold_of, chunk_bytes=chunk, **score.keywords
         )
+    elif isinstance(rows_of, np.ndarray) and K > 1:
+        totals = _fold_major_sums(rows_of, score, y, fold_of, folds, chunk)
     else:
         totals = reduce_blocks(rows_of, score, y, fold_of, chunk_bytes=chunk)
     return totals / n, coefs
+
+
+def _fold_major_sums(X, score, y, fold_of, folds, chunk_bytes):
+    """The posterior pass over in-memory rows, one fold at a time.
+
+    Each block gathers rows of one fold (a copy, as selecting a fold's rows
+    in a block of consecutive rows is), so its logits are one matrix product
+    with that fold's weights, not one product per fold in every block. At
+    N = 5 000, d = 2048, C = 100 (five folds) the pass took 0.070 against
+    0.077 s on two threads (best of four; typically 0.074 against 0.097),
+    the same on one; at d = 512, N = 10 000, 0.081 against 0.095 s on two.
+    Blocks of at most ``chunk_bytes`` of float64 rows.
+    """
+    step = max(1, int(chunk_bytes // (8 * max(X.shape[1], 1))))
+    total = None
+    for rows in folds:
+        for a in range(0, rows.size, step):
+            idx = rows[a : a + step]
+            block = np.asarray(X[idx], dtype=np.float64)
+            part = score(block, y[idx], fold_of[idx])
+            del block  # before the next block is gathered
+            total = part if total is None else total + part
+    return total
 
 
 def _fold_means(out, sums, fold_sums, counts):
@@ -795,8 +858,8 @@ def _linear_posterior_block(
     for k in np.unique(fold_block):
         sel = fold_block == k
         part = block if sel.all() else block[sel]
-        L_all = part @ weights[k] - offsets[k]
-        L_all += consts[k]
+        L_all = blas_matmul(part, weights[k])
+        L_all += consts[k] - offsets[k]  # one pass over the logits, not two
         totals = totals + _group_sums(L_all, y_block[sel], n_classes)
     return totals
 
@@ -809,13 +872,14 @@ def _coords_posterior_block(
     ``basis`` None: the block holds coordinates already (the dual form).
     """
     C = n_classes
-    P = block if basis is None else (block - center) @ basis
+    P = block if basis is None else blas_matmul(block - center, basis)
     totals = np.zeros(len(groups))
     for k in np.unique(fold_block):
         sel = fold_block == k
         Pk, y_rows = (P, y_block) if sel.all() else (P[sel], y_block[sel])
         for j, ((a, b), B) in enumerate(zip(groups, Bs[k])):
-            L = Pk[:, a:b] @ B + consts[k][j * C : (j + 1) * C]
+            L = blas_matmul(Pk[:, a:b], B)
+            L += consts[k][j * C : (j + 1) * C]
             totals[j] += _true_class_prob_sum(L, y_rows)
     return totals
 
@@ -859,7 +923,7 @@ def _dual_complement(
         sq[k] = np.einsum("cj,cj->c", means, means)
         Z = np.asarray(spec.F[rows], dtype=np.float64)
         Z -= spec.mean
-        R[rows] = Z @ means.T
+        R[rows] = blas_matmul(Z, means.T)
         del Z
     return energy, sq, R
 
@@ -883,7 +947,7 @@ def _dual_posterior_block(
         part, y_rows = (block, y_block) if sel.all() else (block[sel], y_block[sel])
         last = factors[-1] * part[:, n_top:]
         for j, ((a, b), B) in enumerate(zip(groups, Bs[k])):
-            L = part[:, a:b] @ B
+            L = blas_matmul(part[:, a:b], B)
             last -= (factors[-1] / factors[j]) * L
             L += consts[k][j * C : (j + 1) * C]
             totals[j] += _true_class_prob_sum(L, y_rows)
@@ -1112,7 +1176,7 @@ def _hard_example_block(block, y_block, *, B, c):
     computed shifted by its largest term: finite and exact however close to 1
     ``q`` is.
     """
-    L = block @ B
+    L = blas_matmul(block, B)
     L += c
     rows = np.arange(L.shape[0])
     L -= L[rows, y_block][:, None]

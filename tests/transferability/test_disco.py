@@ -15,7 +15,11 @@ from skdisco.transferability import (
     disco_components,
     disco_detection,
 )
-from skdisco.transferability._disco import _Spectrum, hard_example_indices
+from skdisco.transferability._disco import (
+    _Spectrum,
+    hard_example_indices,
+    make_groups,
+)
 
 ATOL = 1e-8
 
@@ -878,3 +882,71 @@ def test_a_saturated_score_warns_at_the_callers_line():
         warnings.simplefilter("error", SaturatedScoreWarning)
         assert 1 - 1e-12 < disco(centres[y] * 100.0 + noise, y) < 1 - 1e-14
         assert disco(centres[y] * 10.0 + noise, y) < 0.97
+
+
+@pytest.mark.parametrize("d", [6, 25])
+def test_v_blocks_factored_pieces_equal_the_dense_products(d):
+    # With V factored, the products W_g B are formed in pieces of at most d
+    # columns (runs of one group in one product) and Q applied per piece;
+    # the pairs below interleave groups, leave gaps between columns and, at
+    # d = 6, span several pieces (one pair wider than d on its own).
+    rng = np.random.default_rng(d)
+    X = rng.standard_normal((4 * d, d)) * rng.uniform(0.5, 2.0, d)
+    factored = _Spectrum(X, centering=True)
+    dense = _Spectrum(X, centering=True)
+    V = dense.V
+    groups = make_groups(factored.rank, 3)
+    widths = [2, 3, 1, d + 1, 4, 2, 5]
+    pairs = [
+        (groups[i % 2], rng.standard_normal((len(groups[i % 2]), m)))
+        for i, m in enumerate(widths)
+    ]
+    columns = list(np.cumsum([0] + [m + 1 for m in widths[:-1]]))[::-1]
+    pairs = pairs[::-1]  # columns given out of order
+    total = columns[0] + widths[-1] + 2
+    out = np.full((d, total), 7.0, order="F")
+    factored.v_blocks(pairs, out=out, columns=columns)
+    assert factored._V is None  # nothing back-transformed
+    expected = np.full((d, total), 7.0)
+    for (g, B), a in zip(pairs, columns):
+        expected[:, a : a + B.shape[1]] = V[:, g[0] : g[-1] + 1] @ B
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-12)
+    out_dense = np.full((d, total), 7.0, order="F")
+    dense.v_blocks(pairs, out=out_dense, columns=columns)
+    np.testing.assert_allclose(out_dense, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("covariance", ["isotropic", "shared"])
+@pytest.mark.parametrize("shape", [(300, 20), (60, 90)])
+def test_disco_fold_major_posterior_equals_one_pass_over_blocks(
+    monkeypatch, covariance, shape
+):
+    # In memory, the posterior pass gathers one fold's rows at a time; the
+    # same sums as the pass over consecutive blocks (each scored fold by
+    # fold), to rounding, also with blocks of a few rows.
+    import skdisco.transferability._disco as mod
+    from skdisco.utils._source import reduce_blocks
+
+    X, y = blobs(n=shape[0], d=shape[1], C=4, seed=7)
+    kw = dict(hard_examples=None, covariance=covariance)
+    gathered = disco_components(X, y, **kw)
+    calls = []
+    real = mod._fold_major_sums
+    monkeypatch.setattr(
+        mod, "_fold_major_sums", lambda *a: calls.append(a[-1]) or real(*a)
+    )
+    monkeypatch.setattr(mod, "posterior_chunk_bytes", lambda d, k: 7 * 8 * d)
+    small = disco_components(X, y, **kw)
+    assert len(calls) == 1  # the gathered pass ran, in blocks of 7 rows
+    monkeypatch.setattr(
+        mod,
+        "_fold_major_sums",
+        lambda X, score, y, fold_of, folds, chunk: reduce_blocks(
+            X, score, y, fold_of, chunk_bytes=chunk
+        ),
+    )
+    blocks = disco_components(X, y, **kw)
+    np.testing.assert_allclose(small.group_scores, gathered.group_scores, rtol=1e-13)
+    np.testing.assert_allclose(blocks.group_scores, gathered.group_scores, rtol=1e-13)
+    expected = naive_disco(X, y, covariance=covariance)[2]
+    np.testing.assert_allclose(gathered.group_scores, expected, rtol=0, atol=ATOL)

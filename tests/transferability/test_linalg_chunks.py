@@ -98,3 +98,43 @@ def test_class_sums_with_more_labels_than_rows_per_chunk_are_exact(chunked):
     np.testing.assert_allclose(sums, dense, rtol=1e-14, atol=1e-14)
     np.testing.assert_array_equal(counts, np.bincount(y, minlength=400))
     assert not sums[7].any()
+
+
+def _layouts(M):
+    yield M
+    yield np.asfortranarray(M)
+
+
+@pytest.mark.parametrize("shape", [(5, 7, 3), (1, 7, 3), (5, 1, 3), (5, 7, 1)])
+def test_blas_matmul_equals_numpy_in_every_layout(shape):
+    from skdisco.transferability._linalg import blas_matmul
+
+    m, k, n = shape
+    rng = np.random.default_rng(m * 100 + k * 10 + n)
+    A, B = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+    for a in _layouts(A):
+        for b in _layouts(B):
+            got = blas_matmul(a, b)
+            assert got.flags.c_contiguous and got.shape == (m, n)
+            np.testing.assert_allclose(got, A @ B, rtol=1e-14, atol=1e-14)
+            out = np.full((m, n), np.nan, order="F")
+            assert blas_matmul(a, b, out=out) is out
+            np.testing.assert_allclose(out, A @ B, rtol=1e-14, atol=1e-14)
+
+
+def test_blas_matmul_passes_strided_empty_and_float32_operands_to_numpy():
+    from skdisco.transferability._linalg import blas_matmul
+
+    rng = np.random.default_rng(0)
+    A, B = rng.standard_normal((8, 9)), rng.standard_normal((9, 6))
+    np.testing.assert_array_equal(blas_matmul(A[::2], B[:, 1:4]), A[::2] @ B[:, 1:4])
+    assert blas_matmul(np.zeros((0, 3)), np.ones((3, 2))).shape == (0, 2)
+    A32 = A.astype(np.float32)
+    assert blas_matmul(A32, A32.T).dtype == np.float32
+    out = np.empty((4, 3), order="F")
+    blas_matmul(A[::2], B[:, 1:4], out=out)
+    np.testing.assert_allclose(out, A[::2] @ B[:, 1:4], rtol=1e-14)
+    with pytest.raises(ValueError, match="Fortran-ordered"):
+        blas_matmul(A, B, out=np.empty((8, 6)))
+    with pytest.raises(ValueError, match="Fortran-ordered"):
+        blas_matmul(A[::2], B[:, 1:4], out=np.empty((4, 3)))

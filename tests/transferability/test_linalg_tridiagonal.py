@@ -183,3 +183,24 @@ def test_q_products_in_pieces_and_in_place_equal_the_dense_q(m):
     np.testing.assert_allclose(inplace, Q.T @ R, atol=1e-12)
     with pytest.raises(ValueError, match="Fortran-ordered float64"):
         tri.apply_q(R, out=np.zeros((n, m)))  # C-ordered
+
+
+@pytest.mark.parametrize("n", [1, 2, 9])
+@pytest.mark.parametrize("trans", ["N", "T"])
+def test_apply_reflectors_is_q_below_the_first_row_in_place(n, trans):
+    # Q = diag(1, Q'): Q' applied in place to the rows below the first.
+    tri = Tridiagonalization(_psd(n, seed=n))
+    R = np.random.default_rng(n).standard_normal((n, 4))
+    expected = tri.apply_q(R) if trans == "N" else tri.apply_qt(R)
+    np.testing.assert_array_equal(expected[0], R[0])
+    sub = np.asfortranarray(R[1:])
+    out = tri.apply_reflectors(sub, trans)
+    np.testing.assert_allclose(out, expected[1:], atol=1e-13)
+    if n > 1:
+        assert np.shares_memory(out, sub)  # overwritten, not copied
+
+
+def test_apply_reflectors_rejects_c_ordered_input():
+    tri = Tridiagonalization(_psd(6))
+    with pytest.raises(ValueError, match="Fortran-ordered"):
+        tri.apply_reflectors(np.zeros((5, 3)))
