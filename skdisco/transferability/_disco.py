@@ -271,7 +271,7 @@ class _Spectrum:
     def V(self):
         """Right singular vectors ``V`` (d × r), back-transformed once on first use."""
         if self._V is None or self._V.shape[1] < self.rank:
-            self._V = np.ascontiguousarray(self._tri.apply_q(self._W))
+            self._V = self._tri.apply_q(self._W)  # Fortran-ordered
         return self._V
 
     def lead_v(self, k):
@@ -281,7 +281,7 @@ class _Spectrum:
         those components.
         """
         if self._V is None or self._V.shape[1] < k:
-            self._V = np.ascontiguousarray(self._tri.apply_q(self._W[:, :k]))
+            self._V = self._tri.apply_q(self._W[:, :k])
         return self._V[:, :k]
 
     def vt(self, B, n_components=None):
@@ -293,7 +293,8 @@ class _Spectrum:
         """
         k = self.rank if n_components is None else n_components
         if self._V is not None and k <= self._V.shape[1]:
-            return (B.T @ self._V[:, :k]).T
+            out = np.empty((k, B.shape[1]), order="F")
+            return blas_matmul(self._V[:, :k].T, B, out=out)
         W = self._W[:, :k]
         out = np.empty((k, B.shape[1]), order="F")
         step = self._tri.n
@@ -367,12 +368,14 @@ class _Spectrum:
         """Coordinates ``P[rows]`` (len(rows) × r), for in-memory features."""
         if self.P is not None:
             return self.P[rows]
-        return (np.asarray(self.F[rows], dtype=np.float64) - self.mean) @ self.V
+        return blas_matmul(
+            np.asarray(self.F[rows], dtype=np.float64) - self.mean, self.V
+        )
 
     def cross(self, B):
         """``Pᵀ B`` (r × K) for a dense (N × K) matrix ``B``."""
         if self.P is not None:
-            return self.P.T @ B
+            return blas_matmul(self.P.T, B)
         if _on_device(self.F):
             from ..utils._torch import device_cross
 
@@ -382,7 +385,7 @@ class _Spectrum:
         else:
             ZtB = np.zeros((self.F.shape[1], B.shape[1]))
             for start, stop, block in iter_float64_chunks(self.F):
-                ZtB += block.T @ B[start:stop]
+                ZtB += blas_matmul(block.T, B[start:stop])
                 del block  # before the next block is read
         ZtB -= np.outer(self.mean, B.sum(axis=0))
         return self.vt(ZtB)
@@ -488,7 +491,7 @@ def _fold_keys(spec, F, y):
         else:
             block = None
         if block is not None:
-            coords = (block - spec.mean) @ lead
+            coords = blas_matmul(block - spec.mean, lead)
         else:
             coords = row_values(F, partial(_coords_block, mean=spec.mean, basis=lead))[
                 rows
@@ -500,7 +503,7 @@ def _fold_keys(spec, F, y):
 
 
 def _coords_block(block, *, mean, basis):
-    return (block - mean) @ basis
+    return blas_matmul(block - mean, basis)
 
 
 def stratified_folds(key, y, n_classes, n_folds, random_state=None):

@@ -1172,7 +1172,7 @@ class ClassMeanSpectrum:
         w, W = tri.eigh()  # ascending
         self.counts = counts
         # Coordinates on the eigenvectors Q W, descending: (Qᵀ R)ᵀ W, reversed.
-        coords = (tri.apply_qt(R).T @ W)[:, ::-1]
+        coords = blas_matmul(tri.apply_qt(R).T, W)[:, ::-1]
         self.eigenvalues = np.clip(w[::-1], 0.0, None)
         if self.dual:
             coords *= np.sqrt(self.eigenvalues)[None, :]
