@@ -16,7 +16,9 @@ synthetic Gaussian class clusters (D features, C classes) with BLAS fixed to
 that thread count (threadpoolctl). Scorers that take source-model
 probabilities (tag ``input_kind == "probabilities"``: LEEP, NCE, PACTran
 Dirichlet/Gamma) get the softmax of a random linear map of the features to
-``--source-classes`` (default 1 000) source classes. Peak memory is the
+``--source-classes`` (default 1 000) source classes; the detection
+combination (tag ``tasks == ("detection",)``: ``DiscoDetectionScorer``) gets
+each row's class label and four box coordinates. Peak memory is the
 ``tracemalloc`` peak during ``fit`` (numpy reports its buffers to tracemalloc;
 BLAS/LAPACK workspaces are not counted).
 
@@ -60,7 +62,12 @@ MIXTURE_SCORERS = {"NLEEPScorer"}
 
 
 def make_data(n, d, c, n_source, seed=0):
-    """Features with class structure, labels, and source probabilities."""
+    """Features with class structure, labels, source probabilities, boxes.
+
+    The detection target (what ``tasks == ("detection",)`` scorers take) is
+    each row's class label followed by four box coordinates: a random linear
+    map of the features plus noise.
+    """
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -72,7 +79,9 @@ def make_data(n, d, c, n_source, seed=0):
     logits -= logits.max(axis=1, keepdims=True)
     P = np.exp(logits)
     P /= P.sum(axis=1, keepdims=True)
-    return X, y, P
+    boxes = X @ (rng.standard_normal((d, 4)) / np.sqrt(d))
+    boxes += rng.standard_normal((n, 4))
+    return X, y, P, np.column_stack([y, boxes])
 
 
 def scorer_names():
@@ -102,7 +111,7 @@ def run(sizes, d, c, n_source, max_n_slow, sfda_extra, max_n_nleep=2000):
     names = scorer_names()
     all_sizes = sorted(set(sizes) | ({5000} if sfda_extra else set()))
     for n in all_sizes:
-        X, y, P = make_data(n, d, c, n_source)
+        X, y, P, y_boxes = make_data(n, d, c, n_source)
         logme_seconds = None
         order = ["LogMEScorer"] + [m for m in names if m != "LogMEScorer"]
         for name in order:
@@ -117,9 +126,11 @@ def run(sizes, d, c, n_source, max_n_slow, sfda_extra, max_n_nleep=2000):
             if name in MIXTURE_SCORERS and n > max_n_nleep:
                 rows.append((name, n, None, None, "skipped (500-component GMM)"))
                 continue
-            data = P if get_scorer_tags(cls()).input_kind == "probabilities" else X
+            tags = get_scorer_tags(cls())
+            data = P if tags.input_kind == "probabilities" else X
+            target = y_boxes if tags.tasks == ("detection",) else y
             try:
-                seconds, peak = measure(cls(), data, y)
+                seconds, peak = measure(cls(), data, target)
             except Exception as exc:  # report, keep going with the others
                 rows.append((name, n, None, None, f"error: {type(exc).__name__}"))
                 continue
@@ -136,9 +147,10 @@ def run(sizes, d, c, n_source, max_n_slow, sfda_extra, max_n_nleep=2000):
     return rows
 
 
-def print_table(rows, d, c, n_source):
+def print_table(rows, d, c, n_source, threads):
     print()
-    print(f"D={d}, C={c}, source classes={n_source}, 1 BLAS thread")
+    unit = "thread" if threads == 1 else "threads"
+    print(f"D={d}, C={c}, source classes={n_source}, {threads} BLAS {unit}")
     print(
         f"| {'scorer':26s} | {'N':>6s} | {'time (s)':>9s} | {'peak MiB':>9s} | note |"
     )
@@ -183,7 +195,7 @@ def main(argv=None):
             rows = run(sizes, d, c, n_source, args.max_n_slow,
                        sfda_extra=default_n and not args.quick,
                        max_n_nleep=args.max_n_nleep)
-        print_table(rows, d, c, n_source)
+        print_table(rows, d, c, n_source, args.threads[0])
         return
     from _sweep import run_sweep
 
