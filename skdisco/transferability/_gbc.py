@@ -181,14 +181,14 @@ def gbc_result(F, y, n_classes, *, gaussian_type="spherical", n_components=None)
         # Streamed: the class means of the projections are the projected class
         # means, and their variances are taken block by block (three passes).
         k = min(int(n_components), *F.shape)
-        spectrum = CenteredSpectrum(F, labels=(y, n_classes))
+        spectrum = CenteredSpectrum(F, labels=(y, n_classes), n_vectors=k)
         _, means = spectrum.class_statistics(y, n_classes)
         center, basis = spectrum.mean, spectrum.vectors[:, :k]
         means = (means - center) @ basis
     else:
         if n_components is not None:
             k = min(int(n_components), *F.shape)
-            F = CenteredSpectrum(F).scores(k)
+            F = CenteredSpectrum(F, n_vectors=k).scores(k)
         _, means = class_statistics(F, y, n_classes)
     with np.errstate(over="ignore", under="ignore"):
         floor = np.float64(_MIN_VARIANCE) / scale / scale

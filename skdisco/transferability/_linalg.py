@@ -18,6 +18,7 @@ from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import eigh as scipy_eigh
 from scipy.linalg import lapack
 from scipy.linalg.blas import dgemm, dsyrk
 
@@ -1009,9 +1010,29 @@ class CenteredSpectrum:
     ----------
     X : ndarray of shape (n_samples, n_features)
         Features (float32 or float64; float64 inside).
+    labels : tuple (y, n_classes), optional
+        Encoded labels: the class statistics come from the pass that gives
+        the mean (:meth:`class_statistics`).
+    n_vectors : int, optional
+        Keep only the ``n_vectors`` largest eigenvalues and their vectors
+        (PCA scores on a few components): LAPACK's MRRR (``dsyevr``) then
+        forms only those after the tridiagonal reduction, instead of every
+        eigenvector and their back-transformation (the larger part of a full
+        ``eigh``). None keeps all ``min(N, D)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdisco.transferability._linalg import CenteredSpectrum
+    >>> X = np.random.default_rng(0).normal(size=(50, 6))
+    >>> full, top = CenteredSpectrum(X), CenteredSpectrum(X, n_vectors=2)
+    >>> top.eigenvalues.shape, top.vectors.shape
+    ((2,), (6, 2))
+    >>> bool(np.allclose(top.eigenvalues, full.eigenvalues[:2]))
+    True
     """
 
-    def __init__(self, X, *, labels=None):
+    def __init__(self, X, *, labels=None, n_vectors=None):
         n, d = X.shape
         self.n_samples, self.n_features = n, d
         self.dual = n <= d
@@ -1028,13 +1049,27 @@ class CenteredSpectrum:
         self._X = X
         if self.dual:
             Xc = np.asarray(X, dtype=np.float64) - self.mean
-            w, vecs = np.linalg.eigh(kernel_matrix(Xc))
+            A = kernel_matrix(Xc, lower_only=True)
+            del Xc
         else:
-            w, vecs = np.linalg.eigh(centered_gram(X, self.mean))
-        order = np.argsort(w)[::-1]
+            # Only the lower triangle, Fortran-ordered: what LAPACK reads.
+            A = centered_gram(X, self.mean, lower_only=True)
+        m = A.shape[0]
+        r = m if n_vectors is None else min(int(n_vectors), m)
+        # scipy's LAPACK, on the BLAS of the products before and after it
+        # (see blas_matmul); "evd" (divide and conquer) for every vector.
+        w, vecs = scipy_eigh(
+            A,
+            lower=True,
+            overwrite_a=True,
+            check_finite=False,
+            driver="evd" if r == m else "evr",
+            subset_by_index=None if r == m else [m - r, m - 1],
+        )
+        del A
         # Round-off negatives of a PSD matrix are zeros.
-        self.eigenvalues = np.clip(w[order], 0.0, None)
-        self.vectors = vecs[:, order]
+        self.eigenvalues = np.clip(w[::-1], 0.0, None)
+        self.vectors = np.asfortranarray(vecs[:, ::-1])  # columns descending
 
     def class_mean_coordinates(self, y, n_classes):
         """Centred class means ``μ_c - μ`` in the eigenbasis, shape (C, r).

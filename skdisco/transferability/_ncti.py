@@ -73,7 +73,7 @@ def _pca_scores(F, n_classes, n_components, stream=False):
             UserWarning,
             stacklevel=user_stacklevel(),
         )
-    spectrum = CenteredSpectrum(F)
+    spectrum = CenteredSpectrum(F, n_vectors=k)  # the k it projects on
     explained_variance = spectrum.eigenvalues[:k] / (n - 1)
     if stream:
         # Out of core: the scores of each block are formed as it is read.

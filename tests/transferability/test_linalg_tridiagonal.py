@@ -204,3 +204,43 @@ def test_apply_reflectors_rejects_c_ordered_input():
     tri = Tridiagonalization(_psd(6))
     with pytest.raises(ValueError, match="Fortran-ordered"):
         tri.apply_reflectors(np.zeros((5, 3)))
+
+
+@pytest.mark.parametrize("n, d", [(300, 40), (40, 300), (60, 60)])
+@pytest.mark.parametrize("k", [1, 7, 1000])
+def test_centered_spectrum_n_vectors_is_the_leading_part_of_the_full_one(n, d, k):
+    # The leading k eigenpairs (MRRR on a subset) are the full decomposition's
+    # first k, up to each vector's sign; their scores and class-mean
+    # coordinates too. k above min(n, d) keeps them all.
+    rng = np.random.default_rng(n * d + k)
+    y = np.arange(n) % 4
+    X = rng.standard_normal((n, d)) * np.linspace(3.0, 0.1, d) + y[:, None]
+    full = CenteredSpectrum(X)
+    top = CenteredSpectrum(X, labels=(y, 4), n_vectors=k)
+    r = min(k, n, d)
+    assert top.eigenvalues.shape == (r,) and top.vectors.shape[1] == r
+    lam = full.eigenvalues
+    np.testing.assert_allclose(
+        top.eigenvalues, lam[:r], rtol=1e-11, atol=1e-12 * lam[0]
+    )
+    # Eigenvalues are distinct here (a decaying spectrum): vectors are unique
+    # up to sign.
+    signs = np.sign(np.sum(top.vectors * full.vectors[:, :r], axis=0))
+    assert np.all(signs != 0)
+    np.testing.assert_allclose(top.vectors * signs, full.vectors[:, :r], atol=1e-9)
+    # Scores on the (centred data's) null direction are round-off of ~√ε.
+    keep = lam[:r] > 1e-9 * lam[0]
+    np.testing.assert_allclose(
+        (top.scores(r) * signs)[:, keep], full.scores(r)[:, keep], atol=1e-9
+    )
+    np.testing.assert_allclose(
+        (top.class_mean_coordinates(y, 4) * signs)[:, keep],
+        full.class_mean_coordinates(y, 4)[:, :r][:, keep],
+        atol=1e-9,
+    )
+    # The full spectrum is descending, PSD, and reconstructs the scatter.
+    assert np.all(np.diff(lam) <= 0) and lam[-1] >= 0
+    if n > d:
+        Xc = X - X.mean(axis=0)
+        V = full.vectors
+        np.testing.assert_allclose((V * lam) @ V.T, Xc.T @ Xc, atol=1e-9 * lam[0])
