@@ -8,6 +8,7 @@ in the docstring of :func:`disco` and in ``docs/methods/disco.md``.
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from dataclasses import dataclass
@@ -1247,6 +1248,51 @@ def disco_result(
     Inputs are validated and encoded by the caller (the public function or the
     estimator): nothing is checked again here.
     """
+    spec, y, sample_indices = _disco_spectrum(
+        F,
+        y,
+        task=task,
+        n_classes=n_classes,
+        centering=centering,
+        shrinkage=shrinkage,
+        hard_examples=hard_examples,
+        hard_examples_threshold=hard_examples_threshold,
+    )
+    return _disco_from_spectrum(
+        spec,
+        y,
+        task=task,
+        n_classes=n_classes,
+        n_groups=n_groups,
+        group_size=group_size,
+        covariance=covariance,
+        shrinkage=shrinkage,
+        posterior=posterior,
+        n_folds=n_folds,
+        regression_score=regression_score,
+        random_state=random_state,
+        groups=groups,
+        sample_indices=sample_indices,
+    )
+
+
+def _disco_spectrum(
+    F,
+    y,
+    *,
+    task,
+    n_classes,
+    centering,
+    shrinkage,
+    hard_examples,
+    hard_examples_threshold,
+):
+    """:func:`disco_result`'s first part: the rows scored and their spectrum.
+
+    Returns ``(spectrum, y, sample_indices)``: the :class:`_Spectrum` of the
+    rows kept by hard-example sampling (all rows when ``sample_indices`` is
+    None), and their targets.
+    """
     n = F.shape[0]
     sample_indices = gram = kept_mean = None
     if isinstance(F, FeatureSource) and n <= F.shape[1]:
@@ -1282,7 +1328,32 @@ def disco_result(
             "their LDA class posterior); pass hard_examples=None for regression."
         )
     spec = _Spectrum(F, centering, scale, gram=gram, mean=kept_mean)
-    del gram
+    return spec, y, sample_indices
+
+
+def _disco_from_spectrum(
+    spec,
+    y,
+    *,
+    task,
+    n_classes,
+    n_groups,
+    group_size,
+    covariance,
+    shrinkage,
+    posterior,
+    n_folds,
+    regression_score,
+    random_state,
+    groups,
+    sample_indices,
+):
+    """:func:`disco_result`'s second part: the groups' scores on a spectrum.
+
+    ``spec`` is only read (its lazily formed products are kept), so two
+    targets of the same rows share one decomposition.
+    """
+    F, n, scale = spec.F, spec.n_samples, spec.scale
     if groups is None:
         groups = make_groups(spec.sigma.shape[0], n_groups, group_size)
     else:
@@ -1785,9 +1856,39 @@ def disco_detection_result(F, labels, n_classes, boxes, *, n_groups=2, random_st
     Inputs are validated and encoded by the caller (the public function or the
     estimator): nothing is checked again here.
     """
-    kw = dict(n_groups=n_groups, random_state=random_state)
-    cls = disco_result(F, labels, task="classification", n_classes=n_classes, **kw)
-    reg = disco_result(F, boxes, task="regression", **kw)
+    # DISCO's defaults for everything else, read from its signature.
+    options = {
+        name: p.default
+        for name, p in inspect.signature(disco_result).parameters.items()
+        if p.default is not inspect.Parameter.empty and name != "n_classes"
+    }
+    options.update(n_groups=n_groups, random_state=random_state)
+    # Which rows are scored and their spectrum; the shrinkage is read by both
+    # the hard-example ranking and the groups' class models.
+    sampling = ("centering", "hard_examples", "hard_examples_threshold")
+    spectrum_options = {name: options[name] for name in (*sampling, "shrinkage")}
+    scoring = {name: v for name, v in options.items() if name not in sampling}
+    spec, kept_labels, kept = _disco_spectrum(
+        F, labels, task="classification", n_classes=n_classes, **spectrum_options
+    )
+    cls = _disco_from_spectrum(
+        spec,
+        kept_labels,
+        task="classification",
+        n_classes=n_classes,
+        sample_indices=kept,
+        **scoring,
+    )
+    if kept is not None:
+        # Hard-example sampling kept some boxes for the labels; the
+        # coordinates are scored on all of them, with their own spectrum.
+        spec = _disco_spectrum(
+            F, boxes, task="regression", n_classes=None, **spectrum_options
+        )[0]
+    # Otherwise both targets are of the same rows: one decomposition.
+    reg = _disco_from_spectrum(
+        spec, boxes, task="regression", n_classes=None, sample_indices=None, **scoring
+    )
     return np.array([cls.score, reg.score])
 
 

@@ -14,6 +14,7 @@ from skdisco.transferability import (
     disco,
     disco_components,
     disco_detection,
+    disco_detection_components,
 )
 from skdisco.transferability._disco import (
     _Spectrum,
@@ -658,6 +659,30 @@ def test_disco_detection_minmax_sum():
     with pytest.warns(UserWarning, match="classification score is the same"):
         constant = disco_detection([1.0, 1.0], [0.0, 2.0])
     np.testing.assert_array_equal(constant, [0, 1])
+
+
+@pytest.mark.parametrize(
+    "n, d, sampled", [(60, 100, False), (400, 12, False), (20_060, 6, True)]
+)
+def test_disco_detection_components_are_the_two_disco_scores(n, d, sampled):
+    # Both targets share one decomposition when every box is scored (dual and
+    # primal); above the hard-example threshold the labels are scored on the
+    # sampled boxes and the coordinates on all of them. Either way the two
+    # components are the two DISCO scores computed apart, to the last bit.
+    rng = np.random.default_rng(n + d)
+    labels = rng.integers(0, 4, n)
+    boxes = rng.normal(size=(n, 4))
+    X = rng.normal(size=(n, d))
+    X[:, 0] += labels
+    X[:, 1:5] += boxes
+    expected = [
+        disco(X, labels, task="classification", random_state=0),
+        disco(X, boxes, task="regression", random_state=0),
+    ]
+    components = disco_detection_components(X, np.column_stack([labels, boxes]))
+    np.testing.assert_array_equal(components, expected)
+    kept = disco_components(X, labels, random_state=0).sample_indices
+    assert (kept is not None) == sampled
 
 
 @pytest.mark.parametrize(
