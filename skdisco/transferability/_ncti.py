@@ -443,8 +443,8 @@ def ncti_components(features, y, *, n_components=64, device=None):
     by :math:`S_w` with scikit-learn's rank thresholds, the ``eigen`` solver is
     the shared shrunk LDA (the one SFDA uses). PCA signs do not matter: the
     LDA is invariant to them. Cost: one PCA (:math:`O(N D^2 + D^3)`, or the
-    :math:`N \times N` kernel when N < D) and an LDA in ``n_components``
-    dimensions.
+    :math:`N \times N` kernel when N < D; only the ``n_components`` leading
+    eigenvectors are formed) and an LDA in ``n_components`` dimensions.
 
     The shrinkage :math:`s` reads the scale of the features, so NCTI is not
     invariant to rescaling them. Features of extreme magnitude (beyond
