@@ -286,7 +286,8 @@ def _transrate_tllib(F, y, n_classes, eps, scale=1.0):
 def _transrate_official(F, y, n_classes, eps):
     Z = np.asarray(F, dtype=np.float64)
     Z = Z - Z.mean(axis=0)
-    norms = np.linalg.norm(Z, axis=1)
+    # Row norms without an N × D array of squares (np.linalg.norm forms one).
+    norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))
     zero = norms == 0
     if zero.any():
         _warn_zero_rows(zero.sum())
