@@ -87,10 +87,14 @@ def pac_gauss_result(
         theta = theta.reshape(d + 1, n_classes)
         return theta[:d], theta[d:]
 
-    def loss(theta, logits=None):
-        w, b = unpack(theta)
-        if logits is None:
-            logits = X @ w + b
+    def logits_at(w, b):
+        # On scipy's BLAS, the one L-BFGS-B's own linear algebra runs on
+        # (see blas_matmul).
+        logits = blas_matmul(X, w)
+        logits += b
+        return logits
+
+    def loss(w, logits):
         log_q = logits - logsumexp(logits, axis=-1, keepdims=True)
         xent = y_log_y - float(np.sum(Y * log_q)) / n
         return xent + 0.5 * float(np.sum(w * w)) / ldas2
@@ -98,16 +102,14 @@ def pac_gauss_result(
     def loss_and_grad(theta):
         # One product X w for both: L-BFGS asks for the loss and the gradient
         # at every point it tries, and separate callables formed X w twice
-        # (a third of the N·D·C products). Both products run on scipy's BLAS,
-        # the one L-BFGS-B's own linear algebra runs on (see blas_matmul).
+        # (a third of the N·D·C products).
         w, b = unpack(theta)
-        logits = blas_matmul(X, w)
-        logits += b
+        logits = logits_at(w, b)
         g = (softmax(logits, axis=-1) - Y) / n
         grad = np.concatenate(
             [blas_matmul(X.T, g) + w / ldas2, g.sum(axis=0, keepdims=True)]
         )
-        return loss(theta, logits), grad.ravel()
+        return loss(w, logits), grad.ravel()
 
     rng = check_random_state(random_state)
     theta0 = np.concatenate(
@@ -122,9 +124,10 @@ def pac_gauss_result(
         tol=tol,
     )
     theta = opt.x
-    pac_opt = loss(theta)
     w, b = unpack(theta)
-    p = softmax(X @ w + b, axis=-1)
+    logits = logits_at(w, b)  # the optimum's, for its loss and posteriors
+    pac_opt = loss(w, logits)
+    p = softmax(logits, axis=-1)
     h = p - p * p
     # Σ of the diagonal Hessian: (X²)ᵀh for the weights, h for the biases.
     h_rows = h.sum(axis=1)
