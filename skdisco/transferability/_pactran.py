@@ -131,7 +131,9 @@ def pac_gauss_result(
     h = p - p * p
     # Σ of the diagonal Hessian: (X²)ᵀh for the weights, h for the biases.
     h_rows = h.sum(axis=1)
-    h_sum = float(np.einsum("nd,n->", X * X, h_rows)) + kd / ldas2 + float(h_rows.sum())
+    # Σ_nd x_nd² h_n = Σ_n ‖x_n‖² h_n: no N × D array of squares.
+    sq_norms = np.einsum("nd,nd->n", X, X)
+    h_sum = float(sq_norms @ h_rows) + kd / ldas2 + float(h_rows.sum())
     sigma2_inv = h_sum * ldas2 / kd + 1e-10
     s2 = variance_scale * lda_factor / d
     pac_gauss = pac_opt + 0.5 * kd / ldas2 * s2 * np.log(sigma2_inv)
