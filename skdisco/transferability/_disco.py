@@ -8,6 +8,7 @@ in the docstring of :func:`disco` and in ``docs/methods/disco.md``.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import math
 import warnings
@@ -267,6 +268,20 @@ class _Spectrum:
             U *= self.sigma[:k]
             self._top = U
         return self._top[:, :k]
+
+    def unformed(self):
+        """This spectrum without the columns of ``V`` formed so far (primal form).
+
+        A shallow copy: the decomposition is shared, and the products that
+        follow are computed as on a fresh spectrum (``Vᵀ B`` with ``V``
+        factored rather than formed, which round differently in the last
+        bit). In the dual form the coordinates are formed by the same calls
+        either way and are kept.
+        """
+        fresh = copy.copy(self)
+        if self._primal:
+            fresh._V = None
+        return fresh
 
     @property
     def V(self):
@@ -1885,7 +1900,12 @@ def disco_detection_result(F, labels, n_classes, boxes, *, n_groups=2, random_st
         spec = _disco_spectrum(
             F, boxes, task="regression", n_classes=None, **spectrum_options
         )[0]
-    # Otherwise both targets are of the same rows: one decomposition.
+    else:
+        # Both targets are of the same rows: one decomposition. The labels'
+        # score formed some of V's columns; the coordinates' (their evidence
+        # reads Vᵀ B for the 4 box columns only) are scored as on a fresh
+        # spectrum, so both equal the two disco calls bit for bit.
+        spec = spec.unformed()
     reg = _disco_from_spectrum(
         spec, boxes, task="regression", n_classes=None, sample_indices=None, **scoring
     )
