@@ -25,7 +25,10 @@ from scipy.linalg.blas import dgemm, dsyrk
 from ..utils._source import (
     FeatureSource,
     _rows_per_chunk,
+    _slice_rows,
+    add_statistics,
     as_feature_source,
+    iter_blocks,
     reduce_blocks,
 )
 from ..utils._warnings import user_stacklevel
@@ -707,7 +710,7 @@ def unit_row_gram(X, mean):
     """``ZᵀZ`` of the rows ``z = (x - mean) / ‖x - mean‖`` and the rows left zero.
 
     Rows equal to ``mean`` cannot be scaled to unit norm and stay zero (their
-    count is returned, for a warning). One pass, a ``dsyrk`` per block; a
+    count is returned, for a warning). One pass (:func:`scatter_sum`); a
     Dask-array source is reduced on the workers.
 
     Returns
@@ -721,17 +724,8 @@ def unit_row_gram(X, mean):
         from ..utils._torch import device_unit_row_gram
 
         return device_unit_row_gram(X, mean, chunk_bytes=_TRANSFORM_CHUNK_BYTES)
-    fn = partial(_unit_gram_block, mean=mean)
-    if _distributed(X):
-        G, n_zero = reduce_blocks(X, fn)
-    else:
-        G, n_zero = None, 0
-        for _, _, block in iter_row_blocks(X, chunk_bytes=_TRANSFORM_CHUNK_BYTES):
-            part, zeros = fn(block)
-            del block  # before the next block is read
-            G = part if G is None else G + part
-            n_zero += zeros
-    return symmetrize_upper(np.asarray(G).T), int(n_zero)
+    G, n_zero = scatter_sum(X, partial(unit_rows, mean=mean))
+    return symmetrize_upper(G), int(n_zero)
 
 
 def unit_rows(block, mean):
@@ -742,11 +736,6 @@ def unit_rows(block, mean):
     norms[zero] = 1.0
     Z /= norms[:, None]
     return Z, int(zero.sum())
-
-
-def _unit_gram_block(block, *, mean):
-    Z, n_zero = unit_rows(block, mean)
-    return dsyrk(1.0, Z.T, trans=0, lower=1), n_zero
 
 
 def centered_scatter_times(X, mean, B):
@@ -1330,6 +1319,58 @@ def iter_row_blocks(X, row_map=None, chunk_bytes=_CHUNK_BYTES):
         del block  # before the next block is read: the caller's is the one
 
 
+def scatter_sum(X, make_rows, *row_args, chunk_bytes=_TRANSFORM_CHUNK_BYTES):
+    """``Σ_blocks RᵀR`` for ``R = make_rows(block, *rows)``: upper triangle, float64.
+
+    The within-class scatters of SFDA, NCTI and ETran and TransRate's Gram of
+    unit rows are sums of one ``dsyrk`` per block of rows made from the
+    features. Here one D × D accumulator is updated in place
+    (``dsyrk`` with ``beta=1``), where a sum of fresh per-block products
+    would allocate, fill and add a D × D array per block -- at D = 2048 a
+    32 MiB array for every 1 024 rows. ``make_rows`` may return
+    ``(R, extras)``: ``extras`` (a number or a tuple of them) are summed too.
+    For a Dask-array source every stored block is one task
+    (:func:`~skdisco.utils._source.reduce_blocks`), which sums fresh
+    products.
+
+    Returns
+    -------
+    W : ndarray of shape (d, d)
+        Fortran-ordered; its upper triangle holds the sum (the lower one is
+        not set).
+    extras : object
+        Only when ``make_rows`` returns extras: their sum.
+    """
+    if _distributed(X):
+        return reduce_blocks(
+            X, partial(_scatter_block, make_rows), *row_args, chunk_bytes=chunk_bytes
+        )
+    W = None
+    extras = None
+    for start, stop, block in iter_blocks(X, chunk_bytes):
+        R = make_rows(block, *[_slice_rows(a, start, stop) for a in row_args])
+        del block  # the rows made from it are what the product reads
+        if isinstance(R, tuple):
+            R, more = R
+            extras = more if extras is None else add_statistics(extras, more)
+        R = np.ascontiguousarray(R, dtype=np.float64)
+        if W is None:
+            W = dsyrk(1.0, R.T, trans=0, lower=0)
+        else:
+            W = dsyrk(1.0, R.T, beta=1.0, c=W, trans=0, lower=0, overwrite_c=1)
+        del R  # before the next block is read: one block of rows alive
+    return W if extras is None else (W, extras)
+
+
+def _scatter_block(make_rows, block, *rows):
+    """One block's ``RᵀR`` (upper triangle), and ``make_rows``' extras if any."""
+    R = make_rows(block, *rows)
+    if isinstance(R, tuple):
+        R, extras = R
+        return dsyrk(1.0, np.ascontiguousarray(R).T, trans=0, lower=0), extras
+    return dsyrk(1.0, np.ascontiguousarray(R).T, trans=0, lower=0)
+
+
 def lda_statistics(X, y, n_classes, *, transform=None):
     """Class counts, class means and the pooled within-class covariance.
 
@@ -1362,21 +1403,16 @@ def lda_statistics(X, y, n_classes, *, transform=None):
         X, partial(_class_sum_block, n_classes=n_classes, transform=transform), y
     )
     means = sums / counts[:, None]
-    W = reduce_blocks(
-        X,
-        partial(_within_block, means=means, transform=transform),
-        y,
-        chunk_bytes=_TRANSFORM_CHUNK_BYTES,  # a block and two temporaries
-    )
+    W = scatter_sum(X, partial(_within_rows, means=means, transform=transform), y)
     return counts, means, symmetrize_upper(W) / n
 
 
-def _within_block(block, y_block, *, means, transform=None):
-    """Upper triangle of ``RᵀR`` for the rows ``R`` centred on their class means."""
+def _within_rows(block, y_block, *, means, transform=None):
+    """The rows of a block centred on their class means."""
     if transform is not None:
         block = transform(block)
     R = block - means[y_block]
-    return dsyrk(1.0, R.T, trans=0, lower=0)
+    return R
 
 
 def between_covariance(counts, means):

@@ -13,14 +13,12 @@ from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg.blas import dsyrk
 from scipy.special import softmax
 from sklearn.utils._param_validation import validate_params
 
 from ..utils._source import (
     DEVICE_PARAMETER,
     STREAMING_FEATURES,
-    add_statistics,
     fill_device_doc,
     reduce_blocks,
 )
@@ -32,7 +30,6 @@ from ..utils._validation import (
 from ..utils._warnings import PerfectSeparationWarning, user_stacklevel
 from ._linalg import (
     _TRANSFORM_CHUNK_BYTES,
-    _distributed,
     _on_device,
     check_within_scatter,
     lda_coefficients,
@@ -40,6 +37,7 @@ from ._linalg import (
     lda_statistics,
     posterior_chunk_bytes,
     rescaled,
+    scatter_sum,
     sfda_shrinkage,
     shrink_covariance,
     symmetrize_upper,
@@ -132,15 +130,8 @@ def _mixed_stage_score(F, y, n_classes, confidence, outer, shrinkage):
             F, y, confidence, outer, means, chunk_bytes=_TRANSFORM_CHUNK_BYTES
         )
     else:
-        W = reduce_blocks(
-            F,
-            partial(_mixed_within_block, outer=outer, means=means),
-            y,
-            confidence,
-            # each block's D × D product is added into the total in place (on
-            # this process; a Dask tree of tasks sums fresh arrays)
-            combine=add_statistics if _distributed(F) else _add_in_place,
-            chunk_bytes=_TRANSFORM_CHUNK_BYTES,  # a block and two temporaries
+        W = scatter_sum(
+            F, partial(_mixed_rows, outer=outer, means=means), y, confidence
         )
     # Each D × D matrix is dropped as soon as the next is formed: the scatter,
     # its full symmetric copy, the shrunk covariance and its Cholesky factor
@@ -193,20 +184,14 @@ def _weighted_class_sum_block(block, y_block, p, *, n_classes):
     return weighted @ block
 
 
-def _mixed_within_block(block, y_block, p, *, outer, means):
-    """Upper triangle of the scatter of the mixed rows about their class means."""
+def _mixed_rows(block, y_block, p, *, outer, means):
+    """The mixed rows of a block about their class means."""
     p = p[:, None]
     # R = p x + (1 - p) o_y - μ_y, in that order, in place: R and one temporary.
     R = p * block
     R += (1.0 - p) * outer[y_block]
     R -= means[y_block]
-    return dsyrk(1.0, R.T, trans=0, lower=0)
-
-
-def _add_in_place(total, part):
-    """``total + part`` into ``total``: both are fresh products of this pass."""
-    total += part
-    return total
+    return R
 
 
 def _mixed_posterior_block(block, y_block, p, *, center, coef, outer_logits, intercept):

@@ -1,5 +1,6 @@
 """The chunked float64 helpers shared by the scorers: exact, never a whole copy."""
 
+import functools
 import tracemalloc
 
 import numpy as np
@@ -11,8 +12,11 @@ from skdisco.transferability._linalg import (
     class_variances,
     iter_centered_chunks,
     minmax_across_models,
+    scatter_sum,
     sum_fourth_powers_of_norms,
 )
+from skdisco.utils._source import as_feature_source
+from tests.ooc_sources import KINDS, source_of
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -138,3 +142,32 @@ def test_blas_matmul_passes_strided_empty_and_float32_operands_to_numpy():
         blas_matmul(A, B, out=np.empty((8, 6)))
     with pytest.raises(ValueError, match="Fortran-ordered"):
         blas_matmul(A[::2], B[:, 1:4], out=np.empty((4, 3)))
+
+
+def _rows_about_class_means(block, y_block, *, means):
+    return block - means[y_block], int(y_block.size)
+
+
+@pytest.mark.parametrize("kind", ("array",) + KINDS)
+def test_scatter_sum_accumulates_every_block_in_place_and_sums_the_extras(
+    kind, tmp_path
+):
+    # 5 rows per block of 9 features: 60 blocks accumulate into one D x D
+    # matrix (a Dask source sums one product per stored chunk instead).
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((300, 9))
+    y = rng.integers(0, 4, 300)
+    means = np.stack([X[y == c].mean(axis=0) for c in range(4)])
+    R = X - means[y]
+    F = X if kind == "array" else source_of(kind, X, tmp_path)
+    if kind not in ("array", "memmap"):  # a memmap is read as an array
+        F = as_feature_source(F)
+    fn = functools.partial(_rows_about_class_means, means=means)
+    W, n_rows = scatter_sum(F, fn, y, chunk_bytes=5 * 9 * 8)
+    assert n_rows == 300
+    assert W.flags.f_contiguous
+    upper = np.triu_indices(9)
+    np.testing.assert_allclose(W[upper], (R.T @ R)[upper], rtol=1e-13)
+    # Without extras the function returns the matrix alone.
+    W_only = scatter_sum(F, lambda b, yb: fn(b, yb)[0], y, chunk_bytes=5 * 9 * 8)
+    np.testing.assert_allclose(W_only[upper], W[upper], rtol=1e-15)
