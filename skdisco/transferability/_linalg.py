@@ -1566,7 +1566,11 @@ def _lda_posterior_block(block, y_block, *, coef, intercept, center, value, tran
 
     if transform is not None:
         block = transform(block)
-    return value(softmax((block - center) @ coef.T + intercept, axis=1), y_block)
+    # (x - c) Aᵀ + b as x Aᵀ + (b - c Aᵀ): no centred copy of the block, and
+    # the product on the BLAS of the LAPACK calls before it (blas_matmul).
+    logits = blas_matmul(block, coef.T)
+    logits += intercept - center @ coef.T
+    return value(softmax(logits, axis=1), y_block)
 
 
 def lda_directions(between, within, n_components):

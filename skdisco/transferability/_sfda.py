@@ -31,6 +31,7 @@ from ..utils._warnings import PerfectSeparationWarning, user_stacklevel
 from ._linalg import (
     _TRANSFORM_CHUNK_BYTES,
     _on_device,
+    blas_matmul,
     check_within_scatter,
     lda_coefficients,
     lda_posterior_values,
@@ -197,7 +198,11 @@ def _mixed_rows(block, y_block, p, *, outer, means):
 def _mixed_posterior_block(block, y_block, p, *, center, coef, outer_logits, intercept):
     """Sum of the second stage's true-class posterior over one block."""
     p = p[:, None]
-    logits = p * ((block - center) @ coef.T) + (1.0 - p) * outer_logits[y_block]
+    # (x - c) Aᵀ as x Aᵀ - c Aᵀ: no centred copy, the product on scipy's BLAS.
+    logits = blas_matmul(block, coef.T)
+    logits -= center @ coef.T
+    logits *= p
+    logits += (1.0 - p) * outer_logits[y_block]
     logits += intercept
     return float(softmax(logits, axis=1)[np.arange(block.shape[0]), y_block].sum())
 
