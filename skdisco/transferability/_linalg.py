@@ -792,10 +792,23 @@ class GramEigenvalues:
     def finish(self):
         """Eigenvalues of ``ZᵀZ``, descending, ``min(n, d)`` of them."""
         if self._rows is not None:
-            A = kernel_matrix(np.concatenate(self._rows))
+            A = kernel_matrix(np.concatenate(self._rows), lower_only=True)
         else:
-            A = symmetrize_upper(self._G.T)
-        return np.clip(np.linalg.eigvalsh(A)[::-1], 0.0, None)
+            A = self._G  # lower triangle, Fortran-ordered: what sytrd reads
+        self._rows = self._G = None
+        return _psd_eigenvalues(A)
+
+
+def _psd_eigenvalues(A):
+    """Descending eigenvalues of a PSD matrix from its lower triangle (overwritten).
+
+    ``sytrd`` then ``sterf`` on scipy's LAPACK, as LogME and DISCO take theirs:
+    no symmetrised copy (numpy's ``eigvalsh`` read one triangle of a full
+    one), and on the thread pool of the ``dsyrk`` that formed ``A``. Round-off
+    negatives are zeros.
+    """
+    w = Tridiagonalization(A, overwrite_a=True).eigenvalues()
+    return np.clip(w[::-1], 0.0, None)
 
 
 def class_reductions(X, y, n_classes, make, cost, *, chunk_bytes=_CHUNK_BYTES):
@@ -1594,8 +1607,11 @@ def gram_eigenvalues(X):
     eigenvalues are the same, the smaller matrix is cheaper.
     """
     n, d = X.shape
-    A = gram_statistics(X)[0] if n > d else kernel_matrix(X)
-    return np.clip(np.linalg.eigvalsh(A)[::-1], 0.0, None)
+    if n > d:
+        A = gram_statistics(X, lower_only=True)[0]
+    else:
+        A = kernel_matrix(X, lower_only=True)
+    return _psd_eigenvalues(A)
 
 
 def minmax_across_models(values, name):
