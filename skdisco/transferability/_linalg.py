@@ -1361,27 +1361,34 @@ def scatter_sum(X, make_rows, *row_args, chunk_bytes=_TRANSFORM_CHUNK_BYTES):
     W = None
     extras = None
     for start, stop, block in iter_blocks(X, chunk_bytes):
-        R = make_rows(block, *[_slice_rows(a, start, stop) for a in row_args])
+        rows = [_slice_rows(a, start, stop) for a in row_args]
+        R, more = _split_extras(make_rows(block, *rows))
         del block  # the rows made from it are what the product reads
-        if isinstance(R, tuple):
-            R, more = R
+        if more is not None:
             extras = more if extras is None else add_statistics(extras, more)
-        R = np.ascontiguousarray(R, dtype=np.float64)
-        if W is None:
-            W = dsyrk(1.0, R.T, trans=0, lower=0)
-        else:
-            W = dsyrk(1.0, R.T, beta=1.0, c=W, trans=0, lower=0, overwrite_c=1)
+        W = _add_upper_gram(R, W)
         del R  # before the next block is read: one block of rows alive
     return W if extras is None else (W, extras)
 
 
 def _scatter_block(make_rows, block, *rows):
     """One block's ``RᵀR`` (upper triangle), and ``make_rows``' extras if any."""
-    R = make_rows(block, *rows)
-    if isinstance(R, tuple):
-        R, extras = R
-        return dsyrk(1.0, np.ascontiguousarray(R).T, trans=0, lower=0), extras
-    return dsyrk(1.0, np.ascontiguousarray(R).T, trans=0, lower=0)
+    R, extras = _split_extras(make_rows(block, *rows))
+    W = _add_upper_gram(R)
+    return W if extras is None else (W, extras)
+
+
+def _split_extras(made):
+    """``(R, extras)`` from what a ``make_rows`` returned (``extras`` None if none)."""
+    return made if isinstance(made, tuple) else (made, None)
+
+
+def _add_upper_gram(R, W=None):
+    """``W + RᵀR`` into the upper triangle of ``W``, in place (a new matrix if None)."""
+    R = np.ascontiguousarray(R, dtype=np.float64)
+    if W is None:
+        return dsyrk(1.0, R.T, trans=0, lower=0)
+    return dsyrk(1.0, R.T, beta=1.0, c=W, trans=0, lower=0, overwrite_c=1)
 
 
 def lda_statistics(X, y, n_classes, *, transform=None):
@@ -1424,8 +1431,7 @@ def _within_rows(block, y_block, *, means, transform=None):
     """The rows of a block centred on their class means."""
     if transform is not None:
         block = transform(block)
-    R = block - means[y_block]
-    return R
+    return block - means[y_block]
 
 
 def between_covariance(counts, means):

@@ -24,6 +24,7 @@ from ..utils._warnings import user_stacklevel
 from ._linalg import (
     CenteredSpectrum,
     GramEigenvalues,
+    _psd_eigenvalues,
     centered_gram,
     centered_scatter_times,
     class_reductions,
@@ -226,7 +227,7 @@ def _transrate_tllib_streaming(F, y, n_classes, eps, scale):
     counts, means = class_statistics(F, y, n_classes)
     mean = counts @ means / F.shape[0]
     log_scale2 = 2.0 * np.log(scale)
-    eig = np.clip(np.linalg.eigvalsh(centered_gram(F, mean))[::-1], 0.0, None)
+    eig = _psd_eigenvalues(centered_gram(F, mean, lower_only=True))
     rate = _log1p_rate(eig / (F.shape[0] * eps), log_scale2)
     eig_c = _class_eigenvalues(F, y, n_classes, lambda rows: rows - mean)
     rate_y = sum(
@@ -242,7 +243,7 @@ def _transrate_official_streaming(F, y, n_classes, eps):
     G, n_zero = unit_row_gram(F, mean)
     if n_zero:
         _warn_zero_rows(n_zero)
-    eig = np.clip(np.linalg.eigvalsh(G)[::-1], 0.0, None) / n
+    eig = _psd_eigenvalues(G) / n  # reads G's lower triangle, as eigvalsh did
     rank = _rank_from_eigenvalues(eig, d)
     if rank == 0:
         return 0.0  # every sample is the mean: nothing to code, no information
